@@ -1,0 +1,335 @@
+"""The YAML configuration: loading, ``${ENV}`` substitution and strict validation.
+
+Every problem becomes a ``ConfigError`` whose message is one line naming the file, the
+line and the key path, e.g. ``config/feeds.yaml:14: feeds[2].interval: expected a
+duration like "15m"``. Relative paths in the file are taken from the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from bot.errors import ConfigError
+
+DEFAULT_PATH = Path("config/feeds.yaml")
+ENV_VAR = "FEEDBOT_CONFIG"
+
+_DURATION = re.compile(r"(\d+)\s*(d|h|m|s)")
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Accept "90s", "15m", "1h30m", "2d" or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        text = value.strip().lower().replace(" ", "")
+        parts = _DURATION.findall(text)
+        if parts and "".join(n + u for n, u in parts) == text:
+            return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+    raise ValueError('expected a duration like "15m"')
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- accounts ------------------------------------------------------------------------
+
+
+class PreviewAccount(Strict):
+    """Shows threads on stdout instead of posting them."""
+
+    type: Literal["preview"]
+
+
+class BlueskyAccount(Strict):
+    type: Literal["bluesky"]
+    handle: str
+    app_password: SecretStr
+    pds: str = "https://bsky.social"
+    #: write budget we allow ourselves; Bluesky allows 5000 points/hour, a post costs 3
+    writes_per_hour: int = Field(1200, ge=1, le=1666)
+
+
+Account = Annotated[PreviewAccount | BlueskyAccount, Field(discriminator="type")]
+
+
+# --- sources -------------------------------------------------------------------------
+
+
+class RecordsSource(Strict):
+    """AT Protocol records in local JSON files (the shape ``listRecords`` returns)."""
+
+    type: Literal["records"]
+    path: Path
+
+
+class AtprotoSource(Strict):
+    """Long-form records read from a repo on the network."""
+
+    type: Literal["atproto"]
+    repo: str  # a handle or a DID
+    collections: tuple[str, ...] = ("site.standard.document",)
+    plc_url: str = "https://plc.directory"
+    #: used to resolve handles through com.atproto.identity.resolveHandle as a last resort
+    resolver_url: str | None = None
+
+
+class FeedSource(Strict):
+    """An RSS, Atom or JSON Feed document over HTTP."""
+
+    type: Literal["feed"]
+    url: str
+    full_text: bool = False
+    timeout: Duration = timedelta(seconds=20)
+    max_bytes: int = Field(5_000_000, ge=1024)
+
+
+SourceSettings = Annotated[
+    RecordsSource | AtprotoSource | FeedSource, Field(discriminator="type")
+]
+
+
+# --- per-feed settings -----------------------------------------------------------------
+
+
+class LlmSettings(Strict):
+    """An OpenAI-compatible chat-completions endpoint."""
+
+    base_url: str
+    model: str
+    api_key_env: str | None = None  # the name of the variable holding the key
+    timeout: Duration = timedelta(seconds=30)
+    prompt_lang: str | None = None
+
+
+class SummarySettings(Strict):
+    max_posts: int = Field(3, ge=2, le=25)
+    sentences: int | None = Field(None, ge=1)
+    backend: Literal["extractive", "llm"] = "extractive"
+    llm: LlmSettings | None = None
+    keywords: int = Field(0, ge=0, le=5)  # extra hashtags from keywords; off by default
+
+
+class FeedDefaults(Strict):
+    """Settings shared by feeds; each feed may override any of them."""
+
+    account: str | None = None
+    interval: Duration = timedelta(minutes=15)
+    backfill: int = Field(3, ge=0)
+    max_age: Duration | None = None
+    edits: Literal["ignore", "repost"] = "ignore"
+    hashtags: tuple[str, ...] = ()
+    langs: tuple[str, ...] = ()
+    enabled: bool = True
+    summary: SummarySettings = SummarySettings()
+
+    @field_validator("langs")
+    @classmethod
+    def _at_most_three(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(value) > 3:
+            raise ValueError("at most 3 languages")
+        return value
+
+
+class FeedSettings(FeedDefaults):
+    name: str = Field(min_length=1)
+    source: SourceSettings
+    account: str  # type: ignore[assignment]  # required once defaults are merged in
+
+
+class Config(Strict):
+    state: Path = Path("state/feedbot.db")
+    defaults: FeedDefaults = FeedDefaults()
+    accounts: dict[str, Account] = {}
+    feeds: tuple[FeedSettings, ...] = ()
+
+    def feed(self, name: str) -> FeedSettings:
+        for feed in self.feeds:
+            if feed.name == name:
+                return feed
+        raise ConfigError(f"unknown feed {name!r} (known: {', '.join(self.feed_names())})")
+
+    def feed_names(self) -> list[str]:
+        return [f.name for f in self.feeds]
+
+
+# --- loading -------------------------------------------------------------------------
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+Loc = tuple[str | int, ...]
+
+
+class _Located:
+    """YAML data plus the line of every key, so errors can point at the file."""
+
+    def __init__(self, source: str, env: dict[str, str]) -> None:
+        self.source = source
+        self.env = env
+        self.lines: dict[Loc, int] = {}
+
+    def build(self, node: yaml.Node, loc: Loc) -> Any:
+        self.lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = yaml.safe_load(yaml.serialize(key_node))
+                if key in out:
+                    raise self.error(loc + (key,), "duplicate key", key_node)
+                self.lines[loc + (key,)] = key_node.start_mark.line + 1
+                out[key] = self.build(value_node, loc + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, loc + (i,)) for i, item in enumerate(node.value)]
+        value = yaml.safe_load(yaml.serialize(node))
+        if isinstance(value, str) and "${" in value:
+            value = self.substitute(value, loc, node)
+        return value
+
+    def substitute(self, text: str, loc: Loc, node: yaml.Node) -> str:
+        def repl(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in self.env:
+                return self.env[name]
+            if default is not None:
+                return default
+            raise self.error(loc, f"environment variable {name} is not set", node)
+
+        return _ENV_REF.sub(repl, text)
+
+    def error(self, loc: Loc, message: str, node: yaml.Node | None = None) -> ConfigError:
+        line = node.start_mark.line + 1 if node is not None else self.line(loc)
+        where = f"{self.source}:{line}" if line else self.source
+        path = format_loc(loc)
+        return ConfigError(f"{where}: {path}: {message}" if path else f"{where}: {message}")
+
+    def line(self, loc: Loc) -> int | None:
+        for end in range(len(loc), -1, -1):
+            if loc[:end] in self.lines:
+                return self.lines[loc[:end]]
+        return None
+
+
+def format_loc(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
+    """Drop the parts of a pydantic error location that are not keys of the data
+    (the tags of discriminated unions, validator names)."""
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        elif isinstance(data, dict) and isinstance(part, str) and part not in data:
+            # a missing key, or a union tag: keep real key names, drop tags
+            if part in ("records", "atproto", "feed", "preview", "bluesky") and "type" in data:
+                continue
+            out.append(part)
+            data = None
+            continue
+        else:
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "missing required key"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _merge_defaults(raw: dict[str, Any]) -> dict[str, Any]:
+    defaults = raw.get("defaults") or {}
+    feeds = raw.get("feeds")
+    if not isinstance(defaults, dict) or not isinstance(feeds, list):
+        return raw
+    merged = []
+    for feed in feeds:
+        if isinstance(feed, dict):
+            combined = {**defaults, **feed}
+            if isinstance(defaults.get("summary"), dict) and isinstance(feed.get("summary"), dict):
+                combined["summary"] = {**defaults["summary"], **feed["summary"]}
+            merged.append(combined)
+        else:
+            merged.append(feed)
+    return {**raw, "feeds": merged}
+
+
+def load_config(path: Path | str | None = None, env: dict[str, str] | None = None) -> Config:
+    """Read and validate the configuration; raise ``ConfigError`` with a one-line message."""
+    env = dict(os.environ) if env is None else env
+    path = Path(path) if path is not None else Path(env.get(ENV_VAR) or DEFAULT_PATH)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror}") from exc
+    located = _Located(str(path), env)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}{line}: invalid YAML: {problem}") from exc
+    raw = located.build(node, ()) if node is not None else {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}:1: the top level must be a mapping")
+    data = _merge_defaults(raw)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = _data_loc(data, first["loc"])
+        raise located.error(loc, _message(first)) from exc
+    _check_references(config, located)
+    return config
+
+
+def _check_references(config: Config, located: _Located) -> None:
+    names: set[str] = set()
+    for i, feed in enumerate(config.feeds):
+        if feed.name in names:
+            raise located.error(("feeds", i, "name"), f"duplicate feed name {feed.name!r}")
+        names.add(feed.name)
+        if feed.account not in config.accounts:
+            known = ", ".join(sorted(config.accounts)) or "none"
+            raise located.error(
+                ("feeds", i, "account"), f"unknown account {feed.account!r} (known: {known})"
+            )
+        if feed.summary.backend == "llm" and feed.summary.llm is None:
+            raise located.error(("feeds", i, "summary", "llm"), "backend llm needs an llm section")

@@ -1,0 +1,65 @@
+"""One exception hierarchy for everything feedbot raises on purpose.
+
+    FeedbotError
+    ├── ConfigError          the YAML is wrong; the message names file, line and key
+    ├── SourceError          a feed could not be read at all (other feeds carry on)
+    │   ├── FeedGone         the feed is gone for good (HTTP 410); it gets disabled
+    │   └── RecordError      one record or entry is malformed; it is skipped
+    ├── StateError           the state file is unusable or an item is unknown
+    ├── SummarizeError       a summarizer backend failed (the pipeline falls back)
+    └── PublishError         a thread could not be written
+        ├── TransientError   worth retrying later: timeouts, 5xx, 429
+        └── RejectedError    the server refused the records (4xx); not retried blindly
+
+Foreign errors (httpx, atproto, sqlite) are translated at the edge with
+``raise ... from exc`` so the core only ever sees these.
+"""
+
+from __future__ import annotations
+
+
+class FeedbotError(Exception):
+    """Base of every error feedbot raises on purpose."""
+
+
+class ConfigError(FeedbotError):
+    """The configuration is invalid. ``str()`` is the one-line message for the user."""
+
+
+class SourceError(FeedbotError):
+    """A whole feed failed to poll."""
+
+
+class FeedGone(SourceError):
+    """The feed says it is gone for good (HTTP 410)."""
+
+
+class RecordError(SourceError):
+    """One record or entry is malformed."""
+
+
+class StateError(FeedbotError):
+    """The state file is unusable, or an item asked for is unknown."""
+
+
+class SummarizeError(FeedbotError):
+    """A summarizer backend failed or gave unusable output."""
+
+
+class PublishError(FeedbotError):
+    """A thread could not be written."""
+
+
+class TransientError(PublishError):
+    """A failure worth retrying later (timeouts, connection errors, 5xx, 429).
+
+    ``retry_at`` is an epoch timestamp before which retrying is pointless, when known.
+    """
+
+    def __init__(self, message: str, *, retry_at: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class RejectedError(PublishError):
+    """The server refused the request as invalid (4xx other than 429)."""

@@ -1,0 +1,182 @@
+"""Domain data shared by the core and the edges: plain frozen dataclasses.
+
+Sources turn what they read into ``Article``; the summarizer turns an article into a
+``Summary``; the composer turns both into a ``Thread`` of ``Post``; publishers write it.
+Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class StrongRef:
+    """A pointer to one version of an AT Protocol record."""
+
+    uri: str
+    cid: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"uri": self.uri, "cid": self.cid}
+
+
+@dataclass(frozen=True)
+class Article:
+    """One publication item, whatever source it came from.
+
+    ``id`` is the item's identity within its feed (an at-uri, a guid, a link);
+    ``url`` is the canonical URL readers are sent to.
+    """
+
+    feed: str
+    id: str
+    url: str
+    title: str
+    text: str = ""
+    description: str = ""
+    published: datetime | None = None
+    updated: datetime | None = None
+    tags: tuple[str, ...] = ()
+    langs: tuple[str, ...] = ()
+    cover_url: str | None = None
+    site_name: str = ""
+    # strongRefs to the document (and its publication) for the link card's associatedRefs
+    refs: tuple[StrongRef, ...] = ()
+    # the author's own announcement post, quoted by the last post when present
+    quote: StrongRef | None = None
+
+    def content_hash(self) -> str:
+        """A hash of what readers see; volatile fields (dates, refs' CIDs) excluded.
+
+        Empty fields are dropped so that adding an optional field to the model
+        does not make every stored item look edited.
+        """
+        content = {
+            "title": self.title,
+            "text": self.text,
+            "description": self.description,
+            "url": self.url,
+            "tags": list(self.tags),
+            "cover_url": self.cover_url,
+        }
+        canonical = json.dumps(
+            {k: v for k, v in content.items() if v},
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "feed": self.feed,
+            "id": self.id,
+            "url": self.url,
+            "title": self.title,
+            "text": self.text,
+            "description": self.description,
+            "published": self.published.isoformat() if self.published else None,
+            "updated": self.updated.isoformat() if self.updated else None,
+            "tags": list(self.tags),
+            "langs": list(self.langs),
+            "cover_url": self.cover_url,
+            "site_name": self.site_name,
+            "refs": [r.to_json() for r in self.refs],
+            "quote": self.quote.to_json() if self.quote else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Article:
+        def when(value: str | None) -> datetime | None:
+            return datetime.fromisoformat(value) if value else None
+
+        return cls(
+            feed=data["feed"],
+            id=data["id"],
+            url=data["url"],
+            title=data["title"],
+            text=data.get("text", ""),
+            description=data.get("description", ""),
+            published=when(data.get("published")),
+            updated=when(data.get("updated")),
+            tags=tuple(data.get("tags", ())),
+            langs=tuple(data.get("langs", ())),
+            cover_url=data.get("cover_url"),
+            site_name=data.get("site_name", ""),
+            refs=tuple(StrongRef(**r) for r in data.get("refs", ())),
+            quote=StrongRef(**data["quote"]) if data.get("quote") else None,
+        )
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Whole sentences chosen for a thread, in document order, and their language."""
+
+    sentences: tuple[str, ...]
+    lang: str | None = None
+
+
+@dataclass(frozen=True)
+class Facet:
+    """A rich-text annotation over UTF-8 **byte** offsets ``[start, end)`` of a post's text."""
+
+    start: int
+    end: int
+    kind: Literal["link", "tag"]
+    value: str  # the URI for a link, the tag without '#' for a tag
+
+
+@dataclass(frozen=True)
+class LinkCard:
+    """An ``app.bsky.embed.external`` card; ``thumb_url`` is fetched by the publisher."""
+
+    uri: str
+    title: str
+    description: str
+    thumb_url: str | None = None
+    refs: tuple[StrongRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class Post:
+    text: str
+    facets: tuple[Facet, ...] = ()
+    card: LinkCard | None = None
+    quote: StrongRef | None = None
+
+
+@dataclass(frozen=True)
+class Thread:
+    """Posts in order: the first is the root, each following one replies to the previous."""
+
+    posts: tuple[Post, ...]
+    langs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PostedRef:
+    """Where one post of a thread ended up."""
+
+    uri: str
+    cid: str
+
+
+@dataclass(frozen=True)
+class Poll:
+    """What one poll of a source returned.
+
+    ``cursor`` is the source's own bookmark (JSON-able), stored by the state and handed
+    back on the next poll: a newest record key, HTTP validators, a moved URL.
+    ``problems`` are one-line reasons for entries that were skipped.
+    """
+
+    articles: tuple[Article, ...] = ()
+    cursor: dict[str, Any] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+    not_modified: bool = False
+    next_poll: datetime | None = None
