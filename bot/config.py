@@ -106,9 +106,7 @@ class FeedSource(Strict):
     max_bytes: int = Field(5_000_000, ge=1024)
 
 
-SourceSettings = Annotated[
-    RecordsSource | AtprotoSource | FeedSource, Field(discriminator="type")
-]
+SourceSettings = Annotated[RecordsSource | AtprotoSource | FeedSource, Field(discriminator="type")]
 
 
 # --- per-feed settings -----------------------------------------------------------------
@@ -156,7 +154,7 @@ class FeedDefaults(Strict):
 class FeedSettings(FeedDefaults):
     name: str = Field(min_length=1)
     source: SourceSettings
-    account: str  # type: ignore[assignment]  # required once defaults are merged in
+    account: str  # required once defaults are merged in
 
 
 class Config(Strict):
@@ -196,12 +194,12 @@ class _Located:
             for key_node, value_node in node.value:
                 key = yaml.safe_load(yaml.serialize(key_node))
                 if key in out:
-                    raise self.error(loc + (key,), "duplicate key", key_node)
-                self.lines[loc + (key,)] = key_node.start_mark.line + 1
-                out[key] = self.build(value_node, loc + (key,))
+                    raise self.error((*loc, key), "duplicate key", key_node)
+                self.lines[(*loc, key)] = key_node.start_mark.line + 1
+                out[key] = self.build(value_node, (*loc, key))
             return out
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, loc + (i,)) for i, item in enumerate(node.value)]
+            return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
         value = yaml.safe_load(yaml.serialize(node))
         if isinstance(value, str) and "${" in value:
             value = self.substitute(value, loc, node)
@@ -246,9 +244,9 @@ def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
     (the tags of discriminated unions, validator names)."""
     out: list[str | int] = []
     for part in loc:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+        if (isinstance(data, dict) and part in data) or (
+            isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        ):
             data = data[part]
         elif isinstance(data, dict) and isinstance(part, str) and part not in data:
             # a missing key, or a union tag: keep real key names, drop tags
