@@ -97,13 +97,26 @@ class AtprotoSource(Strict):
 
 
 class FeedSource(Strict):
-    """An RSS, Atom or JSON Feed document over HTTP."""
+    """An RSS, Atom or JSON Feed document over HTTP.
+
+    ``timeout`` bounds a whole fetch (redirects and body included); ``max_bytes`` caps a
+    body after gzip decoding, for the feed and for article pages; ``full_text`` fetches
+    each new entry's page for its main text when the feed carries only excerpts.
+    """
 
     type: Literal["feed"]
-    url: str
+    url: str = Field(pattern=r"^https?://\S+$")
     full_text: bool = False
     timeout: Duration = timedelta(seconds=20)
     max_bytes: int = Field(5_000_000, ge=1024)
+    max_redirects: int = Field(5, ge=0, le=20)
+
+    @field_validator("timeout")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0s")
+        return value
 
 
 SourceSettings = Annotated[RecordsSource | AtprotoSource | FeedSource, Field(discriminator="type")]

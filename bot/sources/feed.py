@@ -1,0 +1,317 @@
+"""RSS, Atom and JSON Feed over HTTP, polled politely and cheaply.
+
+Polite: conditional GET (ETag / Last-Modified kept in the cursor), the server's
+``Retry-After`` and ``Cache-Control: max-age`` turned into ``Poll.next_poll``, a
+permanent redirect remembered so the old URL is not hit forever, feedbot's User-Agent.
+Cheap: a 304, or a 200 whose body is byte-identical to the last one, is
+``not_modified`` without parsing; entries whose fingerprint is unchanged since the last
+poll are not converted again and not returned (the cursor remembers them), so a feed
+that gained one post costs one article downstream. Pass ``{}`` to get every entry.
+
+Safe: bodies are streamed and aborted past ``max_bytes`` (after gzip decoding), each
+poll has a deadline, redirects are capped, and every failure of the whole feed is a
+``SourceError`` with a one-line message naming the feed.
+
+Cursor keys (JSON): ``config_url``, ``url`` (after a permanent redirect), ``etag``,
+``last_modified``, ``body_hash``, ``seen`` ({entry id: fingerprint}), ``seen_with``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from bot import config
+from bot.errors import FeedGone, RecordError, SourceError
+from bot.model import Article, Poll
+from bot.sources.feed_parse import (
+    PARSER_VERSION,
+    ParsedFeed,
+    entry_identity,
+    parse_document,
+    to_article,
+)
+
+log = logging.getLogger("bot.sources.feed")
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/rdf+xml;q=0.9, application/json;q=0.8, application/xml;q=0.8, "
+    "text/xml;q=0.8, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
+#: the longest wait a server can ask for; a year-long max-age must not silence a feed
+MAX_WAIT = timedelta(days=1)
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+
+
+class FeedThrottled(SourceError):
+    """The server said "not now" (429 or 503); ``next_poll`` is when it allows a retry."""
+
+    def __init__(self, message: str, *, next_poll: datetime | None) -> None:
+        super().__init__(message)
+        self.next_poll = next_poll
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One finished HTTP exchange after redirects."""
+
+    status: int
+    reason: str
+    url: str  # where the answer came from
+    headers: httpx.Headers
+    body: bytes
+    moved_to: str | None  # set when every redirect on the way was permanent
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class FeedSource:
+    """One configured feed. Thread-safe as long as the shared client is (httpx's is)."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: config.FeedSource,
+        client: httpx.Client,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.client = client
+        self.clock = clock
+        self._seconds = settings.timeout.total_seconds()
+
+    # --- the Source protocol ---------------------------------------------------------
+
+    def poll(self, cursor: dict[str, Any]) -> Poll:
+        if cursor.get("config_url") != self.settings.url:
+            cursor = {}  # a new feed, or the configured URL was edited: start afresh
+        url = str(cursor.get("url") or self.settings.url)
+        headers = {"Accept": FEED_ACCEPT}
+        if cursor.get("etag"):
+            headers["If-None-Match"] = str(cursor["etag"])
+        if cursor.get("last_modified"):
+            headers["If-Modified-Since"] = str(cursor["last_modified"])
+
+        fetched = self.fetch(url, headers, self.settings.max_bytes)
+        next_poll = self._next_poll(fetched.headers)
+        status = fetched.status
+        if status == 410:
+            raise FeedGone(f"feed {self.name}: gone for good (HTTP 410) at {fetched.url}")
+        if status in (429, 503):
+            when = f"; retry after {next_poll.isoformat()}" if next_poll else ""
+            raise FeedThrottled(
+                f"feed {self.name}: HTTP {status} {fetched.reason} at {fetched.url}{when}",
+                next_poll=next_poll,
+            )
+        if status not in (200, 304):
+            raise SourceError(f"feed {self.name}: HTTP {status} {fetched.reason} at {fetched.url}")
+
+        new = {k: v for k, v in cursor.items() if k not in ("etag", "last_modified")}
+        new["config_url"] = self.settings.url
+        if fetched.moved_to and fetched.moved_to != cursor.get("url"):
+            log.warning(
+                "feed moved permanently feed=%s from=%s to=%s", self.name, url, fetched.moved_to
+            )
+            new["url"] = fetched.moved_to
+        for header, key in (("etag", "etag"), ("last-modified", "last_modified")):
+            value = fetched.headers.get(header) or (cursor.get(key) if status == 304 else None)
+            if value:
+                new[key] = value
+        if status == 304:
+            return Poll(cursor=new, not_modified=True, next_poll=next_poll)
+
+        signature = f"{PARSER_VERSION}:{int(self.settings.full_text)}"
+        body_hash = hashlib.blake2b(fetched.body, digest_size=16).hexdigest()
+        if body_hash == cursor.get("body_hash") and cursor.get("seen_with") == signature:
+            return Poll(cursor=new, not_modified=True, next_poll=next_poll)
+        seen = cursor.get("seen") if cursor.get("seen_with") == signature else None
+        parsed = parse_document(
+            self.name, fetched.body, fetched.headers.get("content-type", ""), fetched.url
+        )
+        articles, problems, now_seen = self._articles(parsed, seen or {})
+        new.update(body_hash=body_hash, seen=now_seen, seen_with=signature)
+        return Poll(
+            articles=tuple(articles), cursor=new, problems=tuple(problems), next_poll=next_poll
+        )
+
+    def _articles(
+        self, parsed: ParsedFeed, seen: dict[str, str]
+    ) -> tuple[list[Article], list[str], dict[str, str]]:
+        articles: list[Article] = []
+        problems: list[str] = []
+        now_seen: dict[str, str] = {}
+        for entry in parsed.entries:
+            try:
+                identity = entry_identity(entry)
+                if identity in now_seen:
+                    raise RecordError(f"entry #{entry.index + 1} repeats the id {identity}")
+                fingerprint = entry.fingerprint()
+                now_seen[identity] = fingerprint
+                if seen.get(identity) == fingerprint:
+                    continue
+                built = to_article(self.name, parsed, entry, identity)
+            except RecordError as exc:
+                problem = f"feed {self.name}: {exc}; skipped"
+                log.warning("%s", problem)
+                problems.append(problem)
+                continue
+            article = built.article
+            if built.titled_from_text:
+                log.info(
+                    "untitled entry feed=%s item=%s: title taken from its first sentence",
+                    self.name,
+                    identity,
+                )
+            if self.settings.full_text and article.url:
+                article = self._full_text(article)
+            articles.append(article)
+        return articles, problems, now_seen
+
+    # --- full text -------------------------------------------------------------------
+
+    def _full_text(self, article: Article) -> Article:
+        """The article page's main text (and og:image) instead of the feed's excerpt;
+        on any failure the excerpt stays and the reason is logged."""
+        try:
+            page = self.fetch(article.url, {"Accept": PAGE_ACCEPT}, self.settings.max_bytes)
+            if page.status != 200:
+                raise SourceError(f"HTTP {page.status} {page.reason}")
+            text, image = extract_page(page.body, page.url)
+        except SourceError as exc:
+            log.warning("full text failed feed=%s item=%s reason=%s", self.name, article.id, exc)
+            return article
+        if len(text) <= len(article.text):
+            log.info("full text not longer than the feed's feed=%s item=%s", self.name, article.id)
+            text = article.text
+        cover = article.cover_url or (urljoin(page.url, image) if image else None)
+        return replace(article, text=text, cover_url=cover)
+
+    # --- HTTP ------------------------------------------------------------------------
+
+    def fetch(self, url: str, headers: dict[str, str], max_bytes: int) -> Fetched:
+        """GET with redirects followed by hand (capped), a deadline for the whole
+        exchange and a streamed, size-capped body (read only for a 200)."""
+        deadline = time.monotonic() + self._seconds
+        moved_to: str | None = None
+        all_permanent = True
+        for _hop in range(self.settings.max_redirects + 1):
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise SourceError(f"feed {self.name}: refusing to fetch non-HTTP URL {url}")
+            try:
+                with self.client.stream(
+                    "GET", url, headers=headers, timeout=self._seconds
+                ) as response:
+                    location = response.headers.get("location")
+                    if response.status_code in _REDIRECTS and location:
+                        target = urljoin(str(response.url), location.strip())
+                        all_permanent = all_permanent and response.status_code in _PERMANENT
+                        moved_to = target if all_permanent else None
+                        url = target
+                        continue
+                    body = b""
+                    if response.status_code == 200:
+                        body = self._read(response, url, max_bytes, deadline)
+                    return Fetched(
+                        status=response.status_code,
+                        reason=response.reason_phrase,
+                        url=str(response.url),
+                        headers=response.headers,
+                        body=body,
+                        moved_to=moved_to,
+                    )
+            except httpx.TimeoutException as exc:
+                raise SourceError(
+                    f"feed {self.name}: timed out after {self._seconds:g}s fetching {url}"
+                ) from exc
+            except httpx.HTTPError as exc:
+                reason = " ".join(str(exc).split()) or type(exc).__name__
+                raise SourceError(f"feed {self.name}: cannot fetch {url}: {reason}") from exc
+        raise SourceError(
+            f"feed {self.name}: more than {self.settings.max_redirects} redirects, last to {url}"
+        )
+
+    def _read(self, response: httpx.Response, url: str, limit: int, deadline: float) -> bytes:
+        too_big = f"feed {self.name}: response from {url} exceeds max_bytes={limit}; aborted"
+        length = response.headers.get("content-length", "")
+        identity = response.headers.get("content-encoding", "identity") == "identity"
+        if identity and length.isdigit() and int(length) > limit:
+            raise SourceError(too_big)
+        chunks: list[bytes] = []
+        total = 0
+        for chunk in response.iter_bytes():
+            total += len(chunk)
+            if total > limit:
+                raise SourceError(too_big)
+            if time.monotonic() > deadline:
+                raise SourceError(
+                    f"feed {self.name}: timed out after {self._seconds:g}s reading {url}"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _next_poll(self, headers: httpx.Headers) -> datetime | None:
+        """When the server wants to be asked again: Retry-After, else max-age (less Age);
+        never later than ``MAX_WAIT`` from now, never in the past."""
+        now = self.clock()
+        when = retry_after(headers.get("retry-after", ""), now)
+        if when is None:
+            match = _MAX_AGE.search(headers.get("cache-control", ""))
+            if match and "no-store" not in headers.get("cache-control", "").lower():
+                age = headers.get("age", "0").strip()
+                seconds = int(match.group(1)) - (int(age) if age.isdigit() else 0)
+                when = now + timedelta(seconds=max(seconds, 0))
+        if when is None or when <= now:
+            return None
+        return min(when, now + MAX_WAIT)
+
+
+def retry_after(value: str, now: datetime) -> datetime | None:
+    """``Retry-After`` as seconds ("120") or an HTTP date; anything else → None."""
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return now + timedelta(seconds=int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def extract_page(body: bytes, url: str) -> tuple[str, str]:
+    """Main text (paragraphs blank-line separated) and og:image of an article page.
+
+    trafilatura is imported here so feeds without ``full_text`` never pay for it.
+    """
+    import trafilatura
+
+    try:
+        doc = trafilatura.bare_extraction(
+            body, url=url, with_metadata=True, include_comments=False, include_tables=False
+        )
+    except (ValueError, TypeError, LookupError) as exc:  # its parser's failures
+        raise SourceError(f"cannot extract the page: {exc}") from exc
+    text = str(getattr(doc, "text", None) or "") if doc is not None else ""
+    image = str(getattr(doc, "image", None) or "") if doc is not None else ""
+    if not text.strip():
+        raise SourceError("no main text found on the page")
+    paragraphs = (" ".join(line.split()) for line in text.splitlines())
+    return "\n\n".join(p for p in paragraphs if p), image.strip()

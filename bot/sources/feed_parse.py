@@ -1,0 +1,472 @@
+"""Feed documents (bytes) → entries → ``Article``: pure, no I/O, no clock.
+
+RSS 0.9x/1.0/2.0 and Atom go through feedparser, which knows two decades of broken
+feeds; JSON Feed is plain JSON and is read directly. Both end up as ``RawEntry`` so
+that identity, titles, text, dates and images are decided in one place.
+
+A document that is not a feed at all raises ``SourceError``; one bad entry raises
+``RecordError`` from ``to_article`` and the caller skips it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+import lxml.etree
+import lxml.html
+
+from bot.errors import RecordError, SourceError
+from bot.model import Article
+
+#: bump when the mapping from entries to articles changes, so stored fingerprints expire
+PARSER_VERSION = 1
+
+_TITLE_MAX = 110
+_ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
+_IMAGE_EXT = re.compile(r"\.(jpe?g|png|gif|webp|avif)(\?|$)", re.IGNORECASE)
+
+_ISO639_2 = {
+    "eng": "en", "rus": "ru", "ukr": "uk", "deu": "de", "ger": "de", "fra": "fr",
+    "fre": "fr", "spa": "es", "ita": "it", "por": "pt", "pol": "pl", "nld": "nl",
+    "dut": "nl", "jpn": "ja", "zho": "zh", "chi": "zh", "bel": "be", "ces": "cs",
+    "cze": "cs", "swe": "sv", "fin": "fi", "tur": "tr", "ara": "ar", "kor": "ko",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RawEntry:
+    """One entry as the document states it, before any clean-up."""
+
+    index: int
+    id: str
+    link: str
+    title: str
+    title_html: bool
+    content: str
+    content_html: bool
+    summary: str
+    summary_html: bool
+    published: datetime | None
+    updated: datetime | None
+    date_raw: str  # the date as written, for identity when nothing else identifies it
+    tags: tuple[str, ...]
+    lang: str
+    image: str
+
+    def fingerprint(self) -> str:
+        """A short hash of everything the entry says; unchanged entries need no work."""
+        data = repr(
+            (
+                self.id, self.link, self.title, self.content, self.summary, self.date_raw,
+                self.published, self.updated, self.tags, self.lang, self.image,
+            )
+        )  # fmt: skip
+        return hashlib.blake2b(data.encode("utf-8", "replace"), digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str
+    link: str
+    lang: str
+    entries: tuple[RawEntry, ...]
+
+
+# --- documents -------------------------------------------------------------------------
+
+
+def parse_document(name: str, body: bytes, content_type: str, url: str) -> ParsedFeed:
+    """Parse a fetched document; ``url`` is where it was fetched from (the base for links)."""
+    if not body.strip():
+        raise SourceError(f"feed {name}: empty response from {url}")
+    head = body[:512].lstrip()
+    if "json" in content_type.lower() or head.startswith((b"{", b"\xef\xbb\xbf{")):
+        return _parse_json_feed(name, body, url)
+    return _parse_xml_feed(name, _valid_utf8(body), content_type, url)
+
+
+def _valid_utf8(body: bytes) -> bytes:
+    """Replace invalid bytes in a UTF-8 document instead of letting the parser guess
+    windows-1252 for the whole feed (which turns Cyrillic into mojibake)."""
+    match = _XML_ENCODING.match(body)
+    declared = match.group(1).decode("ascii").lower() if match else "utf-8"
+    if declared not in ("utf-8", "utf8"):
+        return body
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body.decode("utf-8", "replace").encode("utf-8")
+    return body
+
+
+def _parse_xml_feed(name: str, body: bytes, content_type: str, url: str) -> ParsedFeed:
+    # A stream, never bytes or str: given those, feedparser may open a file or a URL.
+    result = feedparser.parse(
+        io.BytesIO(body),
+        response_headers={"content-type": content_type or "application/xml",
+                          "content-location": url},
+        resolve_relative_uris=False,
+        sanitize_html=False,
+    )  # fmt: skip
+    entries = result.get("entries") or []
+    if not entries and (result.get("bozo") or not result.get("version")):
+        raise SourceError(f"feed {name}: {_not_a_feed(body, content_type, result)} at {url}")
+    feed = result.get("feed") or {}
+    feed_lang = str(feed.get("language") or "")
+    return ParsedFeed(
+        title=_text_of(feed.get("title_detail")) or str(feed.get("title") or ""),
+        link=str(feed.get("link") or ""),
+        lang=feed_lang,
+        entries=tuple(_raw_entry(i, e, feed_lang, url) for i, e in enumerate(entries)),
+    )
+
+
+def _not_a_feed(body: bytes, content_type: str, result: Any) -> str:
+    head = body[:2048].lower()
+    if "html" in content_type.lower() or b"<html" in head or b"<!doctype html" in head:
+        return "got an HTML page, not a feed"
+    error = result.get("bozo_exception")
+    if error is not None:
+        line = getattr(error, "getLineNumber", None)
+        where = f" (line {line()})" if callable(line) else ""
+        message = error.getMessage() if hasattr(error, "getMessage") else str(error)
+        return f"malformed XML: {_one_line(str(message))}{where}"
+    return "not an RSS, Atom or JSON feed"
+
+
+def _raw_entry(index: int, e: Any, feed_lang: str, base: str) -> RawEntry:
+    content_html, content_is_html = "", False
+    for part in e.get("content") or []:
+        value = str(part.get("value") or "")
+        if len(value) > len(content_html):
+            content_html, content_is_html = value, _is_html(part.get("type"))
+    summary = e.get("summary_detail") or {}
+    title = e.get("title_detail") or {}
+    lang = next(
+        (
+            str(d.get("language"))
+            for d in (*(e.get("content") or []), summary, title)
+            if d and d.get("language")
+        ),
+        feed_lang,
+    )
+    tags = tuple(str(t.get("term") or t.get("label") or "").strip() for t in e.get("tags") or [])
+    return RawEntry(
+        index=index,
+        id=str(e.get("id") or "").strip(),
+        link=_absolute(base, str(e.get("link") or "")),
+        title=str((title.get("value") if title else e.get("title")) or ""),
+        title_html=_is_html(title.get("type")) if title else False,
+        content=content_html,
+        content_html=content_is_html,
+        summary=str(summary.get("value") or e.get("summary") or ""),
+        summary_html=_is_html(summary.get("type")) if summary else True,
+        published=_from_struct(e.get("published_parsed")),
+        updated=_from_struct(dict.get(e, "updated_parsed")),  # no fallback to published
+        date_raw=str(e.get("published") or e.get("updated") or ""),
+        tags=tuple(dict.fromkeys(t for t in tags if t)),
+        lang=lang,
+        image=_absolute(base, _entry_image(e)),
+    )
+
+
+def _entry_image(e: Any) -> str:
+    for media in e.get("media_content") or []:
+        url = str(media.get("url") or "")
+        kind = str(media.get("medium") or media.get("type") or "")
+        if url and (kind == "image" or kind.startswith("image/") or
+                    (not kind and _IMAGE_EXT.search(url))):  # fmt: skip
+            return url
+    for thumb in e.get("media_thumbnail") or []:
+        if thumb.get("url"):
+            return str(thumb["url"])
+    for enclosure in e.get("enclosures") or []:
+        if str(enclosure.get("type") or "").startswith("image/") and enclosure.get("href"):
+            return str(enclosure["href"])
+    return ""
+
+
+def _parse_json_feed(name: str, body: bytes, url: str) -> ParsedFeed:
+    try:
+        doc = json.loads(body.decode("utf-8-sig", "replace"))
+    except ValueError as exc:
+        raise SourceError(f"feed {name}: invalid JSON ({exc}) at {url}") from exc
+    version = str(doc.get("version") or "") if isinstance(doc, dict) else ""
+    if not version.startswith(("https://jsonfeed.org/version/", "http://jsonfeed.org/version/")):
+        raise SourceError(f"feed {name}: JSON but not a JSON Feed (no jsonfeed.org version) "
+                          f"at {url}")  # fmt: skip
+    items = doc.get("items")
+    if not isinstance(items, list):
+        raise SourceError(f"feed {name}: JSON Feed without an items list at {url}")
+    feed_lang = _str(doc.get("language"))
+    home = _str(doc.get("home_page_url"))
+    return ParsedFeed(
+        title=_str(doc.get("title")),
+        link=home,
+        lang=feed_lang,
+        entries=tuple(_json_entry(i, item, feed_lang, url) for i, item in enumerate(items)),
+    )
+
+
+def _json_entry(index: int, item: Any, feed_lang: str, base: str) -> RawEntry:
+    if not isinstance(item, dict):
+        item = {}
+    raw_id = item.get("id")
+    content, is_html = _str(item.get("content_html")), True
+    if not content:
+        content, is_html = _str(item.get("content_text")), False
+    published_raw = _str(item.get("date_published"))
+    updated_raw = _str(item.get("date_modified"))
+    tags = item.get("tags")
+    return RawEntry(
+        index=index,
+        id=str(raw_id).strip() if isinstance(raw_id, str | int) and raw_id != "" else "",
+        link=_absolute(base, _str(item.get("url")) or _str(item.get("external_url"))),
+        title=_str(item.get("title")),
+        title_html=False,
+        content=content,
+        content_html=is_html,
+        summary=_str(item.get("summary")),
+        summary_html=False,
+        published=_from_iso(published_raw),
+        updated=_from_iso(updated_raw),
+        date_raw=published_raw or updated_raw,
+        tags=tuple(dict.fromkeys(t.strip() for t in tags if isinstance(t, str) and t.strip()))
+        if isinstance(tags, list)
+        else (),
+        lang=_str(item.get("language")) or feed_lang,
+        image=_absolute(base, _str(item.get("image")) or _str(item.get("banner_image"))),
+    )
+
+
+# --- entries → articles ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Built:
+    article: Article
+    titled_from_text: bool
+
+
+def entry_identity(entry: RawEntry) -> str:
+    """guid/id, else the link, else a hash of title + date; ``RecordError`` if none."""
+    if entry.id:
+        return entry.id
+    if entry.link:
+        return entry.link
+    if entry.title.strip() or entry.date_raw.strip():
+        digest = hashlib.sha256(f"{entry.title.strip()}\n{entry.date_raw.strip()}".encode())
+        return "sha256:" + digest.hexdigest()[:32]
+    raise RecordError(f"entry #{entry.index + 1} has no id, link, title or date")
+
+
+def to_article(name: str, feed: ParsedFeed, entry: RawEntry, identity: str) -> Built:
+    """Build the ``Article``; only what readers see goes in, never fetch-time data."""
+    text = html_to_text(entry.content) if entry.content_html else _plain(entry.content)
+    summary = html_to_text(entry.summary) if entry.summary_html else _plain(entry.summary)
+    if not text:
+        text = summary
+    title = html_to_text(entry.title) if entry.title_html else _plain(entry.title)
+    title = " ".join(title.split())
+    titled_from_text = False
+    if not title:
+        if not text:
+            raise RecordError(f"entry {identity} has neither a title nor any text")
+        title, titled_from_text = first_sentence(text), True
+    lang = iso639_1(entry.lang)
+    return Built(
+        Article(
+            feed=name,
+            id=identity,
+            url=entry.link or (identity if identity.startswith(("http://", "https://")) else ""),
+            title=title,
+            text=text,
+            description=summary,
+            published=entry.published,
+            updated=entry.updated,
+            tags=entry.tags,
+            langs=(lang,) if lang else (),
+            cover_url=entry.image or None,
+            site_name=" ".join(feed.title.split()),
+        ),
+        titled_from_text,
+    )
+
+
+# --- text ----------------------------------------------------------------------------
+
+_BLOCK = frozenset(
+    [
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "table",
+        "tr",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "aside",
+        "figure",
+        "figcaption",
+        "hr",
+        "main",
+        "nav",
+        "address",
+        "details",
+        "summary",
+    ]
+)
+_SKIP = frozenset(
+    ["script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "head", "form"]
+)
+
+
+def html_to_text(markup: str) -> str:
+    """Plain text with paragraphs kept (blank-line separated), entities decoded,
+    scripts and styles dropped."""
+    if "<" not in markup and "&" not in markup:
+        return _plain(markup)
+    try:
+        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+    except (lxml.etree.ParserError, ValueError):
+        return _plain(html.unescape(re.sub(r"<[^>]*>", " ", markup)))
+    paragraphs: list[str] = []
+    pieces: list[str] = []
+
+    def flush() -> None:
+        lines = (" ".join(_SPACES.sub(" ", line).split()) for line in "".join(pieces).split("\n"))
+        block = "\n".join(line for line in lines if line)
+        if block:
+            paragraphs.append(block)
+        pieces.clear()
+
+    walker = lxml.etree.iterwalk(root, events=("start", "end"))
+    for event, element in walker:
+        tag = element.tag if isinstance(element.tag, str) else ""
+        tag = tag.rpartition("}")[2].lower()
+        if event == "start":
+            if not tag or tag in _SKIP:
+                walker.skip_subtree()
+                continue
+            if tag == "br":
+                pieces.append("\n")
+            elif tag in _BLOCK:
+                flush()
+            if element.text:
+                pieces.append(element.text)
+        else:
+            if tag in _BLOCK and tag != "br":
+                flush()
+            if element.tail and element is not root:
+                pieces.append(element.tail)
+    flush()
+    return "\n\n".join(paragraphs)
+
+
+def _plain(text: str) -> str:
+    """Plain text from a feed: decode stray (double-escaped) entities, tidy whitespace,
+    keep paragraphs."""
+    if _ENTITY.search(text):
+        text = html.unescape(text)
+    paragraphs = re.split(r"\n\s*\n", text.replace("\r\n", "\n"))
+    out = (
+        "\n".join(" ".join(_SPACES.sub(" ", ln).split()) for ln in p.split("\n"))
+        for p in paragraphs
+    )
+    return "\n\n".join(p.strip("\n") for p in out if p.strip())
+
+
+def first_sentence(text: str) -> str:
+    """A title for an untitled entry: its first sentence, cut at a word if long."""
+    first = _SENTENCE_END.split(text.split("\n", 1)[0].strip(), maxsplit=1)[0]
+    if len(first) <= _TITLE_MAX:
+        return first
+    cut = first[:_TITLE_MAX].rsplit(" ", 1)[0].rstrip(",;:—- ")
+    return cut + "…"
+
+
+def iso639_1(tag: str) -> str:
+    """``en-US``/``ru_RU``/``EN``/``ukr`` → ``en``/``ru``/``en``/``uk``; unknown → ""."""
+    primary = re.split(r"[-_]", tag.strip().lower(), maxsplit=1)[0]
+    if re.fullmatch(r"[a-z]{2}", primary):
+        return primary
+    return _ISO639_2.get(primary, "")
+
+
+# --- small helpers -----------------------------------------------------------------------
+
+
+def _is_html(kind: Any) -> bool:
+    return str(kind or "") in ("text/html", "application/xhtml+xml", "html", "xhtml")
+
+
+def _text_of(detail: Any) -> str:
+    if not detail:
+        return ""
+    value = str(detail.get("value") or "")
+    return html_to_text(value) if _is_html(detail.get("type")) else _plain(value)
+
+
+def _str(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _absolute(base: str, link: str) -> str:
+    link = link.strip()
+    if not link:
+        return ""
+    try:
+        return urljoin(base, link)
+    except ValueError:
+        return link
+
+
+def _from_struct(value: Any) -> datetime | None:
+    try:
+        if not value:
+            return None
+        year, month, day, hour, minute, second = (int(v) for v in value[:6])
+        return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _from_iso(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
