@@ -197,6 +197,9 @@ class FeedSource:
         except SourceError as exc:
             log.warning("full text failed feed=%s item=%s reason=%s", self.name, article.id, exc)
             return article
+        first, _, rest = text.partition("\n\n")
+        if rest and first.casefold() == article.title.casefold():
+            text = rest  # the page's own <h1>; the title is posted separately
         if len(text) <= len(article.text):
             log.info("full text not longer than the feed's feed=%s item=%s", self.name, article.id)
             text = article.text

@@ -113,13 +113,14 @@ def _valid_utf8(body: bytes) -> bytes:
 
 def _parse_xml_feed(name: str, body: bytes, content_type: str, url: str) -> ParsedFeed:
     # A stream, never bytes or str: given those, feedparser may open a file or a URL.
+    # No content-location either: feedparser would resolve a bare <guid> against it, and
+    # ids must not change when the feed moves. Links are made absolute by _absolute.
     result = feedparser.parse(
         io.BytesIO(body),
-        response_headers={"content-type": content_type or "application/xml",
-                          "content-location": url},
+        response_headers={"content-type": content_type or "application/xml"},
         resolve_relative_uris=False,
         sanitize_html=False,
-    )  # fmt: skip
+    )
     entries = result.get("entries") or []
     if not entries and (result.get("bozo") or not result.get("version")):
         raise SourceError(f"feed {name}: {_not_a_feed(body, content_type, result)} at {url}")
@@ -137,6 +138,8 @@ def _not_a_feed(body: bytes, content_type: str, result: Any) -> str:
     head = body[:2048].lower()
     if "html" in content_type.lower() or b"<html" in head or b"<!doctype html" in head:
         return "got an HTML page, not a feed"
+    if not body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return "not an RSS, Atom or JSON feed (not even XML)"
     error = result.get("bozo_exception")
     if error is not None:
         line = getattr(error, "getLineNumber", None)
