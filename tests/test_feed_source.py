@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -15,11 +16,18 @@ import pytest
 from httpserver import LocalServer, Request, Response
 
 from bot import config
-from bot.errors import FeedGone, SourceError
+from bot.errors import FeedGone, RecordError, SourceError
 from bot.http import USER_AGENT, make_client
 from bot.model import Article, Poll
 from bot.sources.concurrent import poll_all
 from bot.sources.feed import FeedSource, FeedThrottled
+from bot.sources.feed_parse import (
+    ParsedFeed,
+    _parse_new_items,
+    _parse_xml_feed,
+    entry_identity,
+    to_article,
+)
 
 FEEDS = Path(__file__).parent / "feeds"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -695,3 +703,68 @@ def test_poll_all_keeps_one_bad_feed_from_hurting_the_good_ones(
     assert isinstance(results["gone"], FeedGone)
     assert "got an HTML page" in str(results["html"])
     assert "HTTP 404" in str(results["missing"])
+
+
+# --- the parsing shortcut -------------------------------------------------------------
+
+XML_FIXTURES = ["rss091.xml", "rss10.rdf", "rss20.xml", "atom.xml", "ukrainian.xml", "messy.xml"]
+
+
+def articles_of(parsed: ParsedFeed) -> list[Article]:
+    out = []
+    for entry in parsed.entries:
+        try:
+            identity = entry_identity(entry)
+            out.append(to_article("t", parsed, entry, identity).article)
+        except RecordError:
+            pass
+    return out
+
+
+@pytest.mark.parametrize("filename", XML_FIXTURES)
+def test_the_shortcut_parses_new_items_exactly_as_a_full_parse_does(filename: str) -> None:
+    body = (FEEDS / filename).read_bytes()
+    url = "https://feeds.example/" + filename
+    full = _parse_xml_feed("t", body, "application/xml", url, known=frozenset())
+    shortcut = _parse_new_items(body, "application/xml", url, known=frozenset())
+    if filename == "rss091.xml":  # ISO-8859-1: only the full parse handles it
+        assert shortcut is None
+        return
+    assert shortcut is not None
+    strip = [replace(e, key="") for e in full.entries]
+    assert [replace(e, key="") for e in shortcut.entries] == strip
+    assert (shortcut.title, shortcut.link, shortcut.lang) == (full.title, full.link, full.lang)
+    assert len(shortcut.keys) == len(full.entries) >= 2
+    for i, key in enumerate(shortcut.keys):
+        partial = _parse_new_items(body, "application/xml", url, known={key})
+        assert partial is not None and partial.keys == shortcut.keys
+        assert [replace(e, key="") for e in partial.entries] == strip[:i] + strip[i + 1 :]
+    everything = _parse_new_items(body, "application/xml", url, known=set(shortcut.keys))
+    assert everything is not None and everything.entries == ()
+
+
+def test_a_feed_in_a_legacy_encoding_still_reports_only_changed_entries(
+    http_server: LocalServer, client: httpx.Client
+) -> None:
+    latin = rss(item(1, "Caf\u00e9"), item(2)).replace("utf-8", "iso-8859-1").encode("latin-1")
+    http_server.routes["/latin.xml"] = Response(200, latin, XML | {"Content-Type": "text/xml"})
+    source = feed_source(http_server, client, "/latin.xml")
+    first = source.poll({})
+    assert [a.text for a in first.articles] == ["Café", "Body text."]
+    edited = rss(item(1, "Caf\u00e9"), item(2, "Edited."), item(3))
+    http_server.routes["/latin.xml"] = Response(
+        200, edited.replace("utf-8", "iso-8859-1").encode("latin-1"), {"Content-Type": "text/xml"}
+    )
+    second = source.poll(first.cursor)
+    assert [(a.id, a.text) for a in second.articles] == [
+        ("gen-2", "Edited."),
+        ("gen-3", "Body text."),
+    ]
+
+
+def test_utf8_feed_served_as_text_xml_without_charset_keeps_its_characters(
+    http_server: LocalServer, client: httpx.Client
+) -> None:
+    serve_file(http_server, "ukrainian.xml", "text/xml")
+    result = feed_source(http_server, client, "/ukrainian.xml").poll({})
+    assert result.articles[0].title == "Як працює фунікулер"

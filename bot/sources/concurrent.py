@@ -7,8 +7,8 @@ of connections. One feed's ``SourceError`` is its own result and never stops the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from bot.errors import SourceError
@@ -16,25 +16,38 @@ from bot.model import Poll
 from bot.sources import Source
 
 
+def poll_each(
+    sources: Mapping[str, Source],
+    cursors: Mapping[str, dict[str, Any]],
+    workers: int = 8,
+) -> Iterator[tuple[str, Poll | SourceError]]:
+    """Yield ``(name, Poll or SourceError)`` as each poll finishes.
+
+    ``cursors`` is keyed by the same names (missing means ``{}``). Results are handed
+    over one by one so a caller storing them as they come holds one feed's articles at a
+    time, not a thousand. Any exception other than ``SourceError`` is a bug and
+    propagates.
+    """
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+
+    def one(name: str) -> tuple[str, Poll | SourceError]:
+        try:
+            return name, sources[name].poll(dict(cursors.get(name) or {}))
+        except SourceError as exc:
+            return name, exc
+
+    with ThreadPoolExecutor(max_workers=min(workers, max(len(sources), 1))) as pool:
+        futures = [pool.submit(one, name) for name in sources]
+        for future in as_completed(futures):
+            yield future.result()
+
+
 def poll_all(
     sources: Mapping[str, Source],
     cursors: Mapping[str, dict[str, Any]],
     workers: int = 8,
 ) -> dict[str, Poll | SourceError]:
-    """Poll every source (``cursors`` keyed by the same names; missing means ``{}``).
-
-    Returns each name's ``Poll`` or the ``SourceError`` it raised, in the order of
-    ``sources``. Any other exception is a bug and propagates once all polls are done.
-    """
-    if workers < 1:
-        raise ValueError("workers must be at least 1")
-
-    def one(name: str) -> Poll | SourceError:
-        try:
-            return sources[name].poll(dict(cursors.get(name) or {}))
-        except SourceError as exc:
-            return exc
-
-    with ThreadPoolExecutor(max_workers=min(workers, max(len(sources), 1))) as pool:
-        futures = {name: pool.submit(one, name) for name in sources}
-    return {name: future.result() for name, future in futures.items()}
+    """Every source's ``Poll`` or ``SourceError``, keyed and ordered like ``sources``."""
+    results = dict(poll_each(sources, cursors, workers))
+    return {name: results[name] for name in sources}

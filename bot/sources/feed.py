@@ -13,7 +13,8 @@ poll has a deadline, redirects are capped, and every failure of the whole feed i
 ``SourceError`` with a one-line message naming the feed.
 
 Cursor keys (JSON): ``config_url``, ``url`` (after a permanent redirect), ``etag``,
-``last_modified``, ``body_hash``, ``seen`` ({entry id: fingerprint}), ``seen_with``.
+``last_modified``, ``body_hash``, ``seen`` (keys of the entries in the last document),
+``seen_with`` (parser version and settings the keys were made with).
 """
 
 from __future__ import annotations
@@ -141,31 +142,32 @@ class FeedSource:
         body_hash = hashlib.blake2b(fetched.body, digest_size=16).hexdigest()
         if body_hash == cursor.get("body_hash") and cursor.get("seen_with") == signature:
             return Poll(cursor=new, not_modified=True, next_poll=next_poll)
-        seen = cursor.get("seen") if cursor.get("seen_with") == signature else None
+        known = cursor.get("seen") if cursor.get("seen_with") == signature else None
         parsed = parse_document(
-            self.name, fetched.body, fetched.headers.get("content-type", ""), fetched.url
+            self.name,
+            fetched.body,
+            fetched.headers.get("content-type", ""),
+            fetched.url,
+            known=frozenset(known or ()),
         )
-        articles, problems, now_seen = self._articles(parsed, seen or {})
-        new.update(body_hash=body_hash, seen=now_seen, seen_with=signature)
+        articles, problems = self._articles(parsed)
+        new.update(body_hash=body_hash, seen=list(parsed.keys), seen_with=signature)
         return Poll(
             articles=tuple(articles), cursor=new, problems=tuple(problems), next_poll=next_poll
         )
 
-    def _articles(
-        self, parsed: ParsedFeed, seen: dict[str, str]
-    ) -> tuple[list[Article], list[str], dict[str, str]]:
+    def _articles(self, parsed: ParsedFeed) -> tuple[list[Article], list[str]]:
+        """Articles for the entries not seen before; bad entries become problems (once:
+        their keys are remembered like the others')."""
         articles: list[Article] = []
         problems: list[str] = []
-        now_seen: dict[str, str] = {}
+        ids: set[str] = set()
         for entry in parsed.entries:
             try:
                 identity = entry_identity(entry)
-                if identity in now_seen:
+                if identity in ids:
                     raise RecordError(f"entry #{entry.index + 1} repeats the id {identity}")
-                fingerprint = entry.fingerprint()
-                now_seen[identity] = fingerprint
-                if seen.get(identity) == fingerprint:
-                    continue
+                ids.add(identity)
                 built = to_article(self.name, parsed, entry, identity)
             except RecordError as exc:
                 problem = f"feed {self.name}: {exc}; skipped"
@@ -182,7 +184,7 @@ class FeedSource:
             if self.settings.full_text and article.url:
                 article = self._full_text(article)
             articles.append(article)
-        return articles, problems, now_seen
+        return articles, problems
 
     # --- full text -------------------------------------------------------------------
 
