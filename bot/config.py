@@ -105,11 +105,18 @@ class FeedSource(Strict):
     """
 
     type: Literal["feed"]
-    url: str = Field(pattern=r"^https?://\S+$")
+    url: str
     full_text: bool = False
     timeout: Duration = timedelta(seconds=20)
     max_bytes: int = Field(5_000_000, ge=1024)
     max_redirects: int = Field(5, ge=0, le=20)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/?#]+\S*", value.strip()):
+            raise ValueError("expected an http:// or https:// URL")
+        return value.strip()
 
     @field_validator("timeout")
     @classmethod

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gzip
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ import pytest
 from httpserver import LocalServer, Request, Response
 
 from bot import config
-from bot.errors import FeedGone, RecordError, SourceError
+from bot.errors import ConfigError, FeedGone, RecordError, SourceError
 from bot.http import USER_AGENT, make_client
 from bot.model import Article, Poll
 from bot.sources.concurrent import poll_all
@@ -768,3 +770,73 @@ def test_utf8_feed_served_as_text_xml_without_charset_keeps_its_characters(
     serve_file(http_server, "ukrainian.xml", "text/xml")
     result = feed_source(http_server, client, "/ukrainian.xml").poll({})
     assert result.articles[0].title == "Як працює фунікулер"
+
+
+# --- configuration ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{type: feed, url: ftp://x.example/feed}", "feeds[0].source.url: expected an http"),
+        ("{type: feed, url: 'https://x.example/f', timeout: 0}", "timeout: must be longer than 0s"),
+        ("{type: feed, url: 'https://x.example/f', max_redirects: 50}", "max_redirects"),
+        ("{type: feed, url: 'https://x.example/f', etag: x}", "source.etag: unknown key"),
+    ],
+)
+def test_feed_settings_are_checked_with_one_line_errors(
+    tmp_path: Path, source: str, message: str
+) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "accounts: {p: {type: preview}}\n"
+        f"feeds:\n  - name: f\n    account: p\n    source: {source}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        config.load_config(path, env={})
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_feed_settings_defaults() -> None:
+    settings = config.FeedSource(type="feed", url=" https://x.example/feed.xml ")
+    assert settings.url == "https://x.example/feed.xml"
+    assert (settings.full_text, settings.max_bytes, settings.max_redirects) == (False, 5_000_000, 5)
+    assert settings.timeout == timedelta(seconds=20)
+
+
+def test_a_redirect_with_a_small_body_reuses_the_connection(client: httpx.Client) -> None:
+    """Redirect bodies are drained so the next hop reuses the connection (one TCP
+    connection, not two). The shared fixture cannot see connections, so this test
+    runs its own server that records each request's client port."""
+    ports: list[int] = []
+    feed = rss(item(1)).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            ports.append(self.client_address[1])
+            moved = self.path == "/a"
+            body = b"<html>" + b"moved " * 200 + b"</html>" if moved else feed
+            self.send_response(302 if moved else 200)
+            if moved:
+                self.send_header("Location", "/b")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        cfg = config.FeedSource(type="feed", url=f"http://127.0.0.1:{server.server_port}/a")
+        result = FeedSource("t", cfg, client).poll({})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [a.id for a in result.articles] == ["gen-1"]
+    assert len(ports) == 2 and ports[0] == ports[1]

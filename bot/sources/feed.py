@@ -55,6 +55,7 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 #: the longest wait a server can ask for; a year-long max-age must not silence a feed
 MAX_WAIT = timedelta(days=1)
+_DRAIN_LIMIT = 64 * 1024
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 
@@ -224,6 +225,8 @@ class FeedSource:
                     "GET", url, headers=headers, timeout=self._seconds
                 ) as response:
                     location = response.headers.get("location")
+                    if response.status_code != 200:
+                        self._drain(response)
                     if response.status_code in _REDIRECTS and location:
                         target = urljoin(str(response.url), location.strip())
                         all_permanent = all_permanent and response.status_code in _PERMANENT
@@ -251,6 +254,14 @@ class FeedSource:
         raise SourceError(
             f"feed {self.name}: more than {self.settings.max_redirects} redirects, last to {url}"
         )
+
+    @staticmethod
+    def _drain(response: httpx.Response) -> None:
+        """Read a small unwanted body (a redirect's, an error page) so the connection
+        goes back to the pool instead of being closed; large ones are not worth it."""
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) <= _DRAIN_LIMIT:
+            response.read()
 
     def _read(self, response: httpx.Response, url: str, limit: int, deadline: float) -> bytes:
         too_big = f"feed {self.name}: response from {url} exceeds max_bytes={limit}; aborted"
