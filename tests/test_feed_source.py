@@ -30,6 +30,7 @@ from bot.sources.feed_parse import (
     entry_identity,
     to_article,
 )
+from bot.sources.feed_text import first_sentence, html_to_text, iso639_1
 
 FEEDS = Path(__file__).parent / "feeds"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -840,3 +841,43 @@ def test_a_redirect_with_a_small_body_reuses_the_connection(client: httpx.Client
         server.server_close()
     assert [a.id for a in result.articles] == ["gen-1"]
     assert len(ports) == 2 and ports[0] == ports[1]
+
+
+# --- text ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("markup", "text"),
+    [
+        ("<p>One</p><p>Two <b>bold</b></p>", "One\n\nTwo bold"),
+        ("Line one<br>line two", "Line one\nline two"),
+        ("<div><p>Nested <i>in</i></p>tail text</div>", "Nested in\n\ntail text"),
+        ("<p>Broken <b>markup</p><p>still read", "Broken markup\n\nstill read"),
+        ("Fish &amp; chips &mdash; &#8220;hot&#8221;", "Fish & chips — “hot”"),
+        ("<style>p{}</style><p>Kept</p><!-- note --><script>x()</script>", "Kept"),
+        ("<p>  lots \n of\t space\u00a0here </p>", "lots of space here"),
+        ("<p>before<!-- a comment -->after</p>", "beforeafter"),
+        ("<p>x<script>hidden()</script>y</p>", "xy"),
+        ("<pre>line 1\n  line 2</pre><p>soft\nwrap</p>", "line 1\nline 2\n\nsoft wrap"),
+        ("no markup at all", "no markup at all"),
+        ("", ""),
+    ],
+)
+def test_html_to_text_keeps_paragraphs_and_drops_markup(markup: str, text: str) -> None:
+    assert html_to_text(markup) == text
+
+
+def test_first_sentence_is_cut_at_a_word_when_long() -> None:
+    assert first_sentence("Short one. Then more.") == "Short one."
+    long = "word " * 60
+    title = first_sentence(long)
+    assert title.endswith("…") and len(title) <= 111 and " wor…" not in title
+
+
+@pytest.mark.parametrize(
+    ("tag", "code"),
+    [("en-US", "en"), ("ru_RU", "ru"), ("UK", "uk"), ("ukr", "uk"), ("deu", "de"),
+     ("x-klingon", ""), ("", ""), ("english", "")],
+)  # fmt: skip
+def test_languages_are_reduced_to_iso_639_1(tag: str, code: str) -> None:
+    assert iso639_1(tag) == code

@@ -11,7 +11,6 @@ A document that is not a feed at all raises ``SourceError``; one bad entry raise
 from __future__ import annotations
 
 import hashlib
-import html
 import io
 import json
 import re
@@ -24,27 +23,16 @@ from urllib.parse import urljoin
 
 import feedparser
 import lxml.etree
-import lxml.html
 
 from bot.errors import RecordError, SourceError
 from bot.model import Article
+from bot.sources.feed_text import first_sentence, html_to_text, iso639_1, plain_text
 
 #: bump when the mapping from entries to articles changes, so stored fingerprints expire
 PARSER_VERSION = 1
 
-_TITLE_MAX = 110
-_ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
 _IMAGE_EXT = re.compile(r"\.(jpe?g|png|gif|webp|avif)(\?|$)", re.IGNORECASE)
-
-_ISO639_2 = {
-    "eng": "en", "rus": "ru", "ukr": "uk", "deu": "de", "ger": "de", "fra": "fr",
-    "fre": "fr", "spa": "es", "ita": "it", "por": "pt", "pol": "pl", "nld": "nl",
-    "dut": "nl", "jpn": "ja", "zho": "zh", "chi": "zh", "bel": "be", "ces": "cs",
-    "cze": "cs", "swe": "sv", "fin": "fi", "tur": "tr", "ara": "ar", "kor": "ko",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -390,11 +378,11 @@ def entry_identity(entry: RawEntry) -> str:
 
 def to_article(name: str, feed: ParsedFeed, entry: RawEntry, identity: str) -> Built:
     """Build the ``Article``; only what readers see goes in, never fetch-time data."""
-    text = html_to_text(entry.content) if entry.content_html else _plain(entry.content)
-    summary = html_to_text(entry.summary) if entry.summary_html else _plain(entry.summary)
+    text = html_to_text(entry.content) if entry.content_html else plain_text(entry.content)
+    summary = html_to_text(entry.summary) if entry.summary_html else plain_text(entry.summary)
     if not text:
         text = summary
-    title = html_to_text(entry.title) if entry.title_html else _plain(entry.title)
+    title = html_to_text(entry.title) if entry.title_html else plain_text(entry.title)
     title = " ".join(title.split())
     titled_from_text = False
     if not title:
@@ -421,121 +409,6 @@ def to_article(name: str, feed: ParsedFeed, entry: RawEntry, identity: str) -> B
     )
 
 
-# --- text ----------------------------------------------------------------------------
-
-_BLOCK = frozenset(
-    [
-        "p",
-        "div",
-        "br",
-        "li",
-        "ul",
-        "ol",
-        "dl",
-        "dt",
-        "dd",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "blockquote",
-        "pre",
-        "table",
-        "tr",
-        "section",
-        "article",
-        "header",
-        "footer",
-        "aside",
-        "figure",
-        "figcaption",
-        "hr",
-        "main",
-        "nav",
-        "address",
-        "details",
-        "summary",
-    ]
-)
-_SKIP = frozenset(
-    ["script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "head", "form"]
-)
-
-
-def html_to_text(markup: str) -> str:
-    """Plain text with paragraphs kept (blank-line separated), entities decoded,
-    scripts and styles dropped."""
-    if "<" not in markup and "&" not in markup:
-        return _plain(markup)
-    try:
-        root = lxml.html.fragment_fromstring(markup, create_parent="div")
-    except (lxml.etree.ParserError, ValueError):
-        return _plain(html.unescape(re.sub(r"<[^>]*>", " ", markup)))
-    paragraphs: list[str] = []
-    pieces: list[str] = []
-
-    def flush() -> None:
-        lines = (" ".join(_SPACES.sub(" ", line).split()) for line in "".join(pieces).split("\n"))
-        block = "\n".join(line for line in lines if line)
-        if block:
-            paragraphs.append(block)
-        pieces.clear()
-
-    walker = lxml.etree.iterwalk(root, events=("start", "end"))
-    for event, element in walker:
-        tag = element.tag if isinstance(element.tag, str) else ""
-        tag = tag.rpartition("}")[2].lower()
-        if event == "start":
-            if not tag or tag in _SKIP:
-                walker.skip_subtree()
-                continue
-            if tag == "br":
-                pieces.append("\n")
-            elif tag in _BLOCK:
-                flush()
-            if element.text:
-                pieces.append(element.text)
-        else:
-            if tag in _BLOCK and tag != "br":
-                flush()
-            if element.tail and element is not root:
-                pieces.append(element.tail)
-    flush()
-    return "\n\n".join(paragraphs)
-
-
-def _plain(text: str) -> str:
-    """Plain text from a feed: decode stray (double-escaped) entities, tidy whitespace,
-    keep paragraphs."""
-    if _ENTITY.search(text):
-        text = html.unescape(text)
-    paragraphs = re.split(r"\n\s*\n", text.replace("\r\n", "\n"))
-    out = (
-        "\n".join(" ".join(_SPACES.sub(" ", ln).split()) for ln in p.split("\n"))
-        for p in paragraphs
-    )
-    return "\n\n".join(p.strip("\n") for p in out if p.strip())
-
-
-def first_sentence(text: str) -> str:
-    """A title for an untitled entry: its first sentence, cut at a word if long."""
-    first = _SENTENCE_END.split(text.split("\n", 1)[0].strip(), maxsplit=1)[0]
-    if len(first) <= _TITLE_MAX:
-        return first
-    cut = first[:_TITLE_MAX].rsplit(" ", 1)[0].rstrip(",;:—- ")
-    return cut + "…"
-
-
-def iso639_1(tag: str) -> str:
-    """``en-US``/``ru_RU``/``EN``/``ukr`` → ``en``/``ru``/``en``/``uk``; unknown → ""."""
-    primary = re.split(r"[-_]", tag.strip().lower(), maxsplit=1)[0]
-    if re.fullmatch(r"[a-z]{2}", primary):
-        return primary
-    return _ISO639_2.get(primary, "")
-
-
 # --- small helpers -----------------------------------------------------------------------
 
 
@@ -547,7 +420,7 @@ def _text_of(detail: Any) -> str:
     if not detail:
         return ""
     value = str(detail.get("value") or "")
-    return html_to_text(value) if _is_html(detail.get("type")) else _plain(value)
+    return html_to_text(value) if _is_html(detail.get("type")) else plain_text(value)
 
 
 def _str(value: Any) -> str:
