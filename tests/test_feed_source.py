@@ -881,3 +881,28 @@ def test_first_sentence_is_cut_at_a_word_when_long() -> None:
 )  # fmt: skip
 def test_languages_are_reduced_to_iso_639_1(tag: str, code: str) -> None:
     assert iso639_1(tag) == code
+
+
+def test_the_body_decides_the_format_when_the_content_type_is_wrong(
+    http_server: LocalServer, client: httpx.Client
+) -> None:
+    http_server.routes["/rss-as-json"] = Response(
+        200, rss(item(1)), {"Content-Type": "application/json"}
+    )
+    serve_file(http_server, "jsonfeed11.json", "text/html")
+    assert [a.id for a in feed_source(http_server, client, "/rss-as-json").poll({}).articles] == [
+        "gen-1"
+    ]
+    assert len(feed_source(http_server, client, "/jsonfeed11.json").poll({}).articles) == 2
+
+
+def test_a_valid_feed_without_items_is_an_empty_poll_not_an_error(
+    http_server: LocalServer, client: httpx.Client
+) -> None:
+    http_server.routes["/empty.xml"] = Response(200, rss(), XML)
+    http_server.routes["/empty.json"] = Response(
+        200, '{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": []}'
+    )
+    for path in ("/empty.xml", "/empty.json"):
+        result = feed_source(http_server, client, path).poll({})
+        assert result.articles == () and result.problems == () and not result.not_modified

@@ -102,6 +102,8 @@ class FeedSource:
     # --- the Source protocol ---------------------------------------------------------
 
     def poll(self, cursor: dict[str, Any]) -> Poll:
+        """Articles for entries that are new or changed since ``cursor`` (all of them for
+        ``{}``). Raises ``FeedGone`` (410), ``FeedThrottled`` (429/503) or ``SourceError``."""
         if cursor.get("config_url") != self.settings.url:
             cursor = {}  # a new feed, or the configured URL was edited: start afresh
         url = str(cursor.get("url") or self.settings.url)

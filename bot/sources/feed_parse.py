@@ -92,8 +92,9 @@ def parse_document(
     """
     if not body.strip():
         raise SourceError(f"feed {name}: empty response from {url}")
-    head = body[:512].lstrip()
-    if "json" in content_type.lower() or head.startswith((b"{", b"\xef\xbb\xbf{")):
+    # The body decides, not the Content-Type: servers label feeds wrongly all the time.
+    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"{") or ("json" in content_type.lower() and not head.startswith(b"<")):
         return _parse_json_feed(name, body, url, known)
     body = _valid_utf8(body)
     fast = _parse_new_items(body, content_type, url, known)
