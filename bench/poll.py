@@ -30,6 +30,7 @@ import resource
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -146,6 +147,15 @@ def run(mode: str, scenario: str, port: int, feeds: int, workers: int) -> dict[s
     from bot.sources.concurrent import poll_each
     from bot.sources.feed import FeedSource
 
+    errors: list[BaseException] = []
+
+    def report_error(exc: BaseException) -> None:
+        """Count it; the first one's full traceback goes to stderr (a failure seen once
+        in testing, [Errno 9] from httpx under load, is worth a traceback)."""
+        if not errors:
+            traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
+        errors.append(exc)
+
     base = f"http://127.0.0.1:{port}"
     limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
     client = make_client(limits=limits)
@@ -163,7 +173,8 @@ def run(mode: str, scenario: str, port: int, feeds: int, workers: int) -> dict[s
             articles = 0
             for name, result in poll_each(sources, cursors, workers):
                 if isinstance(result, Exception):
-                    raise SystemExit(f"bench: {result}")
+                    report_error(result)
+                    continue
                 cursors[name] = result.cursor
                 articles += len(result.articles)
             return articles
@@ -174,7 +185,11 @@ def run(mode: str, scenario: str, port: int, feeds: int, workers: int) -> dict[s
 
         def fetch(url: str) -> int:
             headers = {"If-None-Match": etags[url]} if url in etags else {}
-            response = client.get(url, headers=headers)
+            try:
+                response = client.get(url, headers=headers)
+            except httpx.HTTPError as exc:
+                report_error(exc)
+                return 0
             if response.status_code not in (200, 304):
                 raise SystemExit(f"bench: HTTP {response.status_code} for {url}")
             if "etag" in response.headers:
@@ -200,7 +215,13 @@ def run(mode: str, scenario: str, port: int, feeds: int, workers: int) -> dict[s
     requests = len(urls)
     client.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return {"wall": wall, "rps": requests / wall, "rss_mb": peak, "articles": articles}
+    return {
+        "wall": wall,
+        "rps": requests / wall,
+        "rss_mb": peak,
+        "articles": articles,
+        "errors": len(errors),
+    }
 
 
 # --- the driver ------------------------------------------------------------------------
@@ -242,7 +263,7 @@ def main() -> None:
             f"median of {args.repeat} runs per row\n"
         )
         print(f"{'scenario':<10} {'client':<12} {'wall s':>8} {'req/s':>8} {'peak RSS MB':>12}"
-              f" {'articles':>9} {'x floor':>8}")  # fmt: skip
+              f" {'articles':>9} {'errors':>7} {'x floor':>8}")  # fmt: skip
         for scenario in args.scenarios.split(","):
             rows = {}
             for mode in ("floor", "source"):
@@ -254,13 +275,17 @@ def main() -> None:
                     )  # fmt: skip
                     if out.returncode != 0:
                         raise SystemExit(f"bench: {mode} {scenario} failed:\n{out.stderr[-2000:]}")
+                    if out.stderr.strip():
+                        print(out.stderr[-3000:], file=sys.stderr)
                     runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
                 rows[mode] = sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]
             for mode, label in (("floor", "bare httpx"), ("source", "FeedSource")):
                 r = rows[mode]
                 ratio = r["wall"] / rows["floor"]["wall"]
-                print(f"{scenario:<10} {label:<12} {r['wall']:>8.2f} {r['rps']:>8.0f} "
-                      f"{r['rss_mb']:>12.0f} {r['articles']:>9} {ratio:>8.2f}")  # fmt: skip
+                print(
+                    f"{scenario:<10} {label:<12} {r['wall']:>8.2f} {r['rps']:>8.0f} "
+                    f"{r['rss_mb']:>12.0f} {r['articles']:>9} {r['errors']:>7} {ratio:>8.2f}"
+                )
     finally:
         server.terminate()
         server.wait(timeout=10)
