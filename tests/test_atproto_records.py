@@ -12,6 +12,7 @@ import pytest
 from bot.errors import RecordError
 from bot.model import StrongRef
 from bot.sources.atproto_records import (
+    NotPublic,
     Publication,
     Repo,
     article,
@@ -255,5 +256,5 @@ def test_whtwnd_entry_without_title_takes_its_first_line_and_did_url() -> None:
 
 @pytest.mark.parametrize("visibility", ["url", "author"])
 def test_whtwnd_non_public_entries_are_skipped(visibility: str) -> None:
-    with pytest.raises(RecordError, match="not public"):
+    with pytest.raises(NotPublic, match="not public"):
         article("feed", REPO, WHTWND_URI, "c", {"content": "x", "visibility": visibility}, lookup)

@@ -87,6 +87,10 @@ class AtprotoSource:
                             self._publication,
                         )
                     )
+                except records.NotPublic as exc:
+                    log.debug(
+                        "skipped record feed=%s uri=%s reason=%s", self.feed, item["uri"], exc
+                    )
                 except RecordError as exc:
                     problems.append(f"{item['uri']}: {exc}")
                     log.warning(
@@ -145,7 +149,10 @@ class AtprotoSource:
                     )
                     return out
             next_cursor = data.get("cursor")
-            if not items or not isinstance(next_cursor, str) or next_cursor == page_cursor:
+            # a short page is the last one: the PDS still sends a cursor after it
+            if len(items) < self.settings.page_limit or not isinstance(next_cursor, str):
+                return out
+            if next_cursor == page_cursor:  # a PDS that repeats itself would loop forever
                 return out
             page_cursor = next_cursor
 

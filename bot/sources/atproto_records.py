@@ -44,6 +44,10 @@ _WHITESPACE_RUNS = re.compile(r"[ \t]+\n")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
+class NotPublic(RecordError):
+    """A well-formed record its author did not make public (a draft): skipped quietly."""
+
+
 @dataclass(frozen=True)
 class Repo:
     """The repo a record was read from."""
@@ -368,7 +372,7 @@ def leaflet_document(
 def whtwnd_entry(feed: str, repo: Repo, uri: str, cid: str, value: dict[str, Any]) -> Article:
     visibility = _text(value, "visibility") or "public"
     if visibility != "public":
-        raise RecordError(f"visibility is {visibility!r}, not public")
+        raise NotPublic(f"visibility is {visibility!r}, not public")
     text = strip_markdown(_text(value, "content", required=True))
     # the title is optional in this lexicon: fall back to the first line of the text
     title = _text(value, "title") or (text.splitlines()[0][:200] if text else "")
