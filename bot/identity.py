@@ -9,7 +9,13 @@ on a resolver service, first answer wins. A DID is resolved to its document
 Every HTTP request goes through the injected ``httpx.Client`` and DNS through an
 injected lookup, so tests can count requests and never touch real DNS. Results are
 kept in memory for ``ttl`` measured with the injected clock. Failures raise
-``SourceError`` with one line naming what could not be resolved.
+``SourceError`` with one line naming what could not be resolved; ``IdentityNotFound``
+(a subclass) when the answer itself says no, as opposed to the network failing, so a
+caller can tell a bad reference inside one record from an outage.
+
+Not done (yet): checking that a DID document's ``alsoKnownAs`` claims the handle back.
+We only read public records from the DID's own repo, so a wrong claim can't make us
+read someone else's repo under a name it doesn't own for long: the DID is what counts.
 """
 
 from __future__ import annotations
@@ -71,6 +77,10 @@ def dns_txt_lookup(name: str) -> list[str]:
     return texts
 
 
+class IdentityNotFound(SourceError):
+    """The handle or DID does not resolve: a definite answer, not a network failure."""
+
+
 @dataclass(frozen=True)
 class Identity:
     did: str
@@ -115,7 +125,7 @@ class IdentityResolver:
         if cached:
             return cached
         if not is_handle(handle):
-            raise SourceError(f"{handle!r} is neither a DID nor a valid handle")
+            raise IdentityNotFound(f"{handle!r} is neither a DID nor a valid handle")
         for method in (self._did_by_dns, self._did_by_well_known, self._did_by_xrpc):
             did = method(handle)
             if did:
@@ -123,7 +133,7 @@ class IdentityResolver:
                 self._handles[handle] = (did, self.clock() + self.ttl)
                 return did
         tried = "DNS, https" + (f", {self.resolver_url}" if self.resolver_url else "")
-        raise SourceError(f"cannot resolve handle {handle} (tried {tried})")
+        raise IdentityNotFound(f"cannot resolve handle {handle} (tried {tried})")
 
     def _did_by_dns(self, handle: str) -> str | None:
         found = [
@@ -166,7 +176,7 @@ class IdentityResolver:
             return cached
         pds = pds_endpoint(self.did_document(did))
         if pds is None:
-            raise SourceError(f"DID document of {did} names no #atproto_pds service")
+            raise IdentityNotFound(f"DID document of {did} names no #atproto_pds service")
         self._pds[did] = (pds, self.clock() + self.ttl)
         return pds
 
@@ -176,19 +186,22 @@ class IdentityResolver:
         elif did.startswith("did:web:") and is_did(did):
             name = did.removeprefix("did:web:")
             if ":" in name:  # colons separate path segments; a port is written %3A
-                raise SourceError(f"{did}: did:web with a path is not used by AT Protocol")
+                raise IdentityNotFound(f"{did}: did:web with a path is not used by AT Protocol")
             url = f"https://{unquote(name)}/.well-known/did.json"
         else:
-            raise SourceError(f"{did}: unsupported or malformed DID")
+            raise IdentityNotFound(f"{did}: unsupported or malformed DID")
         try:
             response = self.client.get(url)
         except httpx.HTTPError as exc:
             raise SourceError(f"cannot resolve {did}: {url}: {exc}") from exc
-        if response.status_code != 200:
-            raise SourceError(f"cannot resolve {did}: {url} answered HTTP {response.status_code}")
+        status = response.status_code
+        if status in (404, 410):
+            raise IdentityNotFound(f"cannot resolve {did}: {url} answered HTTP {status}")
+        if status != 200:
+            raise SourceError(f"cannot resolve {did}: {url} answered HTTP {status}")
         doc = _json(response)
         if doc.get("id") != did:
-            raise SourceError(f"cannot resolve {did}: {url} returned a document for another DID")
+            raise IdentityNotFound(f"cannot resolve {did}: {url} gave a document for another DID")
         return doc
 
     def _cached(self, cache: dict[str, tuple[str, datetime]], key: str) -> str | None:

@@ -418,3 +418,33 @@ def test_leaflet_and_whtwnd_collections_are_followed_on_request(h: Harness, pds:
         "pub.leaflet.document",
         "com.whtwnd.blog.entry",
     }
+
+
+def test_missing_publication_skips_only_its_documents(h: Harness, pds: LocalPds) -> None:
+    account = pds.create_account("nopub")
+    good, _ = pds.put_record(account, DOC, doc("Good", 1))
+    gone_pub = f"at://{account.did}/{PUB}/3lgonegonego2"
+    orphan, _ = pds.put_record(account, DOC, doc("Orphan", 2, site=gone_pub))
+    stranger = f"at://did:plc:aaaaaaaaaaaaaaaaaaaaaaaa/{PUB}/3lgonegonego2"
+    lost, _ = pds.put_record(account, DOC, doc("Lost", 3, site=stranger))
+
+    poll = h.source(account.did).poll({})
+
+    assert [a.id for a in poll.articles] == [good]
+    assert poll.problems[0].startswith(f"{lost}: publication {stranger}: cannot resolve")
+    assert poll.problems[1].startswith(f"{orphan}: publication {gone_pub} not found (HTTP 400")
+
+
+def test_more_new_records_than_max_records_is_reported(h: Harness, pds: LocalPds) -> None:
+    account = pds.create_account("flood")
+    source = h.source(account.did, page_limit=10, max_records=10)
+    pds.put_record(account, DOC, doc("First", 0))
+    first = source.poll({})
+    pds.create_records(account, DOC, [doc(f"Doc {i}", i) for i in range(12)])
+
+    second = source.poll(first.cursor)
+
+    assert len(second.articles) == 10
+    assert second.problems == (
+        f"{DOC}: more than 10 new records since the last poll; older ones were not read",
+    )

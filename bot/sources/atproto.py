@@ -26,7 +26,14 @@ import httpx
 
 from bot.config import AtprotoSource as AtprotoSettings
 from bot.errors import RecordError, SourceError
-from bot.identity import Identity, IdentityResolver, TxtLookup, dns_txt_lookup, utcnow
+from bot.identity import (
+    Identity,
+    IdentityNotFound,
+    IdentityResolver,
+    TxtLookup,
+    dns_txt_lookup,
+    utcnow,
+)
 from bot.model import Article, Poll
 from bot.sources import atproto_records as records
 
@@ -63,7 +70,10 @@ class AtprotoSource:
 
     def poll(self, cursor: dict[str, Any]) -> Poll:
         repo_name = self.settings.repo
-        identity = self.identity.resolve(repo_name)
+        try:
+            identity = self.identity.resolve(repo_name)
+        except SourceError as exc:  # same kind, the feed's name first, the root cause kept
+            raise type(exc)(f"atproto repo {repo_name}: {exc}") from (exc.__cause__ or exc)
         repo = records.Repo(did=identity.did, pds=identity.pds, handle=identity.handle)
         known: dict[str, str] = {}
         if cursor.get("did") == identity.did and isinstance(cursor.get("newest"), dict):
@@ -72,7 +82,13 @@ class AtprotoSource:
         articles: list[Article] = []
         problems: list[str] = []
         for collection in self.settings.collections:
-            page = self._new_records(identity, collection, known.get(collection))
+            stop_at = known.get(collection)
+            page, truncated = self._new_records(identity, collection, stop_at)
+            if truncated and stop_at is not None:
+                problems.append(
+                    f"{collection}: more than {self.settings.max_records} new records since"
+                    " the last poll; older ones were not read"
+                )
             if page:
                 newest[collection] = _rkey(page[0])
             for item in page:
@@ -114,11 +130,12 @@ class AtprotoSource:
 
     def _new_records(
         self, identity: Identity, collection: str, stop_at: str | None
-    ) -> list[dict[str, Any]]:
-        """Records newer than ``stop_at``, newest first, at most ``max_records``.
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Records newer than ``stop_at``, newest first, at most ``max_records``, and
+        whether that bound cut the listing short.
 
-        Items keep only well-formed envelopes (``uri``, ``cid``, ``value``); the value
-        itself is checked later, record by record.
+        Envelopes (``uri``, ``cid``, ``value``) must be well-formed or the PDS is
+        broken; the value itself is checked later, record by record.
         """
         out: list[dict[str, Any]] = []
         page_cursor: str | None = None
@@ -138,7 +155,7 @@ class AtprotoSource:
                 if not _is_envelope(item):
                     raise SourceError(f"{self.settings.repo}: listRecords answered a bad entry")
                 if stop_at is not None and _rkey(item) <= stop_at:
-                    return out
+                    return out, False
                 out.append(item)
                 if len(out) >= self.settings.max_records:
                     log.info(
@@ -147,13 +164,13 @@ class AtprotoSource:
                         collection,
                         self.settings.max_records,
                     )
-                    return out
+                    return out, True
             next_cursor = data.get("cursor")
             # a short page is the last one: the PDS still sends a cursor after it
             if len(items) < self.settings.page_limit or not isinstance(next_cursor, str):
-                return out
+                return out, False
             if next_cursor == page_cursor:  # a PDS that repeats itself would loop forever
-                return out
+                return out, False
             page_cursor = next_cursor
 
     # --- publications ------------------------------------------------------------------
@@ -170,11 +187,14 @@ class AtprotoSource:
         at = records.AtUri.parse(uri)
         if at.collection not in (records.STANDARD_PUBLICATION, records.LEAFLET_PUBLICATION):
             raise RecordError(f"site is not a publication: {uri}")
-        pds = self.identity.pds_for(at.did)
+        try:
+            pds = self.identity.pds_for(at.did)
+        except IdentityNotFound as exc:
+            raise RecordError(f"publication {uri}: {exc}") from exc
         params = {"repo": at.did, "collection": at.collection, "rkey": at.rkey}
-        data = self._xrpc(pds, "com.atproto.repo.getRecord", params, missing_ok=True)
-        if data.get("error"):
-            raise RecordError(f"publication {uri} not found ({data['error']})")
+        data = self._xrpc(pds, "com.atproto.repo.getRecord", params, refused_ok=True)
+        if "refused" in data:
+            raise RecordError(f"publication {uri} not found ({data['refused']})")
         pub = records.publication(uri, str(data.get("cid") or ""), data.get("value"))
         if not pub.cid:
             raise RecordError(f"publication {uri} has no CID")
@@ -184,12 +204,13 @@ class AtprotoSource:
     # --- XRPC ----------------------------------------------------------------------------
 
     def _xrpc(
-        self, pds: str, method: str, params: dict[str, Any], *, missing_ok: bool = False
+        self, pds: str, method: str, params: dict[str, Any], *, refused_ok: bool = False
     ) -> dict[str, Any]:
         """GET an XRPC query; errors become ``SourceError`` naming the repo.
 
-        With ``missing_ok``, a 400 ``RecordNotFound`` answer is returned as data
-        (``{"error": ...}``) instead, because it is about one record, not the feed.
+        With ``refused_ok``, a 4xx answer (record or repo not found) comes back as
+        ``{"refused": reason}``: it is about the one record that pointed there, and
+        must not stop the whole feed the way a network failure or a 5xx does.
         """
         where = f"atproto repo {self.settings.repo}: {method}"
         try:
@@ -202,12 +223,11 @@ class AtprotoSource:
             data = None
         if response.status_code != 200:
             error = data.get("error") if isinstance(data, dict) else None
-            if missing_ok and response.status_code == 400 and error == "RecordNotFound":
-                return {"error": error}
-            detail = (
-                f"{error}: {data.get('message', '')}" if error and data else response.text[:200]
-            )
-            raise SourceError(f"{where} answered HTTP {response.status_code} ({detail.strip()})")
+            detail = f"{error}: {data.get('message', '')}" if error and data else response.text
+            detail = " ".join(detail.split())[:200]
+            if refused_ok and 400 <= response.status_code < 500 and response.status_code != 429:
+                return {"refused": f"HTTP {response.status_code}: {detail}"}
+            raise SourceError(f"{where} answered HTTP {response.status_code} ({detail})")
         if not isinstance(data, dict):
             raise SourceError(f"{where} answered something that is not a JSON object")
         return data
