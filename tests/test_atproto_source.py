@@ -9,7 +9,7 @@ that records what it was asked and knows nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -94,7 +94,7 @@ class Harness:
 
 
 @pytest.fixture
-def h(pds: LocalPds) -> Any:
+def h(pds: LocalPds) -> Iterator[Harness]:
     harness = Harness(pds)
     yield harness
     harness.client.close()

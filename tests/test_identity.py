@@ -46,14 +46,18 @@ def transport() -> Iterator[LocalOnly]:
 
 
 def resolver(
-    transport: LocalOnly, txt: dict[str, list[str]] | None = None, **kw: str
+    transport: LocalOnly,
+    txt: dict[str, list[str]] | None = None,
+    plc_url: str = "https://plc.invalid",
+    resolver_url: str | None = None,
 ) -> IdentityResolver:
     answers = txt or {}
     return IdentityResolver(
         make_client(transport=transport),
+        plc_url=plc_url,
+        resolver_url=resolver_url,
         clock=lambda: datetime(2026, 1, 1, tzinfo=UTC),
         txt_lookup=lambda name: answers.get(name, []),
-        **kw,  # type: ignore[arg-type]
     )
 
 
