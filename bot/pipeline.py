@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -96,15 +96,16 @@ class Pipeline:
     # --- a whole pass ----------------------------------------------------------------
 
     def run_once(self) -> list[FeedReport]:
-        """Recover what a crash left, then poll and publish every enabled feed."""
-        if not self.dry_run:
-            self.recover()
+        """Poll and publish every enabled feed (each first finishing what a crash left),
+        then finish leftovers of feeds no longer configured."""
         reports = []
         for feed in self.config.feeds:
             if self.stop.is_set():
                 break
             if feed.enabled:
                 reports.append(self.run_feed(feed))
+        if not self.dry_run and not self.stop.is_set():
+            self.recover(skip={r.feed for r in reports})
         return reports
 
     def run_feed(self, feed: FeedSettings) -> FeedReport:
@@ -185,7 +186,7 @@ class Pipeline:
 
     def publish_pending(self, feed: FeedSettings, report: FeedReport) -> None:
         if not self.dry_run:
-            self.recover(feed.name)
+            report.posted += self.recover(feed.name)
         for item in self.state.pending(feed.name, max_attempts=MAX_ATTEMPTS):
             if self.stop.is_set():
                 return
@@ -255,10 +256,12 @@ class Pipeline:
 
     # --- crash recovery --------------------------------------------------------------
 
-    def recover(self, feed: str | None = None) -> int:
+    def recover(self, feed: str | None = None, *, skip: Set[str] = frozenset()) -> int:
         """Finish threads a crash left behind: look before writing, never write twice."""
         done = 0
         for row in self.state.in_flight(feed=feed):
+            if row.feed in skip:
+                continue
             self.state.adopt(row.id)
             if row.plan is None:
                 # claimed but never planned: nothing can have been written
