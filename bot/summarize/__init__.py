@@ -26,9 +26,3 @@ class Budget:
 
 class Summarizer(Protocol):
     def summarize(self, article: Article, budget: Budget) -> Summary: ...
-
-
-def make_summarizer(settings, env):  # STAND-IN, not committed
-    from bot.summarize.extractive import Stub
-
-    return Stub()
