@@ -15,6 +15,8 @@ import regex
 
 # Short texts carry too little signal; below this many letters we do not guess.
 MIN_LETTERS = 12
+# The opening is plenty for a confident guess and keeps detection well under a millisecond.
+SAMPLE = 1500
 _LETTERS = regex.compile(r"\p{L}")
 
 
@@ -27,7 +29,7 @@ def _identifier() -> Any:
 
 def detect_language(text: str) -> str | None:
     """The ISO 639-1 code of ``text``'s language, or None when there is too little text."""
-    sample = text[:4000]
+    sample = text[:SAMPLE]
     if len(_LETTERS.findall(sample)) < MIN_LETTERS:
         return None
     code, _score = _identifier().classify(sample)
