@@ -38,6 +38,7 @@ from bot.summarize import Budget  # noqa: E402
 from bot.summarize.clean import clean_text  # noqa: E402
 from bot.summarize.extractive import ExtractiveSummarizer, graphemes  # noqa: E402
 from bot.summarize.sentences import split_sentences  # noqa: E402
+from bot.summarize.stopwords import STOPWORDS  # noqa: E402
 
 SETS = {"cnndm-dev": "en", "gazeta-ru-dev": "ru"}
 SUMY_LANG = {"en": "english", "ru": "russian"}
@@ -106,7 +107,10 @@ def sumy_method(kind: type[Any]) -> Method:
     def run(item: Item, lang: str, count: int | None, room: int) -> list[str]:
         if lang not in cache:
             summarizer = kind(Stemmer(SUMY_LANG[lang]))
-            summarizer.stop_words = get_stop_words(SUMY_LANG[lang])
+            # sumy ships no Russian stop words: give it the ones feedbot uses
+            summarizer.stop_words = (
+                STOPWORDS[lang] if lang == "ru" else get_stop_words(SUMY_LANG[lang])
+            )
             cache[lang] = (summarizer, SumyTokenizer(lang))
         summarizer, tokenizer = cache[lang]
         doc = ObjectDocumentModel([Paragraph([Sentence(s, tokenizer) for s in item.sentences])])

@@ -133,3 +133,11 @@ def test_keywords_are_frequent_content_words_in_their_written_form() -> None:
     assert keywords("Санкции против России. Новые санкции. Санкций стало больше.", "ru", 1) == [
         "Санкции"
     ]
+
+
+def test_grapheme_fast_path_agrees_with_the_full_rule() -> None:
+    import regex
+
+    samples = ["plain ascii", "a\r\nb", "Привет, мир", "नमस्ते", "한국어", "🇺🇦 flag", "x\u200dy", "ﬁ"]
+    for text in samples:
+        assert graphemes(text) == len(regex.findall(r"\X", text)), text

@@ -27,6 +27,10 @@ from bot.summarize.sentences import split_sentences
 from bot.summarize.stopwords import STOPWORDS
 
 _GRAPHEME = regex.compile(r"\X")
+_JOINING = regex.compile(
+    r"[\p{M}\p{Cf}\r\ufe00-\ufe0f\U0001F1E6-\U0001F1FF\U0001F3FB-\U0001F3FF"
+    r"\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff\U000E0000-\U000E007F]"
+)
 _TOKEN = regex.compile(r"[\p{L}\p{N}]+(?:['’][\p{L}]+)?")
 _TERMINAL = re.compile(r"[.!?…。！？][\"'»”’)\]]*$")
 
@@ -55,7 +59,13 @@ MIN_WORDS = 5
 
 
 def graphemes(text: str) -> int:
-    """User-perceived characters, the unit Bluesky limits posts in."""
+    """User-perceived characters, the unit Bluesky limits posts in.
+
+    Text with nothing that can join code points (marks, joiners, variation selectors,
+    emoji modifiers, flags, jamo) is counted by code points, ~10x faster than ``\\X``.
+    """
+    if (text.isascii() and "\r" not in text) or not _JOINING.search(text):
+        return len(text)
     return len(_GRAPHEME.findall(text))
 
 
@@ -98,24 +108,28 @@ def select(sentences: Sequence[str], title: str, lang: str | None, budget: Budge
     limit = budget.sentences if budget.sentences is not None else len(candidates)
     chosen: list[_Candidate] = []
     used = 0
+    first = len(sentences)  # index of the earliest chosen sentence
     pool = sorted(candidates, key=lambda c: c.index)
+    redundancy = dict.fromkeys((c.index for c in pool), 0.0)  # max cosine to chosen
     while pool and len(chosen) < limit:
         best: tuple[float, int] | None = None
         for pos, cand in enumerate(pool):
             extra = cand.size + (1 if chosen else 0)
             if used + extra > budget.graphemes:
                 continue
-            if cand.dangling and not any(c.index < cand.index for c in chosen):
-                continue
-            redundancy = max((_cosine(cand.bag, c.bag) for c in chosen), default=0.0)
-            value = scores[cand.index] - REDUNDANCY * redundancy
+            if cand.dangling and cand.index < first:
+                continue  # it would open the summary
+            value = scores[cand.index] - REDUNDANCY * redundancy[cand.index]
             if best is None or value > best[0]:
                 best = (value, pos)
         if best is None:
             break
-        cand = pool.pop(best[1])
-        used += cand.size + (1 if chosen else 0)
-        chosen.append(cand)
+        picked = pool.pop(best[1])
+        used += picked.size + (1 if chosen else 0)
+        chosen.append(picked)
+        first = min(first, picked.index)
+        for cand in pool:
+            redundancy[cand.index] = max(redundancy[cand.index], _cosine(cand.bag, picked.bag))
     return [c.text for c in sorted(chosen, key=lambda c: c.index)]
 
 

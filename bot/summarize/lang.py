@@ -16,7 +16,7 @@ import regex
 # Short texts carry too little signal; below this many letters we do not guess.
 MIN_LETTERS = 12
 # The opening is plenty for a confident guess and keeps detection well under a millisecond.
-SAMPLE = 1500
+SAMPLE = 1000
 _LETTERS = regex.compile(r"\p{L}")
 
 
