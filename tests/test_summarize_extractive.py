@@ -141,3 +141,14 @@ def test_grapheme_fast_path_agrees_with_the_full_rule() -> None:
     samples = ["plain ascii", "a\r\nb", "Привет, мир", "नमस्ते", "한국어", "🇺🇦 flag", "x\u200dy", "ﬁ"]
     for text in samples:
         assert graphemes(text) == len(regex.findall(r"\X", text)), text
+
+
+def test_a_time_phrase_is_not_a_dangling_opener() -> None:
+    text = (
+        "This week I finally planted the tomatoes in the garden behind the house. "
+        "This is the third year I have grown them from seed."
+    )
+    summary = ExtractiveSummarizer().summarize(_article(text), Budget(graphemes=1000, sentences=1))
+    assert summary.sentences == (
+        "This week I finally planted the tomatoes in the garden behind the house.",
+    )

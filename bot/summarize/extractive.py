@@ -37,7 +37,11 @@ _TERMINAL = re.compile(r"[.!?…。！？][\"'»”’)\]]*$")
 # A summary must not open by pointing back at something the reader has not seen.
 _DANGLING = re.compile(
     r"^[\"'«“‘]?(?:"
-    r"(?:he|she|it|they|this|that|these|those|his|her|its|their|him|them|there)\b"
+    r"(?:he|she|it|they|his|her|its|their|him|them)\b"
+    # "This is", "That means", but not "This week" or "That morning"
+    r"|(?:this|that|these|those)(?:[’']s\b|,|\s+(?:is|was|are|were|will|would|has|had|have|"
+    r"means|meant|comes|came|could|can|may|might|should|shows|showed|makes|made|includes|"
+    r"follows|followed|leads|led)\b)"
     r"|(?:but|and|so|also|however|meanwhile|still|yet|then|instead|moreover|furthermore)\b"
     r"|(?:according to (?:him|her|them))\b"
     r"|(?:он|она|оно|они|его|ее|её|их|ему|ей|им|это|этот|эта|эти|этого|этой|там|тогда|также|"
