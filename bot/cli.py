@@ -115,6 +115,33 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    """For container health checks: is the daemon's heartbeat recent?"""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.config import parse_duration
+    from bot.daemon import heartbeat_path
+
+    config = _load(args)
+    path = heartbeat_path(config)
+    enabled = [f.interval for f in config.feeds if f.enabled]
+    if args.max_age:
+        limit = parse_duration(args.max_age)
+    else:  # a job may run late by its jitter; allow two intervals and a minute
+        limit = 2 * min(enabled or [timedelta(minutes=15)]) + timedelta(minutes=1)
+    try:
+        beat = datetime.fromisoformat(path.read_text().strip())
+    except (OSError, ValueError):
+        print(f"unhealthy: no heartbeat in {path}")
+        return 1
+    age = datetime.now(UTC) - beat
+    if age > limit:
+        print(f"unhealthy: last heartbeat {int(age.total_seconds())}s ago (limit {limit})")
+        return 1
+    print(f"healthy: last heartbeat {int(age.total_seconds())}s ago")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="feedbot",
@@ -190,6 +217,16 @@ def build_parser() -> argparse.ArgumentParser:
         "naming the file, line and key, and exit 2.",
     )
     check.set_defaults(func=cmd_check_config)
+
+    health = sub.add_parser(
+        "health",
+        help="exit 0 if the daemon's heartbeat is recent (for container health checks)",
+        description="Check the heartbeat the daemon writes beside the state file after "
+        "every job. Healthy when it is younger than --max-age (default: twice the "
+        "shortest feed interval).",
+    )
+    health.add_argument("--max-age", metavar="DURATION", help='e.g. "30m"')
+    health.set_defaults(func=cmd_health)
 
     try:
         from bot.summarize.command import add_parser as add_summarize

@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Set
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.compose import ComposeOptions, compose, summary_budget
 from bot.config import Config, FeedSettings
@@ -26,7 +28,7 @@ from bot.errors import (
     StateError,
     TransientError,
 )
-from bot.model import Article, PostedRef, Thread
+from bot.model import Article, Poll, PostedRef, Thread
 from bot.publish import Publisher, Target
 from bot.sources import Source
 from bot.state import NEW, REJECTED, SKIPPED, TRANSIENT, Item, State, ThreadRow
@@ -82,6 +84,7 @@ class Pipeline:
         dry_run: bool = False,
         clock: Callable[[], datetime] = _utcnow,
         stop: threading.Event | None = None,
+        workers: int = 8,
     ) -> None:
         self.config = config
         self.state = state
@@ -91,19 +94,33 @@ class Pipeline:
         self.dry_run = dry_run
         self.clock = clock
         self.stop = stop or threading.Event()
+        self.workers = workers  # feeds fetched at once by run_once
         self.paused_until: dict[str, float] = {}  # account → epoch seconds (HTTP 429)
 
     # --- a whole pass ----------------------------------------------------------------
 
     def run_once(self) -> list[FeedReport]:
-        """Poll and publish every enabled feed (each first finishing what a crash left),
-        then finish leftovers of feeds no longer configured."""
+        """Fetch every enabled feed concurrently, then apply and publish feed by feed;
+        afterwards finish leftovers of feeds no longer configured."""
+        feeds = [f for f in self.config.feeds if f.enabled]
+        cursors = {f.name: self.state.feed(f.name) for f in feeds}
+        with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(feeds)))) as pool:
+            fetched = {
+                f.name: pool.submit(self._fetch, f, cursors[f.name].cursor)
+                for f in feeds
+                if not cursors[f.name].disabled
+            }
         reports = []
-        for feed in self.config.feeds:
+        for feed in feeds:
             if self.stop.is_set():
                 break
-            if feed.enabled:
-                reports.append(self.run_feed(feed))
+            if feed.name in fetched:
+                report = self._apply(feed, fetched[feed.name].result())
+            else:
+                report = FeedReport(feed.name, error=f"disabled: {cursors[feed.name].disabled}")
+            if report.error is None or not self.dry_run:
+                self.publish_pending(feed, report)
+            reports.append(report)
         if not self.dry_run and not self.stop.is_set():
             self.recover(skip={r.feed for r in reports})
         return reports
@@ -123,22 +140,30 @@ class Pipeline:
     # --- polling ---------------------------------------------------------------------
 
     def poll(self, feed: FeedSettings) -> FeedReport:
-        report = FeedReport(feed.name)
         row = self.state.feed(feed.name)
         if row.disabled:
-            report.error = f"disabled: {row.disabled}"
-            return report
+            return FeedReport(feed.name, error=f"disabled: {row.disabled}")
+        return self._apply(feed, self._fetch(feed, row.cursor))
+
+    def _fetch(self, feed: FeedSettings, cursor: dict[str, Any]) -> Poll | SourceError:
+        """The network half of a poll; safe to run in a worker thread (no state)."""
         try:
-            poll = self.sources[feed.name].poll(row.cursor)
-        except FeedGone as exc:
-            report.error = str(exc)
-            log.error("feed gone feed=%s error=%s (disabled)", feed.name, exc)
-            self.state.record_poll(feed.name, result="gone", error=str(exc), disabled=str(exc))
-            return report
+            return self.sources[feed.name].poll(cursor)
         except SourceError as exc:
-            report.error = str(exc)
-            log.error("poll failed feed=%s error=%s", feed.name, exc)
-            self.state.record_poll(feed.name, result="error", error=str(exc))
+            return exc
+
+    def _apply(self, feed: FeedSettings, poll: Poll | SourceError) -> FeedReport:
+        """The state half of a poll: record the outcome and the items it brought."""
+        report = FeedReport(feed.name)
+        if isinstance(poll, FeedGone):
+            report.error = str(poll)
+            log.error("feed gone feed=%s error=%s (disabled)", feed.name, poll)
+            self.state.record_poll(feed.name, result="gone", error=str(poll), disabled=str(poll))
+            return report
+        if isinstance(poll, SourceError):
+            report.error = str(poll)
+            log.error("poll failed feed=%s error=%s", feed.name, poll)
+            self.state.record_poll(feed.name, result="error", error=str(poll))
             return report
         report.problems = list(poll.problems)
         if poll.not_modified:
