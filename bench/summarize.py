@@ -5,8 +5,11 @@ Run: ``.venv/bin/python bench/summarize.py [--eval-dir ../shared/eval] [--limit 
 a Unicode word tokenizer and a Snowball stemmer), ms per article (median, p95), at 3
 sentences and at the thread budget, plus how many budget summaries fit and whether any
 sentence came out cut. Every method gets the same cleaned text and sentence split, so
-the table compares scorers, not preprocessing. Offline: sumy gets our tokenizer instead
-of nltk's punkt.
+the table compares scorers, not preprocessing (feedbot's time includes cleaning,
+language detection and splitting; the baselines' does not). At the thread budget the
+lead baseline takes leading sentences while they fit ("Lead (fill)") and sumy gets the
+largest count up to 3 whose sentences fit. Offline: sumy gets our tokenizer instead of
+nltk's punkt, and our Russian stop words (it ships none).
 """
 
 from __future__ import annotations
@@ -197,8 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ):
             for method in args.methods.split(","):
                 r = evaluate(items, lang, METHODS[method], count, room)
+                label = "Lead (fill)" if method == "Lead-3" and count is None else method
                 print(
-                    f"| {name} | {setting} | {method} | {r['r1']:.1f} | {r['r2']:.1f} | "
+                    f"| {name} | {setting} | {label} | {r['r1']:.1f} | {r['r2']:.1f} | "
                     f"{r['rl']:.1f} | {r['median_ms']:.2f} | {r['p95_ms']:.2f} | "
                     f"{r['fit']:.0f}% | {int(r['cut'])} |",
                     flush=True,
