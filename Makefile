@@ -25,5 +25,9 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/summarize.py
+
 clean:
 	rm -rf $(VENV) .cache state/feedbot.db state/feedbot.db-* state/feedbot.heartbeat
