@@ -53,7 +53,7 @@ class Repo:
     """The repo a record was read from."""
 
     did: str
-    pds: str
+    pds: str | None  # None for records read from files: blobs can't be fetched
     handle: str | None = None
 
 
@@ -62,7 +62,7 @@ class Publication:
     """A publication record reduced to what an article needs."""
 
     uri: str
-    cid: str
+    cid: str | None
     url: str  # https base URL, without a trailing slash
     name: str
 
@@ -150,7 +150,7 @@ def _strong_ref(record: dict[str, Any], key: str) -> StrongRef | None:
 
 def blob_url(repo: Repo, blob: Any, key: str = "coverImage") -> str | None:
     """``com.atproto.sync.getBlob`` URL of a blob field (new or legacy shape), if any."""
-    if blob is None:
+    if blob is None or repo.pds is None:
         return None
     if not isinstance(blob, dict):
         raise RecordError(f"{key} is not a blob")
@@ -253,7 +253,7 @@ def content_text(content: Any) -> str:
 # --- publications ----------------------------------------------------------------------
 
 
-def publication(uri: str, cid: str, value: Any) -> Publication:
+def publication(uri: str, cid: str | None, value: Any) -> Publication:
     """A ``site.standard.publication`` or ``pub.leaflet.publication`` record → ``Publication``."""
     if not isinstance(value, dict):
         raise RecordError(f"publication {uri} is not an object")
@@ -276,13 +276,15 @@ def article(
     feed: str,
     repo: Repo,
     uri: str,
-    cid: str,
+    cid: str | None,
     value: Any,
     publications: PublicationLookup,
 ) -> Article:
-    """One record of a supported collection → ``Article``; ``RecordError`` if unusable."""
-    if not isinstance(cid, str) or not cid:
-        raise RecordError("no CID")
+    """One record of a supported collection → ``Article``; ``RecordError`` if unusable.
+
+    ``cid`` may be None for records kept in files; the link card then has no
+    ``associatedRefs``, which need the current CIDs.
+    """
     at = AtUri.parse(uri)
     if not isinstance(value, dict):
         raise RecordError("the record is not an object")
@@ -299,7 +301,7 @@ def standard_document(
     feed: str,
     repo: Repo,
     uri: str,
-    cid: str,
+    cid: str | None,
     value: dict[str, Any],
     publications: PublicationLookup,
 ) -> Article:
@@ -309,11 +311,10 @@ def standard_document(
     updated = _when(value, "updatedAt")
     path = _text(value, "path")
     description = _text(value, "description")
-    refs = [StrongRef(uri, cid)]
+    pub: Publication | None = None
     if site.startswith("at://"):
         pub = publications(site)
         base, site_name = pub.url, pub.name
-        refs.append(StrongRef(pub.uri, pub.cid))
     elif site.startswith("https://"):
         base, site_name = _https_base(site, "site"), ""
     else:
@@ -333,7 +334,7 @@ def standard_document(
         tags=_tags(value),
         cover_url=blob_url(repo, value.get("coverImage")),
         site_name=site_name,
-        refs=tuple(refs),
+        refs=_refs(uri, cid, pub),
         quote=_strong_ref(value, "bskyPostRef"),
     )
 
@@ -342,7 +343,7 @@ def leaflet_document(
     feed: str,
     repo: Repo,
     uri: str,
-    cid: str,
+    cid: str | None,
     value: dict[str, Any],
     publications: PublicationLookup,
 ) -> Article:
@@ -364,12 +365,23 @@ def leaflet_document(
         tags=_tags(value),
         cover_url=blob_url(repo, value.get("coverImage")),
         site_name=pub.name,
-        refs=(StrongRef(uri, cid), StrongRef(pub.uri, pub.cid)),
+        refs=_refs(uri, cid, pub),
         quote=_strong_ref(value, "postRef"),
     )
 
 
-def whtwnd_entry(feed: str, repo: Repo, uri: str, cid: str, value: dict[str, Any]) -> Article:
+def _refs(uri: str, cid: str | None, pub: Publication | None = None) -> tuple[StrongRef, ...]:
+    """strongRefs for the card's associatedRefs: only with current CIDs."""
+    if not cid:
+        return ()
+    if pub is None or not pub.cid:
+        return (StrongRef(uri, cid),)
+    return (StrongRef(uri, cid), StrongRef(pub.uri, pub.cid))
+
+
+def whtwnd_entry(
+    feed: str, repo: Repo, uri: str, cid: str | None, value: dict[str, Any]
+) -> Article:
     visibility = _text(value, "visibility") or "public"
     if visibility != "public":
         raise NotPublic(f"visibility is {visibility!r}, not public")
@@ -389,5 +401,5 @@ def whtwnd_entry(feed: str, repo: Repo, uri: str, cid: str, value: dict[str, Any
         published=_when(value, "createdAt"),
         cover_url=cover if isinstance(cover, str) and cover.startswith("https://") else None,
         site_name="WhiteWind",
-        refs=(StrongRef(uri, cid),),
+        refs=_refs(uri, cid),
     )
