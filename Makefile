@@ -22,7 +22,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# a local PLC + PDS (@atproto/dev-env on Node 22, both from the npm registry) for the tests
+devenv:
+	bash scripts/devenv.sh
+
+test: lint devenv
 	$(BIN)/pytest
 
 bench: $(STAMP)
