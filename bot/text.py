@@ -29,7 +29,7 @@ _BEFORE_ELLIPSIS = " \t\n,;:–—-"
 
 
 def split_graphemes(s: str) -> list[str]:
-    return _GRAPHEME.findall(s)  # type: ignore[no-any-return]
+    return _GRAPHEME.findall(s)
 
 
 def graphemes(s: str) -> int:
