@@ -9,8 +9,9 @@ first post and the link-back always stay.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from urllib.parse import urlsplit
 
 import regex
@@ -38,8 +39,10 @@ URL_SHORT = 48
 URL_SHOW_BYTES = 1000
 #: Card descriptions are cut here; Bluesky's app shows only a few lines anyway.
 CARD_DESCRIPTION_MAX = 300
-#: The longest sentence ``summary_budget`` plans for (see its docstring).
+#: The sentence lengths ``summary_budget`` plans for (see its docstring).
+TYPICAL_SENTENCE_MIN = 60
 TYPICAL_SENTENCE_MAX = 200
+_NEVER = 1 << 30
 #: Room ``summary_budget`` keeps for hashtags; tags beyond it may be dropped.
 TAG_ROOM = 100
 
@@ -78,9 +81,7 @@ class _Block:
 
     def __add__(self, other: _Block) -> _Block:
         shift = utf8_len(self.text)
-        moved = tuple(
-            Facet(f.start + shift, f.end + shift, f.kind, f.value) for f in other.facets
-        )
+        moved = tuple(Facet(f.start + shift, f.end + shift, f.kind, f.value) for f in other.facets)
         return _Block(self.text + other.text, self.facets + moved)
 
     def then(self, other: _Block, sep: str = PARAGRAPH) -> _Block:
@@ -132,14 +133,14 @@ def compose(article: Article, summary: Summary, options: ComposeOptions) -> Thre
 def summary_budget(article: Article, options: ComposeOptions) -> int:
     """Graphemes of summary sentences, joined by single spaces, that surely fit.
 
-    Sentences never split across posts, so a post can close with up to one sentence's
-    length unused. With ``P`` posts after the first, capacities ``c_j`` (the last one
-    minus the link-back), and sentences of at most ``TYPICAL_SENTENCE_MAX`` graphemes,
-    greedy packing can only overflow once the joined text reaches
-    ``sum(c_j) - TYPICAL_SENTENCE_MAX * (P - 1) + P`` graphemes, so one less is safe.
-    Post 1's room is not counted: the title and lead fill it.
+    Sentences never split across posts, so a post can close with most of a sentence's
+    length unused; how much is lost depends on the lengths. This returns one less than
+    the shortest summary, made of sentences of ``TYPICAL_SENTENCE_MIN`` to
+    ``TYPICAL_SENTENCE_MAX`` graphemes, that the composer would have to cut: computed
+    exactly for the posts after the first, the last one holding the link-back and up to
+    ``TAG_ROOM`` graphemes of hashtags. Post 1's room is not counted: title and lead
+    fill it.
     """
-    posts = options.max_posts - 1
     label = max(LINK_LABELS.values(), key=graphemes)
     tail = _link_block(article.url, label)
     tag_line = _Block("")
@@ -150,8 +151,59 @@ def summary_budget(article: Article, options: ComposeOptions) -> int:
         tag_line = longer
     tail = tail.then(tag_line)
     last = POST_GRAPHEMES - graphemes(tail.text) - graphemes(PARAGRAPH)
-    capacity = POST_GRAPHEMES * (posts - 1) + last
-    return max(0, capacity - TYPICAL_SENTENCE_MAX * (posts - 1) + posts - 1)
+    return max(0, _first_overflow(options.max_posts - 2, last) - 1)
+
+
+def _first_overflow(full_posts: int, last: int) -> int:
+    """The shortest joined length of typical sentences that does not fit in
+    ``full_posts`` posts followed by one with room for ``last`` graphemes.
+
+    The greedy packer fills each post in turn, so it fails exactly when what is left
+    after the full posts is longer than ``last``.
+    """
+    lo = TYPICAL_SENTENCE_MIN
+    # left[r] = shortest total whose leftover (joined, after the full posts) is r long
+    left = [_NEVER] * (max(last, 0) + 1)
+    shortest = _NEVER
+    for size, total in enumerate(_leftover_starts(full_posts), start=lo):
+        if size > last:
+            shortest = min(shortest, total)
+        else:
+            left[size] = min(left[size], total)
+    for r in range(1, len(left)):
+        if left[r] == _NEVER:
+            continue
+        for size in range(lo, TYPICAL_SENTENCE_MAX + 1):
+            grown, total = r + 1 + size, left[r] + 1 + size
+            if grown > last:  # longer sentences only cost more
+                shortest = min(shortest, total)
+                break
+            left[grown] = min(left[grown], total)
+    return shortest
+
+
+@cache
+def _leftover_starts(full_posts: int) -> tuple[int, ...]:
+    """For each sentence length, the shortest total (joined) at which the leftover after
+    ``full_posts`` greedily filled posts starts with a sentence of that length."""
+    lo, hi = TYPICAL_SENTENCE_MIN, TYPICAL_SENTENCE_MAX
+    if full_posts == 0:
+        return tuple(range(lo, hi + 1))
+    starts = _leftover_starts(full_posts - 1)
+    fill = [_NEVER] * (POST_GRAPHEMES + 1)
+    for size, total in enumerate(starts, start=lo):
+        fill[size] = min(fill[size], total)
+    out = [_NEVER] * (hi - lo + 1)
+    for used in range(1, POST_GRAPHEMES + 1):
+        if fill[used] == _NEVER:
+            continue
+        for size in range(lo, hi + 1):
+            total = fill[used] + 1 + size
+            if used + 1 + size <= POST_GRAPHEMES:
+                fill[used + 1 + size] = min(fill[used + 1 + size], total)
+            else:
+                out[size - lo] = min(out[size - lo], total)
+    return tuple(out)
 
 
 def thread_langs(article: Article, summary: Summary, options: ComposeOptions) -> tuple[str, ...]:
@@ -262,20 +314,31 @@ def _layout(sentences: Sequence[str], tail: _Block) -> list[_Block] | None:
 def _fill(body: Sequence[str], link: _Block, tags: Sequence[_Block], room: int) -> list[_Block]:
     """The longest run of sentences that fits in ``room`` posts, then as many tags as fit.
 
-    Sentences matter more than tags, so every sentence count is tried with all tags,
-    then fewer, before a sentence is given up.
+    Sentences matter more than tags, so the sentence count is settled with no tags at
+    all. Both searches are binary: adding a sentence or a tag never saves a post.
     """
-    for count in range(len(body), -1, -1):
-        sentences = body[:count]
-        bare = _layout(sentences, link)
-        if bare is None or len(bare) > room:
-            continue
-        for kept in range(len(tags), 0, -1):
-            line = _Block("")
-            for tag in tags[:kept]:
-                line = line.then(tag, " ")
-            posts = _layout(sentences, link.then(line))
-            if posts is not None and len(posts) <= room:
-                return posts
-        return bare
-    raise AssertionError("the link-back alone always fits in one post")  # pragma: no cover
+
+    def layout(count: int, kept: int) -> list[_Block] | None:
+        line = _Block("")
+        for tag in tags[:kept]:
+            line = line.then(tag, " ")
+        posts = _layout(body[:count], link.then(line))
+        return posts if posts is not None and len(posts) <= room else None
+
+    count = _largest(len(body), lambda n: layout(n, 0) is not None)
+    kept = _largest(len(tags), lambda k: layout(count, k) is not None)
+    posts = layout(count, kept)
+    assert posts is not None, "the link-back alone always fits in one post"
+    return posts
+
+
+def _largest(high: int, ok: Callable[[int], bool]) -> int:
+    """The largest n in [0, high] with ok(n), for ok true at 0 and monotone."""
+    low = 0
+    while low < high:
+        mid = (low + high + 1) // 2
+        if ok(mid):
+            low = mid
+        else:
+            high = mid - 1
+    return low
