@@ -229,8 +229,10 @@ def display_url(url: str) -> str:
 
 
 def _key(text: str) -> str:
-    """What two texts compare by when deciding one repeats the other."""
-    return _NOT_WORD.sub("", text.casefold())
+    """What two texts compare by when deciding one repeats the other: letters and
+    digits only, or the whole text when it has none (an emoji-only title)."""
+    folded = text.casefold()
+    return _NOT_WORD.sub("", folded) or folded
 
 
 def _repeats(description: str, title: str) -> bool:
