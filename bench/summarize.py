@@ -36,7 +36,8 @@ from sumy.utils import get_stop_words
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.model import Article  # noqa: E402
+from bot.compose import ComposeOptions, compose, summary_budget  # noqa: E402
+from bot.model import Article, Summary  # noqa: E402
 from bot.summarize import Budget  # noqa: E402
 from bot.summarize.clean import clean_text  # noqa: E402
 from bot.summarize.extractive import ExtractiveSummarizer, graphemes  # noqa: E402
@@ -46,7 +47,27 @@ from bot.summarize.stopwords import STOPWORDS  # noqa: E402
 SETS = {"cnndm-dev": "en", "gazeta-ru-dev": "ru"}
 SUMY_LANG = {"en": "english", "ru": "russian"}
 STEMMER = {"en": "porter", "ru": "russian"}
-THREAD_BUDGET = 560  # stand-in until bot.compose.summary_budget is on main
+# The thread budget is what the composer says fits a 3-post thread for a typical article
+# (a 70-grapheme title, a 60-grapheme URL, no description); "fits" composes the thread.
+SHAPE = Article(
+    feed="bench",
+    id="shape",
+    url="https://news.example.com/2026/11/22/a-typical-article-slug-here",
+    title="A typical headline of about seventy graphemes for a news article here",
+)
+OPTIONS = ComposeOptions(max_posts=3)
+THREAD_BUDGET = summary_budget(SHAPE, OPTIONS)
+
+
+def composes_whole(picked: Sequence[str], lang: str) -> bool:
+    """Every chosen sentence appears whole in a thread of at most 3 posts."""
+    thread = compose(SHAPE, Summary(tuple(picked), lang), OPTIONS)
+    text = " ".join(" ".join(p.text.split()) for p in thread.posts)
+    return len(thread.posts) <= OPTIONS.max_posts and all(
+        " ".join(s.split()) in text for s in picked
+    )
+
+
 _WORD = regex.compile(r"[\p{L}\p{N}]+")
 
 
@@ -160,7 +181,7 @@ def evaluate(
         times.append((time.perf_counter() - start) * 1000)
         whole = set(item.sentences)
         cut += sum(1 for s in picked if s not in whole)
-        fits += graphemes(" ".join(picked)) <= THREAD_BUDGET
+        fits += composes_whole(picked, lang)
         reference = "\n".join(split_sentences(item.reference, lang))
         scores = scorer.score(reference, "\n".join(picked))
         for key in f1:

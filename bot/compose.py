@@ -16,6 +16,7 @@ from functools import cache
 import regex
 
 from bot.model import Article, Facet, LinkCard, Post, StrongRef, Summary, Thread
+from bot.summarize.openers import dangles
 from bot.text import (
     ELLIPSIS,
     cut_graphemes,
@@ -106,8 +107,17 @@ def compose(article: Article, summary: Summary, options: ComposeOptions) -> Thre
 
     if description and not _repeats(description, title):
         lead = description
+    elif sentences and fits(f"{title}{PARAGRAPH}{sentences[0]}", POST_GRAPHEMES, POST_BYTES):
+        lead = sentences.pop(0)
+        # a sentence pointing back at the lead stays with it rather than open post 2
+        while sentences and dangles(sentences[0]):
+            longer = f"{lead} {sentences[0]}"
+            if not fits(f"{title}{PARAGRAPH}{longer}", POST_GRAPHEMES, POST_BYTES):
+                break
+            lead = longer
+            sentences.pop(0)
     else:
-        lead = sentences.pop(0) if sentences else ""
+        lead = ""  # a summary sentence is never shortened to fit beside the title
     # Extractive summaries often open with the title or the description again.
     seen = {_key(title), _key(lead)} - {""}
     body = [s for s in sentences if _key(s) not in seen]
@@ -138,8 +148,9 @@ def summary_budget(article: Article, options: ComposeOptions) -> int:
     the shortest summary, made of sentences of ``TYPICAL_SENTENCE_MIN`` to
     ``TYPICAL_SENTENCE_MAX`` graphemes, that the composer would have to cut: computed
     exactly for the posts after the first, the last one holding the link-back and up to
-    ``TAG_ROOM`` graphemes of hashtags. Post 1's room is not counted: title and lead
-    fill it.
+    ``TAG_ROOM`` graphemes of hashtags. When the article has no description of its own,
+    the lead is the summary's first sentence, so post 1's room beside the title counts
+    too (up to one typical sentence).
     """
     label = max(LINK_LABELS.values(), key=graphemes)
     tail = _link_block(article.url, label)
@@ -151,7 +162,12 @@ def summary_budget(article: Article, options: ComposeOptions) -> int:
         tag_line = longer
     tail = tail.then(tag_line)
     last = POST_GRAPHEMES - graphemes(tail.text) - graphemes(PARAGRAPH)
-    return max(0, _first_overflow(options.max_posts - 2, last) - 1)
+    rest = max(0, _first_overflow(options.max_posts - 2, last) - 1)
+    title, description = squash(article.title), squash(article.description)
+    if description and not _repeats(description, title):
+        return rest
+    beside_title = POST_GRAPHEMES - graphemes(PARAGRAPH) - graphemes(title) - 1
+    return rest + max(0, min(beside_title, TYPICAL_SENTENCE_MIN))
 
 
 def _first_overflow(full_posts: int, last: int) -> int:
@@ -281,20 +297,26 @@ def _tag_block(tag: str) -> _Block:
 
 
 def _pack(sentences: Sequence[str]) -> list[_Block]:
-    """Whole sentences, in order, greedily into posts; an oversized one is shortened."""
-    chunks: list[_Block] = []
-    current = _Block("")
+    """Whole sentences, in order, greedily into posts; an oversized one is shortened.
+
+    A sentence that points back ("He added…") does not open a post when it can take
+    the sentence before it along.
+    """
+    groups: list[list[str]] = []
     for raw in sentences:
-        sentence = _Block(shorten(raw, POST_GRAPHEMES, POST_BYTES))
-        joined = current.then(sentence, " ")
-        if joined.fits():
-            current = joined
+        sentence = shorten(raw, POST_GRAPHEMES, POST_BYTES)
+        if groups and _Block(" ".join([*groups[-1], sentence])).fits():
+            groups[-1].append(sentence)
+        elif (
+            groups
+            and len(groups[-1]) > 1
+            and dangles(sentence)
+            and _Block(f"{groups[-1][-1]} {sentence}").fits()
+        ):
+            groups.append([groups[-1].pop(), sentence])
         else:
-            chunks.append(current)
-            current = sentence
-    if current.text:
-        chunks.append(current)
-    return chunks
+            groups.append([sentence])
+    return [_Block(" ".join(group)) for group in groups]
 
 
 def _layout(sentences: Sequence[str], tail: _Block) -> list[_Block] | None:

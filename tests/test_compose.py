@@ -416,3 +416,42 @@ def test_sentences_repeating_title_or_lead_are_skipped_but_emoji_only_ones_kept(
     thread = compose(art, summary, ComposeOptions(max_posts=4))
     assert thread.posts[0].text == "🚀🚀\n\nLead sentence here."
     assert thread.posts[1].text.startswith("🙂🙂🙂\n\nRead the full article:")
+
+
+# --- sentences that point back ---------------------------------------------------------
+
+
+def test_a_sentence_pointing_back_at_the_lead_stays_with_it_in_post_1() -> None:
+    article = Article(feed="f", id="x", url="https://example.com/a", title="Library opens")
+    summary = Summary(
+        (
+            "A library opened in Lviv on Monday.",
+            "It stays open around the clock.",
+            "Readers register through the city app before borrowing books.",
+        ),
+        "en",
+    )
+    thread = compose(article, summary, ComposeOptions(max_posts=3))
+    assert thread.posts[0].text.endswith(
+        "A library opened in Lviv on Monday. It stays open around the clock."
+    )
+    assert thread.posts[1].text.startswith("Readers register")
+
+
+def test_a_sentence_pointing_back_does_not_open_a_post_when_it_can_take_its_antecedent() -> None:
+    sentences = (
+        "The city held its annual budget meeting on Tuesday evening in the old town hall.",
+        "The council approved the budget after a long debate about roads, schools, new bicycle"
+        " lanes downtown and the future of the tram depot near the central station.",
+        "Officials expect the works to start in spring next year across the whole region.",
+        "He added that the schedule could still change if the weather turns bad in March.",
+        "Residents can comment on the plan until the end of the month online.",
+    )
+    article = Article(feed="f", id="x", url="https://example.com/b", title="Budget")
+    thread = compose(article, Summary(sentences, "en"), ComposeOptions(max_posts=4))
+    texts = [p.text for p in thread.posts]
+    assert any("He added" in t for t in texts)
+    for text in texts[1:]:
+        assert not text.startswith("He added"), texts
+    holder = next(t for t in texts if "He added" in t)
+    assert "Officials expect the works" in holder

@@ -152,3 +152,23 @@ def test_a_time_phrase_is_not_a_dangling_opener() -> None:
     assert summary.sentences == (
         "This week I finally planted the tomatoes in the garden behind the house.",
     )
+
+
+def test_a_sentence_pointing_back_is_chosen_only_with_the_sentence_before_it() -> None:
+    from bot.summarize import Budget
+    from bot.summarize.extractive import select
+
+    sentences = [
+        "The mayor opened a new bridge across the river on Monday morning.",
+        "Traffic in the old town is expected to fall by a third this year.",
+        "The bridge cost twelve million euros and took three years to build.",
+        "He said the bridge would carry trams from next spring onwards.",
+    ]
+    pointing_back = sentences[3]
+    times_chosen = 0
+    for room in range(60, 400, 7):
+        chosen = select(sentences, "New bridge carries trams", "en", Budget(graphemes=room))
+        if pointing_back in chosen:
+            times_chosen += 1
+            assert chosen[chosen.index(pointing_back) - 1] == sentences[2], (room, chosen)
+    assert times_chosen > 0

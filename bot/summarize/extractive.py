@@ -23,6 +23,7 @@ from bot.model import Article, Summary
 from bot.summarize import Budget
 from bot.summarize.clean import clean_text
 from bot.summarize.lang import detect_language
+from bot.summarize.openers import dangles
 from bot.summarize.sentences import split_sentences
 from bot.summarize.stopwords import STOPWORDS
 
@@ -33,26 +34,6 @@ _JOINING = regex.compile(
 )
 _TOKEN = regex.compile(r"[\p{L}\p{N}]+(?:['’][\p{L}]+)?")
 _TERMINAL = re.compile(r"[.!?…。！？][\"'»”’)\]]*$")
-
-# A summary must not open by pointing back at something the reader has not seen.
-_DANGLING = re.compile(
-    r"^[\"'«“‘]?(?:"
-    r"(?:he|she|it|they|his|her|its|their|him|them)\b"
-    # "This is", "That means", but not "This week" or "That morning"
-    r"|(?:this|that|these|those)(?:[’']s\b|,|\s+(?:is|was|are|were|will|would|has|had|have|"
-    r"means|meant|comes|came|could|can|may|might|should|shows|showed|makes|made|includes|"
-    r"follows|followed|leads|led)\b)"
-    r"|(?:but|and|so|also|however|meanwhile|still|yet|then|instead|moreover|furthermore)\b"
-    r"|(?:according to (?:him|her|them))\b"
-    r"|(?:он|она|оно|они|его|ее|её|их|ему|ей|им|это|этот|эта|эти|этого|этой|там|тогда|также|"
-    r"кроме того|при этом|однако|но|и|а|зато|поэтому|впрочем)\b"
-    r"|(?:по (?:его|ее|её|их) (?:словам|мнению|данным))"
-    r"|(?:він|вона|воно|вони|його|її|їх|йому|це|цей|ця|ці|цього|цієї|там|тоді|також|"
-    r"крім того|при цьому|однак|проте|але|і|й|а|тому)\b"
-    r"|(?:за (?:його|її|їхніми) (?:словами|даними))"
-    r")",
-    re.IGNORECASE,
-)
 
 LEAD_WEIGHT = 1.0
 LEAD_DECAY = 0.5  # position score is (1 + index) ** -LEAD_DECAY
@@ -112,7 +93,7 @@ def select(sentences: Sequence[str], title: str, lang: str | None, budget: Budge
     limit = budget.sentences if budget.sentences is not None else len(candidates)
     chosen: list[_Candidate] = []
     used = 0
-    first = len(sentences)  # index of the earliest chosen sentence
+    picked_at: set[int] = set()  # document indexes of chosen sentences
     pool = sorted(candidates, key=lambda c: c.index)
     redundancy = dict.fromkeys((c.index for c in pool), 0.0)  # max cosine to chosen
     while pool and len(chosen) < limit:
@@ -121,8 +102,8 @@ def select(sentences: Sequence[str], title: str, lang: str | None, budget: Budge
             extra = cand.size + (1 if chosen else 0)
             if used + extra > budget.graphemes:
                 continue
-            if cand.dangling and cand.index < first:
-                continue  # it would open the summary
+            if cand.dangling and cand.index - 1 not in picked_at:
+                continue  # it points back at a sentence the reader would not see
             value = scores[cand.index] - REDUNDANCY * redundancy[cand.index]
             if best is None or value > best[0]:
                 best = (value, pos)
@@ -131,7 +112,7 @@ def select(sentences: Sequence[str], title: str, lang: str | None, budget: Budge
         picked = pool.pop(best[1])
         used += picked.size + (1 if chosen else 0)
         chosen.append(picked)
-        first = min(first, picked.index)
+        picked_at.add(picked.index)
         for cand in pool:
             redundancy[cand.index] = max(redundancy[cand.index], _cosine(cand.bag, picked.bag))
     return [c.text for c in sorted(chosen, key=lambda c: c.index)]
@@ -150,7 +131,7 @@ def _candidates(sentences: Sequence[str], lang: str | None, room: int) -> list[_
         if size > room:
             continue
         bag = Counter(tokens(sentence, lang))
-        out.append(_Candidate(i, sentence, size, bag, bool(_DANGLING.match(sentence))))
+        out.append(_Candidate(i, sentence, size, bag, dangles(sentence)))
     return out
 
 
