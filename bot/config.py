@@ -331,7 +331,8 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        # an unknown key usually explains a missing one next to it (a typo): say it first
+        first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
         loc = _data_loc(data, first["loc"])
         raise located.error(loc, _message(first)) from exc
     _check_references(config, located)
