@@ -32,21 +32,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 import httpx
-from atproto import Client, Session, SessionEvent, models
-from atproto_client.exceptions import (
+from atproto import Client, Request, Session, SessionEvent, models
+from atproto.exceptions import (
+    AtProtocolError,
     LoginRequiredError,
     RateLimitExceededError,
     RequestErrorBase,
 )
 from atproto_client.models.common import XrpcError
-from atproto_client.request import Request, Response
-from atproto_core.exceptions import AtProtocolError
+from atproto_client.request import Response
 
 from bot.atproto_ids import TidClock, record_cid
 from bot.config import BlueskyAccount
 from bot.errors import PublishError, RejectedError, TransientError
 from bot.http import USER_AGENT, make_client
-from bot.lexicon import check_post_record, post_record
 from bot.model import LinkCard, PostedRef, StrongRef, Thread
 from bot.publish import Plan, PlannedPost, Target
 from bot.publish.pacing import CREATE_POINTS, Backoff, WriteBudget
@@ -60,6 +59,8 @@ REPOST = "app.bsky.feed.repost"
 MAX_COVER_BYTES = 20_000_000  # what we download at most; the thumbnail is made smaller
 _AUTH_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
 _RATE_LIMIT_FALLBACK = 60.0  # seconds, for a 429 without a usable RateLimit-Reset
+
+DEFAULT_BACKOFF = Backoff()
 
 T = TypeVar("T")
 Kind = Literal["auth", "retry", "rate", "reject"]
@@ -87,7 +88,7 @@ class BlueskyPublisher:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         tids: TidClock | None = None,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = DEFAULT_BACKOFF,
         rng: Callable[[], float] = random.random,
     ) -> None:
         """``http`` fetches covers; ``transport`` carries XRPC (tests count or fault it);
@@ -130,6 +131,10 @@ class BlueskyPublisher:
     def prepare(self, thread: Thread, target: Target, *, now: datetime) -> Plan:
         """Record keys, records and CIDs for the whole thread; uploads the cover thumbnail
         (repeating an upload is harmless). Creates no post."""
+        # the record builder lives with the composer (branch compose); imported here so
+        # this module loads before it is merged
+        from bot.lexicon import check_post_record, post_record
+
         if not thread.posts:
             raise RejectedError(f"empty thread for {target.item}")
         did = self._connect()
@@ -330,14 +335,12 @@ class BlueskyPublisher:
     def _connect(self) -> str:
         """The account's DID, from the live session, the stored one, or a login."""
         if self._session is not None:
-            return self._session.did
+            return str(self._session.did)
         stored = self._sessions.load_session(self.name)
-        if stored and self._import(stored):
-            assert self._session is not None
-            return self._session.did
-        self._login()
+        if not (stored and self._import(stored)):
+            self._login()
         assert self._session is not None
-        return self._session.did
+        return str(self._session.did)
 
     def _import(self, stored: str) -> bool:
         try:
@@ -486,9 +489,7 @@ def _reset_at(exc: Exception) -> float | None:
     if not isinstance(exc, RateLimitExceededError):
         return None
     reset = exc.reset_at
-    if reset is not None:
-        return reset.timestamp()
-    return None
+    return float(reset.timestamp()) if reset is not None else None
 
 
 def _json(response: Response) -> dict[str, Any]:

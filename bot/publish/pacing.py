@@ -99,4 +99,4 @@ class Backoff:
 
     def delay(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
         """Seconds to wait after failed attempt ``attempt`` (0-based)."""
-        return rng() * min(self.cap, self.base * (2**attempt))
+        return rng() * min(self.cap, self.base * 2.0**attempt)
