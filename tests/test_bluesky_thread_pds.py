@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from bluesky_fakes import MemorySessions
