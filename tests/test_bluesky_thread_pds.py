@@ -163,10 +163,7 @@ def test_a_bad_cover_gives_a_card_without_thumbnail_not_a_failed_post(
     bot = pds.create_account("nocover")
     transport = CountingTransport()
 
-    pub, got = publish(
-        pds, bot, make_thread(f"{http_server.url}/cover.jpg", refs, quote), transport
-    )
-    pub.close()
+    got = publish(pds, bot, make_thread(f"{http_server.url}/cover.jpg", refs, quote), transport)
 
     external = got[0]["value"]["embed"]["external"]
     assert "thumb" not in external
@@ -180,9 +177,6 @@ def test_an_unreachable_cover_host_does_not_fail_the_post(pds: LocalPds) -> None
     bot = pds.create_account("nohost")
     transport = CountingTransport()
     # a closed port on loopback: connection refused
-    pub, got = publish(
-        pds, bot, make_thread("http://127.0.0.1:9/cover.jpg", refs, quote), transport
-    )
-    pub.close()
+    got = publish(pds, bot, make_thread("http://127.0.0.1:9/cover.jpg", refs, quote), transport)
 
     assert "thumb" not in got[0]["value"]["embed"]["external"]
