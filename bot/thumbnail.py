@@ -91,7 +91,8 @@ def _encode(image: Image.Image, max_side: int, max_bytes: int) -> Thumbnail | No
         image = image.convert("RGB")
     for _ in range(8):  # bounded: each round shrinks the image by a quarter
         for quality in _QUALITIES:
-            data = _save(image, "JPEG", quality=quality, optimize=True, progressive=True)
+            # baseline, not progressive: a third of the encoding time for ~8% more bytes
+            data = _save(image, "JPEG", quality=quality, optimize=True)
             if len(data) <= max_bytes:
                 return Thumbnail(data, "image/jpeg", image.width, image.height)
         size = (max(1, image.width * 3 // 4), max(1, image.height * 3 // 4))

@@ -32,15 +32,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 import httpx
-from atproto import Client, Request, Session, SessionEvent, models
-from atproto.exceptions import (
-    AtProtocolError,
+# atproto_client rather than the umbrella ``atproto``: the client alone, without the
+# firehose, identity and crypto packages (less memory and start-up time)
+from atproto_client import Client, Session, SessionEvent, models
+from atproto_client.exceptions import (
     LoginRequiredError,
     RateLimitExceededError,
     RequestErrorBase,
 )
 from atproto_client.models.common import XrpcError
-from atproto_client.request import Response
+from atproto_client.request import Request, Response
+from atproto_core.exceptions import AtProtocolError
 
 from bot.atproto_ids import TidClock, record_cid
 from bot.config import BlueskyAccount
