@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 import httpx
+
 # atproto_client rather than the umbrella ``atproto``: the client alone, without the
 # firehose, identity and crypto packages (less memory and start-up time)
 from atproto_client import Client, Session, SessionEvent, models
