@@ -19,9 +19,6 @@ from bot.model import Facet, LinkCard, Post, StrongRef, Thread
 from bot.publish import Target
 from bot.publish.bluesky import BlueskyPublisher
 
-# prepare builds records with bot.lexicon, which comes from the composer (branch compose)
-pytest.importorskip("bot.lexicon", reason="needs bot.lexicon from branch compose")
-
 URL = "https://example.com/posts/baikal"
 NOW = datetime(2026, 3, 14, 8, 0, tzinfo=UTC)
 

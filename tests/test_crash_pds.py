@@ -15,9 +15,6 @@ from pds import Account, LocalPds
 
 from bot.state import State
 
-# prepare builds records with bot.lexicon, which comes from the composer (branch compose)
-pytest.importorskip("bot.lexicon", reason="needs bot.lexicon from branch compose")
-
 ENTRY = Path(__file__).with_name("crash_entry.py")
 POST = "app.bsky.feed.post"
 

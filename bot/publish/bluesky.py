@@ -49,6 +49,7 @@ from bot.atproto_ids import TidClock, record_cid
 from bot.config import BlueskyAccount
 from bot.errors import PublishError, RejectedError, TransientError
 from bot.http import USER_AGENT, make_client
+from bot.lexicon import check_post_record, post_record
 from bot.model import LinkCard, PostedRef, StrongRef, Thread
 from bot.publish import Plan, PlannedPost, Target
 from bot.publish.pacing import CREATE_POINTS, Backoff, WriteBudget
@@ -134,10 +135,6 @@ class BlueskyPublisher:
     def prepare(self, thread: Thread, target: Target, *, now: datetime) -> Plan:
         """Record keys, records and CIDs for the whole thread; uploads the cover thumbnail
         (repeating an upload is harmless). Creates no post."""
-        # the record builder lives with the composer (branch compose); imported here so
-        # this module loads before it is merged
-        from bot.lexicon import check_post_record, post_record
-
         if not thread.posts:
             raise RejectedError(f"empty thread for {target.item}")
         did = self._connect()
