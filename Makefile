@@ -22,8 +22,16 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# a local PLC + PDS (@atproto/dev-env on Node 22, both from the npm registry) for the tests
+devenv:
+	bash scripts/devenv.sh
+
+test: lint devenv
 	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/summarize.py
 
 clean:
 	rm -rf $(VENV) .cache state/feedbot.db state/feedbot.db-* state/feedbot.heartbeat

@@ -18,6 +18,7 @@ from bot.config import ENV_VAR, Config, load_config
 from bot.errors import ConfigError, FeedbotError
 from bot.logs import setup_logging
 from bot.state import State
+from bot.summarize.command import add_parser as add_summarize
 from bot.wiring import build_pipeline, secrets_of
 
 Command = Callable[[argparse.Namespace], int]
@@ -228,12 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("--max-age", metavar="DURATION", help='e.g. "30m"')
     health.set_defaults(func=cmd_health)
 
-    try:
-        from bot.summarize.command import add_parser as add_summarize
-    except ImportError:  # pragma: no cover - the summarize command is optional
-        pass
-    else:
-        add_summarize(sub)
+    add_summarize(sub)
     return parser
 
 

@@ -114,6 +114,31 @@ class AtprotoSource(Strict):
     plc_url: str = "https://plc.directory"
     #: used to resolve handles through com.atproto.identity.resolveHandle as a last resort
     resolver_url: str | None = None
+    #: records per listRecords request (the protocol allows at most 100)
+    page_limit: int = Field(100, ge=1, le=100)
+    #: most records read per collection in one poll; bounds the first poll of a big repo
+    max_records: int = Field(1000, ge=1)
+    #: how long a resolved handle, DID document or publication record is reused
+    identity_ttl: Duration = timedelta(hours=1)
+
+    @field_validator("collections")
+    @classmethod
+    def _known_collections(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = ("site.standard.document", "pub.leaflet.document", "com.whtwnd.blog.entry")
+        if not value:
+            raise ValueError("at least one collection")
+        for name in value:
+            if name not in known:
+                raise ValueError(f"unsupported collection {name!r} (supported: {', '.join(known)})")
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("repo")
+    @classmethod
+    def _handle_or_did(cls, value: str) -> str:
+        value = value.strip().removeprefix("@")
+        if not re.fullmatch(r"did:[a-z]+:\S+|[A-Za-z0-9.-]+\.[A-Za-z][A-Za-z0-9-]*", value):
+            raise ValueError("expected a handle (alice.example.com) or a DID (did:plc:...)")
+        return value
 
 
 class FeedSource(Strict):

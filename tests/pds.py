@@ -34,6 +34,7 @@ INSTALLER = ROOT / "scripts" / "devenv.sh"
 NETWORK = ROOT / "scripts" / "devenv" / "network.mjs"
 START_TIMEOUT = 60.0  # seconds to wait for network.mjs's JSON line
 APPLY_WRITES_MAX = 200  # operations per com.atproto.repo.applyWrites
+INSTALL_ERROR = pytest.StashKey[str]()
 
 
 def devenv_dir() -> Path:
@@ -279,6 +280,8 @@ def pds(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalPds]:
     """A running local PLC + PDS for the whole session."""
+    if INSTALL_ERROR in request.config.stash:
+        pytest.fail(request.config.stash[INSTALL_ERROR], pytrace=False)
     if not node_binary().exists():
         install_devenv(request.config)
     network = Network(tmp_path_factory.mktemp("pds") / "network.log")
@@ -308,4 +311,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.option.collectonly:
         return
     if any("pds" in getattr(item, "fixturenames", ()) for item in session.items):
-        install_devenv(session.config)
+        try:
+            install_devenv(session.config)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            # fail the PDS tests, not the whole run: the others still tell something
+            session.config.stash[INSTALL_ERROR] = f"scripts/devenv.sh failed: {exc}"

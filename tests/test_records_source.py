@@ -86,9 +86,11 @@ def test_a_malformed_record_is_skipped_with_its_at_uri_and_the_rest_go_on(tmp_pa
     )
     assert [a.id.rsplit("/", 1)[1] for a in articles] == ["3a", "3f"]
     assert problems == (
-        "at://did:plc:x/site.standard.document/3b: document has no title",
-        "at://did:plc:x/site.standard.document/3c: publishedAt is not a valid timestamp",
-        "at://did:plc:x/site.standard.document/3d: site must be an at:// or https:// URI",
+        "at://did:plc:x/site.standard.document/3b: empty title",
+        "at://did:plc:x/site.standard.document/3c: publishedAt is not an RFC 3339 date-time:"
+        " 'yesterday'",
+        "at://did:plc:x/site.standard.document/3d: site is neither an at:// publication nor an"
+        " https URL: 'ftp://nope'",
         f"at://did:plc:x/site.standard.document/3e: its publication {PUB} could not be found",
     )
 
@@ -114,6 +116,13 @@ def test_the_bsky_post_ref_becomes_the_quote() -> None:
 def test_a_missing_path_fails_the_whole_feed(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="does not exist"):
         RecordsSource("f", tmp_path / "nope").poll({})
+
+
+def test_records_without_a_cid_get_no_associated_refs(tmp_path: Path) -> None:
+    entry = doc("3a")
+    del entry["cid"]
+    [a], _ = poll(tmp_path, entry)
+    assert a.refs == ()
 
 
 def test_a_file_that_is_not_json_is_reported_not_fatal(tmp_path: Path) -> None:

@@ -2,8 +2,9 @@
 
 Each file holds one record or a list of them, in the shape ``listRecords`` returns
 (``{"uri", "cid"?, "value"}``), or a whole ``listRecords`` response. Publications in
-the same folder resolve documents' ``at://`` sites. Useful for demos, tests and
-archives; it needs no network.
+the same folder resolve documents' ``at://`` sites. Records are parsed exactly as the
+``atproto`` source parses them from the network; covers can't be fetched (no PDS).
+Useful for demos, tests and archives; it needs no network.
 """
 
 from __future__ import annotations
@@ -15,21 +16,11 @@ from typing import Any
 
 from bot.errors import RecordError, SourceError
 from bot.model import Poll
-from bot.sources.documents import (
-    DOCUMENT,
-    PUBLICATION,
-    Publication,
-    document_site,
-    document_to_article,
-    publication_from_record,
-)
+from bot.sources import atproto_records as records
 
 log = logging.getLogger(__name__)
 
-
-def _collection(uri: str) -> str:
-    parts = uri.removeprefix("at://").split("/")
-    return parts[1] if len(parts) >= 3 else ""
+PUBLICATIONS = (records.STANDARD_PUBLICATION, records.LEAFLET_PUBLICATION)
 
 
 class RecordsSource:
@@ -44,8 +35,8 @@ class RecordsSource:
             return [self.path]
         raise SourceError(f"feed {self.feed}: {self.path} does not exist")
 
-    def _records(self, problems: list[str]) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
+    def _entries(self, problems: list[str]) -> list[tuple[records.AtUri, dict[str, Any]]]:
+        entries = []
         for file in self._files():
             try:
                 data = json.loads(file.read_text(encoding="utf-8"))
@@ -55,47 +46,47 @@ class RecordsSource:
             if isinstance(data, dict) and isinstance(data.get("records"), list):
                 data = data["records"]
             for entry in data if isinstance(data, list) else [data]:
-                if (
-                    isinstance(entry, dict)
-                    and isinstance(entry.get("uri"), str)
-                    and entry["uri"].startswith("at://")
-                    and isinstance(entry.get("value"), dict)
-                ):
-                    records.append(entry)
-                else:
-                    problems.append(f"{file}: an entry without an at:// uri and a value object")
-        return records
+                try:
+                    if not isinstance(entry, dict) or not isinstance(entry.get("value"), dict):
+                        raise RecordError("no value object")
+                    entries.append((records.AtUri.parse(entry.get("uri")), entry))
+                except RecordError as exc:
+                    problems.append(f"{file}: an entry was skipped: {exc}")
+        return entries
 
     def poll(self, cursor: dict[str, Any]) -> Poll:
         problems: list[str] = []
-        records = self._records(problems)
-        publications: dict[str, Publication] = {}
-        for entry in records:
-            if _collection(entry["uri"]) == PUBLICATION:
+        entries = self._entries(problems)
+        publications: dict[str, records.Publication] = {}
+        for at, entry in entries:
+            if at.collection in PUBLICATIONS:
                 try:
-                    pub = publication_from_record(entry["uri"], entry.get("cid"), entry["value"])
+                    pub = records.publication(entry["uri"], entry.get("cid"), entry["value"])
                 except RecordError as exc:
-                    problems.append(str(exc))
+                    problems.append(f"{entry['uri']}: {exc}")
                     continue
                 publications[pub.uri] = pub
+
+        def lookup(uri: str) -> records.Publication:
+            if uri not in publications:
+                raise RecordError(f"its publication {uri} could not be found")
+            return publications[uri]
+
         articles = []
-        for entry in records:
-            if _collection(entry["uri"]) != DOCUMENT:
+        for at, entry in entries:
+            if at.collection in PUBLICATIONS:
                 continue
-            value = entry["value"]
-            site = document_site(value)
+            repo = records.Repo(did=at.did, pds=None)
             try:
                 articles.append(
-                    document_to_article(
-                        self.feed,
-                        entry["uri"],
-                        entry.get("cid"),
-                        value,
-                        publication=publications.get(site) if site else None,
+                    records.article(
+                        self.feed, repo, entry["uri"], entry.get("cid"), entry["value"], lookup
                     )
                 )
+            except records.NotPublic:
+                continue
             except RecordError as exc:
-                problems.append(str(exc))
+                problems.append(f"{entry['uri']}: {exc}")
         for problem in problems:
             log.warning("skipped feed=%s reason=%s", self.feed, problem)
         return Poll(articles=tuple(articles), problems=tuple(problems))

@@ -52,34 +52,46 @@ try {
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedbot-pds-'))
 for (const sub of ['data', 'blobs']) fs.mkdirSync(path.join(dataDir, sub))
-const started = Date.now()
-const network = await devEnv.TestNetworkNoAppView.create({
-  plc: { port: await freePort() },
-  pds: {
-    port: await freePort(),
-    dataDirectory: path.join(dataDir, 'data'),
-    blobstoreDiskLocation: path.join(dataDir, 'blobs'),
-  },
-})
-log(`ready in ${Date.now() - started} ms`)
-process.stdout.write(JSON.stringify({ pds: network.pds.url, plc: network.plc.url }) + '\n')
 
+// Stop handlers come first, so a stop asked for while starting still cleans up.
+let network = null
 let closing = false
-async function shutdown(why) {
+async function shutdown(why, code = 0) {
   if (closing) return
   closing = true
   log(`closing (${why})`)
   try {
-    await network.close()
+    if (network) await network.close()
   } catch (err) {
     log(`close failed: ${err.message}`)
   }
   fs.rmSync(dataDir, { recursive: true, force: true })
-  process.exit(0)
+  process.exit(code)
 }
-
 process.stdin.on('end', () => shutdown('stdin closed'))
 process.stdin.on('error', () => shutdown('stdin error'))
 process.stdin.resume()
 process.on('SIGTERM', () => shutdown('SIGTERM'))
 process.on('SIGINT', () => shutdown('SIGINT'))
+
+const started = Date.now()
+try {
+  const created = await devEnv.TestNetworkNoAppView.create({
+    plc: { port: await freePort() },
+    pds: {
+      port: await freePort(),
+      dataDirectory: path.join(dataDir, 'data'),
+      blobstoreDiskLocation: path.join(dataDir, 'blobs'),
+    },
+  })
+  if (closing) {
+    await created.close()
+  } else {
+    network = created
+    log(`ready in ${Date.now() - started} ms`)
+    process.stdout.write(JSON.stringify({ pds: network.pds.url, plc: network.plc.url }) + '\n')
+  }
+} catch (err) {
+  log(`cannot start the network: ${err.stack || err}`)
+  await shutdown('start failed', 1)
+}
