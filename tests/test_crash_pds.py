@@ -1,64 +1,77 @@
-"""Exactly once across crashes: the bot is SIGKILLed after the plan is saved and before
-the write, and after the write and before the state knows; after a restart exactly one
-whole thread exists each time. Real subprocess, real state file, real local PDS."""
+"""Exactly once across crashes: the real bot (a subprocess running the pipeline against
+the local PDS) is SIGKILLed after the plan is saved and before the write, and after the
+write and before the state knows; after a restart exactly one whole thread exists."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pds import Account, LocalPds
 
 from bot.state import State
 
+ROOT = Path(__file__).resolve().parent.parent
 ENTRY = Path(__file__).with_name("crash_entry.py")
 POST = "app.bsky.feed.post"
+SAMPLE = "en-short-note.json"
 
 
-def run_bot(
-    pds: LocalPds, account: Account, state: Path, item: str, kill: str
-) -> subprocess.CompletedProcess[str]:
+def write_config(tmp: Path, pds: LocalPds, account: Account) -> Path:
+    records = tmp / "records"
+    records.mkdir()
+    for name in (SAMPLE, "publications.json"):
+        shutil.copy(ROOT / "config" / "samples" / name, records / name)
+    config = tmp / "feeds.yaml"
+    config.write_text(
+        f"""state: {tmp / "feedbot.db"}
+accounts:
+  bot:
+    type: bluesky
+    handle: {account.handle}
+    app_password: ${{TEST_APP_PASSWORD}}
+    pds: {pds.pds_url}
+feeds:
+  - name: crash
+    source: {{type: records, path: {records}}}
+    account: bot
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def run_bot(config: Path, account: Account, kill: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            sys.executable,
-            str(ENTRY),
-            str(state),
-            pds.pds_url,
-            account.handle,
-            account.password,
-            item,
-            "--kill",
-            kill,
-        ],
+        [sys.executable, str(ENTRY), str(config), "--kill", kill],
         capture_output=True,
         text=True,
         timeout=120,
+        env={**os.environ, "TEST_APP_PASSWORD": account.password},
     )
 
 
-def posts_in_repo(pds: LocalPds, account: Account) -> list[dict]:  # type: ignore[type-arg]
+def posts_in_repo(pds: LocalPds, account: Account) -> list[dict[str, Any]]:
     page = pds.query("com.atproto.repo.listRecords", repo=account.did, collection=POST, limit=100)
     return list(page["records"])
 
 
-def assert_one_whole_thread(pds: LocalPds, account: Account, state_path: Path, item: str) -> None:
-    records = posts_in_repo(pds, account)
-    assert len(records) == 3, [r["value"]["text"] for r in records]
-    state = State.open(state_path)
-    (thread,) = state.threads("crash", item)
-    state.close()
-    assert thread.status == "posted"
-    assert sorted(p.uri for p in thread.posts) == sorted(r["uri"] for r in records)
-    assert {p.cid for p in thread.posts} == {r["cid"] for r in records}
-    by_uri = {r["uri"]: r["value"] for r in records}
-    root, second, third = (by_uri[p.uri] for p in thread.posts)
-    assert "reply" not in root
-    assert second["reply"]["root"]["uri"] == thread.posts[0].uri
-    assert third["reply"]["parent"]["uri"] == thread.posts[1].uri
+def the_thread(tmp: Path) -> Any:
+    state = State.open(tmp / "feedbot.db")
+    try:
+        rows = state.conn.execute("SELECT feed, item FROM threads").fetchall()
+        ((feed, item_id),) = set(rows)
+        (thread,) = state.threads(feed, item_id)
+        return thread
+    finally:
+        state.close()
 
 
 @pytest.mark.parametrize("kill", ["before-write", "after-write"])
@@ -66,35 +79,44 @@ def test_killed_around_the_write_the_restart_leaves_exactly_one_thread(
     pds: LocalPds, tmp_path: Path, kill: str
 ) -> None:
     account = pds.create_account("crash")
-    state_path = tmp_path / "feedbot.db"
+    config = write_config(tmp_path, pds, account)
 
-    crashed = run_bot(pds, account, state_path, "doc-1", kill)
+    crashed = run_bot(config, account, kill)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
-    assert len(posts_in_repo(pds, account)) == (0 if kill == "before-write" else 3)
-    state = State.open(state_path)
-    (thread,) = state.threads("crash", "doc-1")
-    state.close()
-    assert thread.status == "planned" and thread.plan is not None
+    planned = the_thread(tmp_path)
+    assert planned.status == "planned" and planned.plan is not None
+    n = len(planned.plan.posts)
+    assert n >= 2
+    assert len(posts_in_repo(pds, account)) == (0 if kill == "before-write" else n)
 
-    restarted = run_bot(pds, account, state_path, "doc-1", "none")
+    restarted = run_bot(config, account, "none")
     assert restarted.returncode == 0, restarted.stderr
-    assert json.loads(restarted.stdout.splitlines()[-1]) == {"recovered": 1, "posted": []}
-    assert_one_whole_thread(pds, account, state_path, "doc-1")
+    assert json.loads(restarted.stdout.splitlines()[-1])["posted"] == 1
+    assert ("found already written" if kill == "after-write" else "written now") in (
+        restarted.stderr
+    )
 
-    again = run_bot(pds, account, state_path, "doc-1", "none")
+    records = posts_in_repo(pds, account)
+    assert len(records) == n
+    thread = the_thread(tmp_path)
+    assert thread.status == "posted"
+    assert thread.plan == planned.plan  # the same rkeys: recovered, not re-planned
+    assert sorted((p.uri, p.cid) for p in thread.posts) == sorted(
+        (r["uri"], r["cid"]) for r in records
+    )
+    by_uri = {r["uri"]: r["value"] for r in records}
+    root = thread.posts[0]
+    assert "reply" not in by_uri[root.uri]
+    for parent, child in zip(thread.posts, thread.posts[1:], strict=False):
+        reply = by_uri[child.uri]["reply"]
+        assert reply["root"] == {"uri": root.uri, "cid": root.cid}
+        assert reply["parent"] == {"uri": parent.uri, "cid": parent.cid}
+
+    again = run_bot(config, account, "none")
     assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout.splitlines()[-1]) == {"recovered": 0, "posted": []}
-    assert len(posts_in_repo(pds, account)) == 3
-
-
-def test_the_session_in_the_state_file_survives_restarts(pds: LocalPds, tmp_path: Path) -> None:
-    account = pds.create_account("restart")
-    state_path = tmp_path / "feedbot.db"
-    for item in ("a", "b"):
-        done = run_bot(pds, account, state_path, item, "none")
-        assert done.returncode == 0, done.stderr
-    state = State.open(state_path)
-    session = state.load_session("bot")
-    state.close()
-    assert session is not None and account.did in session
-    assert len(posts_in_repo(pds, account)) == 6
+    assert json.loads(again.stdout.splitlines()[-1])["posted"] == 0
+    assert len(posts_in_repo(pds, account)) == n
+    # logged in once in all three runs: the session lives in the state file
+    logins = [r.stderr.count("logging in account=bot") for r in (crashed, restarted, again)]
+    assert sum(logins) == 1
+    assert account.password not in crashed.stderr + restarted.stderr + again.stderr
