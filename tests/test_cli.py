@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from bot.lexicon import check_post_record
 
 from bot.cli import build_parser, main
+from bot.lexicon import check_post_record
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DOCUMENTS = 6
