@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from urllib.parse import urlsplit
 
 import regex
 
@@ -109,7 +108,8 @@ def compose(article: Article, summary: Summary, options: ComposeOptions) -> Thre
         lead = description
     else:
         lead = sentences.pop(0) if sentences else ""
-    seen = {_key(title), _key(lead)}
+    # Extractive summaries often open with the title or the description again.
+    seen = {_key(title), _key(lead)} - {""}
     body = [s for s in sentences if _key(s) not in seen]
 
     head = _Block(_head_text(title, lead))
@@ -221,10 +221,7 @@ def display_url(url: str) -> str:
     """The URL as shown in a post: whole when short, else host + start of path + "…"."""
     if graphemes(url) <= URL_SHOW_MAX and utf8_len(url) <= URL_SHOW_BYTES:
         return url
-    parts = urlsplit(url)
-    shown = url
-    if parts.scheme and parts.netloc:
-        shown = url.split("://", 1)[1]
+    shown = url.split("://", 1)[1] if "://" in url else url
     return cut_graphemes(shown, URL_SHORT - 1, URL_SHOW_BYTES) + ELLIPSIS
 
 
@@ -232,8 +229,10 @@ def display_url(url: str) -> str:
 
 
 def _key(text: str) -> str:
-    """What two texts compare by when deciding one repeats the other."""
-    return _NOT_WORD.sub("", text.casefold())
+    """What two texts compare by when deciding one repeats the other: letters and
+    digits only, or the whole text when it has none (an emoji-only title)."""
+    folded = text.casefold()
+    return _NOT_WORD.sub("", folded) or folded
 
 
 def _repeats(description: str, title: str) -> bool:

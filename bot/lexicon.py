@@ -8,6 +8,7 @@ SDK's models do not check grapheme limits or facet offsets. Pure, no I/O.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -223,7 +224,7 @@ def _check_facets(facets: object, data: bytes) -> list[str]:
         for feature in features:
             problems += _check_feature(where, feature, piece)
     spans.sort()
-    for (s1, e1), (s2, e2) in zip(spans, spans[1:], strict=False):
+    for (s1, e1), (s2, e2) in itertools.pairwise(spans):
         if s2 < e1:
             problems.append(f"facets [{s1}, {e1}) and [{s2}, {e2}) overlap")
     return problems

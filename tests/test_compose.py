@@ -402,3 +402,17 @@ def test_budget_grows_with_max_posts() -> None:
     budgets = [summary_budget(article(), ComposeOptions(max_posts=n)) for n in range(2, 10)]
     assert budgets == sorted(budgets)
     assert len(set(budgets)) == len(budgets)
+
+
+def test_display_url_survives_malformed_long_urls() -> None:
+    shown = display_url("http://[::1" + "x" * 200)
+    assert shown.startswith("[::1x") and shown.endswith(ELLIPSIS)
+    assert display_url("x" * 300) == "x" * 47 + ELLIPSIS
+
+
+def test_sentences_repeating_title_or_lead_are_skipped_but_emoji_only_ones_kept() -> None:
+    art = article(title="🚀🚀", description="")
+    summary = Summary(("Lead sentence here.", "🚀🚀", "🙂🙂🙂", "Lead sentence here!"), "en")
+    thread = compose(art, summary, ComposeOptions(max_posts=4))
+    assert thread.posts[0].text == "🚀🚀\n\nLead sentence here."
+    assert thread.posts[1].text.startswith("🙂🙂🙂\n\nRead the full article:")
