@@ -12,6 +12,7 @@ import logging
 import warnings
 from dataclasses import dataclass
 
+import httpx
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,8 @@ MAX_BYTES = 1_000_000
 #: refuse to decode more pixels than this (a 40 MP photo is fine, a 1 GP bomb is not)
 MAX_PIXELS = 50_000_000
 _QUALITIES = (85, 75, 65, 55, 45)
+#: what we download at most; the thumbnail is made much smaller
+MAX_DOWNLOAD = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,33 @@ class Thumbnail:
     mime: str
     width: int
     height: int
+
+
+def fetch_image(
+    client: httpx.Client, url: str, *, timeout: httpx.Timeout, max_bytes: int = MAX_DOWNLOAD
+) -> bytes | None:
+    """The bytes at ``url``, or None (logged) on any failure or past ``max_bytes``."""
+    try:
+        with client.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
+            if response.status_code != 200:
+                log.warning("cover not fetched url=%s status=%d", url, response.status_code)
+                return None
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                log.warning("cover too large url=%s bytes=%s", url, declared)
+                return None
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    log.warning("cover too large url=%s bytes>%d", url, max_bytes)
+                    return None
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except httpx.HTTPError as exc:
+        log.warning("cover not fetched url=%s error=%s", url, type(exc).__name__)
+        return None
 
 
 def make_thumbnail(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import os
 
+import httpx
 import pytest
+from httpserver import LocalServer, Response
 from PIL import Image
 
-from bot.thumbnail import MAX_BYTES, make_thumbnail
+from bot.thumbnail import MAX_BYTES, fetch_image, make_thumbnail
 
 
 def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
@@ -119,3 +121,21 @@ def test_smaller_limits_are_respected() -> None:
     assert thumb is not None
     assert max(thumb.width, thumb.height) <= 500
     assert len(thumb.data) <= 50_000
+
+
+def test_fetch_image_caps_size_and_never_raises(http_server: LocalServer) -> None:
+    http_server.routes["/ok.jpg"] = Response(200, b"x" * 1000)
+    http_server.routes["/big.jpg"] = Response(200, b"x" * 5000)
+    http_server.routes["/gone.jpg"] = Response(404, b"")
+    http_server.routes["/slow.jpg"] = Response(200, b"x", delay=1.0)
+    timeout = httpx.Timeout(0.3)
+    with httpx.Client() as client:
+
+        def get(path: str) -> bytes | None:
+            return fetch_image(client, http_server.url + path, timeout=timeout, max_bytes=2000)
+
+        assert get("/ok.jpg") == b"x" * 1000
+        assert get("/big.jpg") is None
+        assert get("/gone.jpg") is None
+        assert get("/slow.jpg") is None
+        assert fetch_image(client, "ftp://example.com/x.jpg", timeout=timeout) is None

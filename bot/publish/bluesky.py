@@ -54,13 +54,12 @@ from bot.model import LinkCard, PostedRef, StrongRef, Thread
 from bot.publish import Plan, PlannedPost, Target
 from bot.publish.pacing import CREATE_POINTS, Backoff, WriteBudget
 from bot.publish.session import SessionStore
-from bot.thumbnail import make_thumbnail
+from bot.thumbnail import fetch_image, make_thumbnail
 
 log = logging.getLogger(__name__)
 
 POST = "app.bsky.feed.post"
 REPOST = "app.bsky.feed.repost"
-MAX_COVER_BYTES = 20_000_000  # what we download at most; the thumbnail is made smaller
 _AUTH_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
 _RATE_LIMIT_FALLBACK = 60.0  # seconds, for a 429 without a usable RateLimit-Reset
 
@@ -273,7 +272,7 @@ class BlueskyPublisher:
     def _thumb_blob(self, card: LinkCard) -> dict[str, Any] | None:
         """The uploaded thumbnail's blob, or None: a bad cover never fails the post."""
         assert card.thumb_url is not None
-        raw = self._fetch_cover(card.thumb_url)
+        raw = fetch_image(self._http, card.thumb_url, timeout=self._timeout)
         thumb = make_thumbnail(raw) if raw is not None else None
         if thumb is None:
             if raw is not None:
@@ -298,31 +297,6 @@ class BlueskyPublisher:
             return None
         log.info("cover uploaded bytes=%d mime=%s", len(thumb.data), thumb.mime)
         return blob
-
-    def _fetch_cover(self, url: str) -> bytes | None:
-        try:
-            with self._http.stream(
-                "GET", url, timeout=self._timeout, follow_redirects=True
-            ) as response:
-                if response.status_code != 200:
-                    log.warning("cover not fetched url=%s status=%d", url, response.status_code)
-                    return None
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > MAX_COVER_BYTES:
-                    log.warning("cover too large url=%s bytes=%s", url, declared)
-                    return None
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > MAX_COVER_BYTES:
-                        log.warning("cover too large url=%s bytes>%d", url, MAX_COVER_BYTES)
-                        return None
-                    chunks.append(chunk)
-                return b"".join(chunks)
-        except httpx.HTTPError as exc:
-            log.warning("cover not fetched url=%s error=%s", url, type(exc).__name__)
-            return None
 
     # --- sessions ----------------------------------------------------------------------
 
