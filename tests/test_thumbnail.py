@@ -139,3 +139,13 @@ def test_fetch_image_caps_size_and_never_raises(http_server: LocalServer) -> Non
         assert get("/gone.jpg") is None
         assert get("/slow.jpg") is None
         assert fetch_image(client, "ftp://example.com/x.jpg", timeout=timeout) is None
+
+
+def test_exif_orientation_is_applied() -> None:
+    image = Image.new("RGB", (40, 20), (255, 0, 0))
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotated 90° clockwise
+    thumb = make_thumbnail(encode(image, "JPEG", exif=exif.tobytes()))
+
+    assert thumb is not None
+    assert (thumb.width, thumb.height) == (20, 40)
