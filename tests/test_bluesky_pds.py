@@ -7,7 +7,7 @@ import base64
 import json
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,7 +17,8 @@ from pds import Account, LocalPds, XrpcError
 
 from bot.atproto_ids import TidClock, record_cid
 from bot.config import BlueskyAccount
-from bot.publish import Plan, PlannedPost
+from bot.model import Post, Thread
+from bot.publish import Plan, PlannedPost, Target
 from bot.publish.bluesky import BlueskyPublisher
 
 POST = "app.bsky.feed.post"
@@ -212,3 +213,37 @@ def test_garbage_stored_session_logs_in(pds: LocalPds) -> None:
 
     assert transport.calls["com.atproto.server.createSession"] == 1
     assert store.data["me"].split(":::")[1] == account.did
+
+
+def test_boost_is_a_native_repost_of_the_root_post(pds: LocalPds) -> None:
+    account = pds.create_account("boost")
+    transport = CountingTransport()
+    pub = publisher(pds, account, MemorySessions(), transport)
+    root = pub.write(hand_made_plan(account.did, ["root", "reply"]))[0]
+
+    ref = pub.boost(root, now=datetime(2026, 1, 3, tzinfo=UTC))
+    pub.close()
+
+    got = pds.get_record(ref.uri)
+    assert ref.uri.startswith(f"at://{account.did}/app.bsky.feed.repost/")
+    assert got["cid"] == ref.cid
+    assert got["value"]["subject"] == {"uri": root.uri, "cid": root.cid}
+    assert got["value"]["createdAt"] == "2026-01-03T00:00:00.000Z"
+
+
+def test_a_repost_plans_fresh_record_keys(pds: LocalPds) -> None:
+    account = pds.create_account("again")
+    pub = publisher(pds, account, MemorySessions(), CountingTransport())
+    thread = Thread(posts=(Post("same text"), Post("same summary")), langs=("en",))
+    target = Target("feed", "item", "https://example.com/a")
+    now = datetime(2026, 1, 3, tzinfo=UTC)
+
+    first = pub.prepare(thread, target, now=now)
+    second = pub.prepare(thread, target, now=now)
+    pub.write(first)
+    pub.write(second)
+    pub.close()
+
+    assert {p.rkey for p in first.posts}.isdisjoint(p.rkey for p in second.posts)
+    listed = pds.query("com.atproto.repo.listRecords", repo=account.did, collection=POST)
+    assert len(listed["records"]) == 4
