@@ -22,6 +22,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from bot.errors import ConfigError
@@ -64,12 +65,31 @@ class PreviewAccount(Strict):
 
 
 class BlueskyAccount(Strict):
+    """A Bluesky account posting with an app password.
+
+    Writes are paced in Bluesky's own unit, points (a create costs 3): a token bucket
+    refilling at ``points_per_hour`` and holding at most ``burst_points``, plus a cap of
+    ``points_per_day`` in any 24 hours. Bluesky allows 5000 points an hour and 35000 a
+    day per account, so the bucket's worst hour (burst + hourly rate) must stay under 5000.
+    """
+
     type: Literal["bluesky"]
     handle: str
     app_password: SecretStr
     pds: str = "https://bsky.social"
-    #: write budget we allow ourselves; Bluesky allows 5000 points/hour, a post costs 3
-    writes_per_hour: int = Field(1200, ge=1, le=1666)
+    points_per_hour: int = Field(4000, ge=3, le=5000)
+    burst_points: int = Field(300, ge=3, le=5000)
+    points_per_day: int = Field(30000, ge=3, le=35000)
+    #: per request; covers are fetched with the same limit
+    timeout: Duration = timedelta(seconds=20)
+
+    @model_validator(mode="after")
+    def _under_bluesky_limits(self) -> BlueskyAccount:
+        if self.points_per_hour + self.burst_points > 5000:
+            raise ValueError(
+                "points_per_hour + burst_points must be at most 5000 (Bluesky's hourly limit)"
+            )
+        return self
 
 
 Account = Annotated[PreviewAccount | BlueskyAccount, Field(discriminator="type")]
