@@ -83,10 +83,10 @@ def shorten(text: str, max_graphemes: int, max_bytes: int | None = None) -> str:
     cut = keep
     while cut > 0 and not clusters[cut].isspace():
         cut -= 1
-    head = "".join(clusters[:cut]).rstrip(_BEFORE_ELLIPSIS)
-    if not head:  # one word longer than the room: cut it between clusters
-        head = "".join(clusters[:keep]).rstrip()
-    return head + ELLIPSIS
+    if cut == 0:  # the first word alone is longer than the room: cut between clusters
+        return "".join(clusters[:keep]).rstrip() + ELLIPSIS
+    # what precedes the boundary may be only punctuation: then "…" alone is the honest cut
+    return "".join(clusters[:cut]).rstrip(_BEFORE_ELLIPSIS) + ELLIPSIS
 
 
 def cut_graphemes(text: str, max_graphemes: int, max_bytes: int | None = None) -> str:

@@ -163,3 +163,11 @@ def test_dedupe_tags_is_case_insensitive_and_keeps_first_spelling() -> None:
         "AI",
         "VlastEnglish",
     )
+
+
+def test_shorten_does_not_cut_a_word_after_leading_punctuation() -> None:
+    # found by the property test above: the fallback for one over-long word used to
+    # fire when only punctuation stood before the first space
+    assert shorten(", aaa", 4) == "…"
+    assert shorten("— aaaa bbb", 7) == "— aaaa…"
+    assert shorten("— aaaa bbb", 5) == "…"
