@@ -22,6 +22,7 @@ DOC = "site.standard.document"
 PUB = "site.standard.publication"
 POST = "app.bsky.feed.post"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+MIXED_TITLE = "Бюджет библиотек 📚 утверждён — e\u0301te\u0301 👩‍👩‍👧‍👦"
 SENTENCES = (
     "The city council approved a new budget for public libraries on Tuesday. "
     "It adds evening hours in five districts and hires twelve librarians. "
@@ -65,7 +66,7 @@ def world(pds: LocalPds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dic
         doc(
             152,
             site=pub_uri,
-            title="Бюджет библиотек 📚 утверждён — e\u0301te\u0301 👩‍👩‍👧‍👦",
+            title=MIXED_TITLE,
             textContent=("Совет утвердил бюджет библиотек. " * 300).strip(),
         ),
     ]
@@ -177,9 +178,10 @@ def test_run_once_posts_the_backfill_then_nothing_then_one_new_document(
         {"uri": world["pub"][0], "cid": world["pub"][1]},
     ]
     last = by_doc[uri_of[151]][-1]
-    embed = last["embed"]
-    quoted = embed["record"] if embed["$type"] == "app.bsky.embed.record" else embed["record"]
-    assert quoted == {"uri": world["quote"][0], "cid": world["quote"][1]}
+    assert last["embed"] == {
+        "$type": "app.bsky.embed.record",
+        "record": {"uri": world["quote"][0], "cid": world["quote"][1]},
+    }
     assert any(
         f["features"][0].get("uri") == "https://author.example/posts/151" for f in last["facets"]
     ), "the last post links back to the original"
