@@ -22,6 +22,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from bot.errors import ConfigError
@@ -64,12 +65,31 @@ class PreviewAccount(Strict):
 
 
 class BlueskyAccount(Strict):
+    """A Bluesky account posting with an app password.
+
+    Writes are paced in Bluesky's own unit, points (a create costs 3): a token bucket
+    refilling at ``points_per_hour`` and holding at most ``burst_points``, plus a cap of
+    ``points_per_day`` in any 24 hours. Bluesky allows 5000 points an hour and 35000 a
+    day per account, so the bucket's worst hour (burst + hourly rate) must stay under 5000.
+    """
+
     type: Literal["bluesky"]
     handle: str
     app_password: SecretStr
     pds: str = "https://bsky.social"
-    #: write budget we allow ourselves; Bluesky allows 5000 points/hour, a post costs 3
-    writes_per_hour: int = Field(1200, ge=1, le=1666)
+    points_per_hour: int = Field(4000, ge=3, le=5000)
+    burst_points: int = Field(300, ge=3, le=5000)
+    points_per_day: int = Field(30000, ge=3, le=35000)
+    #: per request; covers are fetched with the same limit
+    timeout: Duration = timedelta(seconds=20)
+
+    @model_validator(mode="after")
+    def _under_bluesky_limits(self) -> BlueskyAccount:
+        if self.points_per_hour + self.burst_points > 5000:
+            raise ValueError(
+                "points_per_hour + burst_points must be at most 5000 (Bluesky's hourly limit)"
+            )
+        return self
 
 
 Account = Annotated[PreviewAccount | BlueskyAccount, Field(discriminator="type")]
@@ -94,6 +114,31 @@ class AtprotoSource(Strict):
     plc_url: str = "https://plc.directory"
     #: used to resolve handles through com.atproto.identity.resolveHandle as a last resort
     resolver_url: str | None = None
+    #: records per listRecords request (the protocol allows at most 100)
+    page_limit: int = Field(100, ge=1, le=100)
+    #: most records read per collection in one poll; bounds the first poll of a big repo
+    max_records: int = Field(1000, ge=1)
+    #: how long a resolved handle, DID document or publication record is reused
+    identity_ttl: Duration = timedelta(hours=1)
+
+    @field_validator("collections")
+    @classmethod
+    def _known_collections(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = ("site.standard.document", "pub.leaflet.document", "com.whtwnd.blog.entry")
+        if not value:
+            raise ValueError("at least one collection")
+        for name in value:
+            if name not in known:
+                raise ValueError(f"unsupported collection {name!r} (supported: {', '.join(known)})")
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("repo")
+    @classmethod
+    def _handle_or_did(cls, value: str) -> str:
+        value = value.strip().removeprefix("@")
+        if not re.fullmatch(r"did:[a-z]+:\S+|[A-Za-z0-9.-]+\.[A-Za-z][A-Za-z0-9-]*", value):
+            raise ValueError("expected a handle (alice.example.com) or a DID (did:plc:...)")
+        return value
 
 
 class FeedSource(Strict):
@@ -331,7 +376,8 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        # an unknown key usually explains a missing one next to it (a typo): say it first
+        first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
         loc = _data_loc(data, first["loc"])
         raise located.error(loc, _message(first)) from exc
     _check_references(config, located)

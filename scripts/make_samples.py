@@ -20,32 +20,44 @@ def write(name: str, data: object) -> None:
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     seed = json.loads((SEEDS / "standard-site-document.json").read_text(encoding="utf-8"))
-    write("vlast-kazakhstan-russia.json",
-          record(f"at://{REPO}/site.standard.document/3mmvxd4hxnk2s", seed))
+    write(
+        "vlast-kazakhstan-russia.json",
+        record(f"at://{REPO}/site.standard.document/3mmvxd4hxnk2s", seed),
+    )
 
     scraped = (SEEDS / "scraped-article.txt").read_text(encoding="utf-8")
-    write("scraped-putin-kazakhstan.json", record(
-        f"at://{DEMO}/site.standard.document/3mmx2b7kqcs2a",
-        {
-            "$type": "site.standard.document",
-            "site": f"at://{DEMO}/site.standard.publication/3mmwzzzzpub2a",
-            "path": "/en/putin-arrived-in-kazakhstan",
-            "title": "Putin arrived in Kazakhstan, trying to restore friendship",
-            "publishedAt": "2024-11-27T09:30:00.000Z",
-            "textContent": scraped,
-        },
-    ))
-    write("publications.json", [record(
-        f"at://{DEMO}/site.standard.publication/3mmwzzzzpub2a",
-        {
-            "$type": "site.standard.publication",
-            "url": "https://eurasia-notes.example",
-            "name": "Eurasia Notes",
-            "description": "A demo publication for feedbot's sample records.",
-        },
-    )])
+    write(
+        "scraped-putin-kazakhstan.json",
+        record(
+            f"at://{DEMO}/site.standard.document/3mmx2b7kqcs2a",
+            {
+                "$type": "site.standard.document",
+                "site": f"at://{DEMO}/site.standard.publication/3mmwzzzzpub2a",
+                "path": "/en/putin-arrived-in-kazakhstan",
+                "title": "Putin arrived in Kazakhstan, trying to restore friendship",
+                "publishedAt": "2024-11-27T09:30:00.000Z",
+                "textContent": scraped,
+            },
+        ),
+    )
+    write(
+        "publications.json",
+        [
+            record(
+                f"at://{DEMO}/site.standard.publication/3mmwzzzzpub2a",
+                {
+                    "$type": "site.standard.publication",
+                    "url": "https://eurasia-notes.example",
+                    "name": "Eurasia Notes",
+                    "description": "A demo publication for feedbot's sample records.",
+                },
+            )
+        ],
+    )
     for name, value in TEXTS.items():
-        write(f"{name}.json", record(f"at://{DEMO}/site.standard.document/{value.pop('rkey')}", value))
+        write(
+            f"{name}.json", record(f"at://{DEMO}/site.standard.document/{value.pop('rkey')}", value)
+        )
 
 
 def doc(rkey: str, title: str, path: str, published: str, text: str, **extra: object) -> dict:

@@ -10,6 +10,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from httpserver import LocalServer, serve
 
+pytest_plugins = ["pds"]  # the local AT Protocol network: the ``pds`` fixture
+
 
 @pytest.fixture
 def http_server() -> Iterator[LocalServer]:

@@ -6,10 +6,15 @@ thread has. The default backend is offline and extractive; an LLM backend is opt
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from bot.errors import ConfigError
 from bot.model import Article, Summary
+
+if TYPE_CHECKING:
+    from bot.config import SummarySettings
 
 
 @dataclass(frozen=True)
@@ -26,3 +31,21 @@ class Budget:
 
 class Summarizer(Protocol):
     def summarize(self, article: Article, budget: Budget) -> Summary: ...
+
+
+#: room for a summary when no thread is being composed (the CLI): about three posts
+DEFAULT_GRAPHEMES = 560
+
+
+def make_summarizer(settings: SummarySettings, env: Mapping[str, str]) -> Summarizer:
+    """The feed's summarizer: extractive, or an LLM that falls back to extractive."""
+    from bot.summarize.extractive import ExtractiveSummarizer
+
+    extractive = ExtractiveSummarizer()
+    if settings.backend == "extractive":
+        return extractive
+    if settings.llm is None:
+        raise ConfigError("summary backend llm needs an llm section")
+    from bot.summarize.llm import LlmSummarizer
+
+    return LlmSummarizer(settings.llm, extractive, env=env)

@@ -1,0 +1,92 @@
+"""The daemon: one APScheduler job per feed, signals, and a heartbeat file.
+
+Each feed's job runs at the feed's interval with jitter, never overlapping itself
+(``max_instances=1``) and collapsing missed runs into one (``coalesce``). SIGTERM and
+SIGINT set the stop event: jobs finish the item in hand, then the process exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.config import Config, FeedSettings
+from bot.pipeline import Pipeline
+from bot.state import State
+from bot.wiring import build_pipeline
+
+log = logging.getLogger(__name__)
+
+MAX_WORKERS = 4
+
+
+def heartbeat_path(config: Config) -> Path:
+    return config.state.with_suffix(".heartbeat")
+
+
+def _job(pipeline: Pipeline, feed: FeedSettings, heartbeat: Path) -> None:
+    try:
+        now = datetime.now(UTC)
+        row = pipeline.state.feed(feed.name)
+        if row.next_poll_at is not None and row.next_poll_at > now:
+            log.info("waiting feed=%s until=%s (asked by the server)", feed.name, row.next_poll_at)
+            report = pipeline.publish_only(feed)
+        else:
+            report = pipeline.run_feed(feed)
+        log.info("pass %s", report.line())
+    except Exception:  # the daemon must outlive any one feed's bug
+        log.exception("job crashed feed=%s", feed.name)
+    heartbeat.write_text(datetime.now(UTC).isoformat(timespec="seconds") + "\n")
+
+
+def run_daemon(config: Config, *, dry_run: bool = False) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("stopping on %s: finishing the item in hand", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    state = State.open(config.state)
+    pipeline = build_pipeline(config, state, dry_run=dry_run, stop=stop)
+    if not dry_run:
+        pipeline.recover()
+    heartbeat = heartbeat_path(config)
+    feeds = [f for f in config.feeds if f.enabled]
+    scheduler = BackgroundScheduler(
+        executors={"default": ThreadPoolExecutor(max(1, min(MAX_WORKERS, len(feeds))))},
+        timezone=UTC,
+    )
+    start = datetime.now(UTC)
+    for feed in feeds:
+        seconds = max(1, int(feed.interval.total_seconds()))
+        scheduler.add_job(
+            _job,
+            IntervalTrigger(seconds=seconds, jitter=min(60, seconds // 10) or None, timezone=UTC),
+            args=(pipeline, feed, heartbeat),
+            id=feed.name,
+            name=f"poll {feed.name}",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=start,
+            misfire_grace_time=seconds,
+        )
+    log.info("daemon started feeds=%d", len(feeds))
+    scheduler.start()
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)
+        state.close()
+    log.info("daemon stopped")
+    return 0

@@ -1,0 +1,347 @@
+"""One pass of the flow: poll → decide → summarize → compose → plan → publish.
+
+The daemon calls ``Pipeline.run_feed`` on a schedule; the CLI calls ``run_once`` for
+one pass and ``repost`` for one item. The order of side effects is what makes posting
+exactly-once: claim the item, save the plan, write, mark posted. A crash between any
+two of them leaves a row that ``recover`` finishes on the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Set
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.compose import ComposeOptions, compose, summary_budget
+from bot.config import Config, FeedSettings
+from bot.decide import Policy, decide
+from bot.errors import (
+    FeedbotError,
+    FeedGone,
+    PublishError,
+    RejectedError,
+    SourceError,
+    StateError,
+    TransientError,
+)
+from bot.model import Article, Poll, PostedRef, Thread
+from bot.publish import Publisher, Target
+from bot.sources import Source
+from bot.state import NEW, REJECTED, SKIPPED, TRANSIENT, Item, State, ThreadRow
+from bot.summarize import Budget, Summarizer
+from bot.urls import normalize_url
+
+log = logging.getLogger(__name__)
+
+#: transient failures an item may have before it waits for a manual repost
+MAX_ATTEMPTS = 8
+
+
+@dataclass
+class FeedReport:
+    feed: str
+    new: int = 0
+    posted: int = 0
+    failed: int = 0
+    skipped: int = 0
+    not_modified: bool = False
+    problems: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def line(self) -> str:
+        if self.error:
+            return f"{self.feed}: error: {self.error}"
+        if self.not_modified:
+            return f"{self.feed}: not modified"
+        if not (self.new or self.posted or self.failed):
+            text = f"{self.feed}: nothing new"
+        else:
+            text = f"{self.feed}: {self.new} new, {self.posted} posted, {self.failed} failed"
+        if self.skipped:
+            text += f", {self.skipped} skipped"
+        if self.problems:
+            text += f", {len(self.problems)} bad entries"
+        return text
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        config: Config,
+        state: State,
+        *,
+        sources: Mapping[str, Source],
+        publishers: Mapping[str, Publisher],
+        summarizers: Mapping[str, Summarizer],
+        dry_run: bool = False,
+        clock: Callable[[], datetime] = _utcnow,
+        stop: threading.Event | None = None,
+        workers: int = 8,
+    ) -> None:
+        self.config = config
+        self.state = state
+        self.sources = sources
+        self.publishers = publishers
+        self.summarizers = summarizers
+        self.dry_run = dry_run
+        self.clock = clock
+        self.stop = stop or threading.Event()
+        self.workers = workers  # feeds fetched at once by run_once
+        self.paused_until: dict[str, float] = {}  # account → epoch seconds (HTTP 429)
+
+    # --- a whole pass ----------------------------------------------------------------
+
+    def run_once(self) -> list[FeedReport]:
+        """Fetch every enabled feed concurrently, then apply and publish feed by feed;
+        afterwards finish leftovers of feeds no longer configured."""
+        feeds = [f for f in self.config.feeds if f.enabled]
+        cursors = {f.name: self.state.feed(f.name) for f in feeds}
+        with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(feeds)))) as pool:
+            fetched = {
+                f.name: pool.submit(self._fetch, f, cursors[f.name].cursor)
+                for f in feeds
+                if not cursors[f.name].disabled
+            }
+        reports = []
+        for feed in feeds:
+            if self.stop.is_set():
+                break
+            if feed.name in fetched:
+                report = self._apply(feed, fetched[feed.name].result())
+            else:
+                report = FeedReport(feed.name, error=f"disabled: {cursors[feed.name].disabled}")
+            if report.error is None or not self.dry_run:
+                self.publish_pending(feed, report)
+            reports.append(report)
+        if not self.dry_run and not self.stop.is_set():
+            self.recover(skip={r.feed for r in reports})
+        return reports
+
+    def run_feed(self, feed: FeedSettings) -> FeedReport:
+        report = self.poll(feed)
+        if report.error is None or not self.dry_run:
+            self.publish_pending(feed, report)
+        return report
+
+    def publish_only(self, feed: FeedSettings) -> FeedReport:
+        """Retry what is pending without polling (the server asked us to wait)."""
+        report = FeedReport(feed.name, not_modified=True)
+        self.publish_pending(feed, report)
+        return report
+
+    # --- polling ---------------------------------------------------------------------
+
+    def poll(self, feed: FeedSettings) -> FeedReport:
+        row = self.state.feed(feed.name)
+        if row.disabled:
+            return FeedReport(feed.name, error=f"disabled: {row.disabled}")
+        return self._apply(feed, self._fetch(feed, row.cursor))
+
+    def _fetch(self, feed: FeedSettings, cursor: dict[str, Any]) -> Poll | SourceError:
+        """The network half of a poll; safe to run in a worker thread (no state)."""
+        try:
+            return self.sources[feed.name].poll(cursor)
+        except SourceError as exc:
+            return exc
+
+    def _apply(self, feed: FeedSettings, poll: Poll | SourceError) -> FeedReport:
+        """The state half of a poll: record the outcome and the items it brought."""
+        report = FeedReport(feed.name)
+        if isinstance(poll, FeedGone):
+            report.error = str(poll)
+            log.error("feed gone feed=%s error=%s (disabled)", feed.name, poll)
+            self.state.record_poll(feed.name, result="gone", error=str(poll), disabled=str(poll))
+            return report
+        if isinstance(poll, SourceError):
+            report.error = str(poll)
+            log.error("poll failed feed=%s error=%s", feed.name, poll)
+            self.state.record_poll(feed.name, result="error", error=str(poll))
+            return report
+        report.problems = list(poll.problems)
+        if poll.not_modified:
+            report.not_modified = True
+            self.state.record_poll(
+                feed.name, result="not modified", cursor=poll.cursor, next_poll=poll.next_poll
+            )
+            return report
+
+        known = self.state.known(feed.name, [a.id for a in poll.articles])
+        decisions = decide(
+            poll.articles,
+            known,
+            first_poll=not self.state.has_history(feed.name),
+            policy=Policy(feed.backfill, feed.max_age, feed.edits),
+            now=self.clock(),
+        )
+        rows: list[tuple[Article, str, str | None]] = []
+        for decision in decisions:
+            if decision.action == "publish":
+                rows.append((decision.article, NEW, decision.note))
+                report.new += 1
+            elif decision.action in ("seen", "too-old"):
+                rows.append((decision.article, SKIPPED, decision.note))
+                report.skipped += 1
+            elif decision.action == "edited":
+                self.state.update_article(decision.article, norm=normalize_url, note="edited")
+        self.state.add_items(rows, norm=normalize_url)
+        result = f"ok: {report.new} new"
+        if poll.problems:
+            result += f", {len(poll.problems)} bad entries (last: {poll.problems[-1]})"
+        self.state.record_poll(
+            feed.name, result=result, cursor=poll.cursor, next_poll=poll.next_poll
+        )
+        log.info(
+            "polled feed=%s new=%d skipped=%d problems=%d",
+            feed.name,
+            report.new,
+            report.skipped,
+            len(poll.problems),
+        )
+        return report
+
+    # --- publishing ------------------------------------------------------------------
+
+    def publish_pending(self, feed: FeedSettings, report: FeedReport) -> None:
+        if not self.dry_run:
+            report.posted += self.recover(feed.name)
+        for item in self.state.pending(feed.name, max_attempts=MAX_ATTEMPTS):
+            if self.stop.is_set():
+                return
+            outcome = self.publish(item, feed)
+            if outcome == "posted":
+                report.posted += 1
+            elif outcome == "failed":
+                report.failed += 1
+
+    def thread_for(self, article: Article, feed: FeedSettings) -> Thread:
+        options = ComposeOptions(
+            max_posts=feed.summary.max_posts, hashtags=feed.hashtags, langs=feed.langs
+        )
+        budget = Budget(
+            graphemes=summary_budget(article, options),
+            sentences=feed.summary.sentences,
+            lang=feed.langs[0] if feed.langs else None,
+        )
+        summary = self.summarizers[feed.name].summarize(article, budget)
+        return compose(article, summary, options)
+
+    def publish(self, item: Item, feed: FeedSettings, *, kind: str = "post") -> str:
+        """Post one item: "posted", "failed", "skipped" or "shown" (dry run)."""
+        publisher = self.publishers[feed.account]
+        target = Target(feed.name, item.id, item.url)
+        if self.dry_run:
+            thread = self.thread_for(item.article, feed)
+            publisher.write(publisher.prepare(thread, target, now=self.clock()))
+            return "shown"
+        if self._paused(feed.account):
+            return "skipped"
+        claim = self.state.claim(item, feed.account, norm_url=normalize_url(item.url), kind=kind)
+        if isinstance(claim, str):
+            log.info("not posting feed=%s item=%s reason=%s", feed.name, item.id, claim)
+            return "skipped"
+        try:
+            thread = self.thread_for(item.article, feed)
+            plan = publisher.prepare(thread, target, now=self.clock())
+        except FeedbotError as exc:
+            return self._failed(claim, item, feed.account, exc, maybe_written=False)
+        self.state.save_plan(claim, plan)
+        try:
+            posts = publisher.write(plan)
+        except PublishError as exc:
+            return self._failed(claim, item, feed.account, exc, maybe_written=True)
+        self.state.mark_posted(claim, posts)
+        log.info("posted feed=%s item=%s posts=%d", feed.name, item.id, len(posts))
+        return "posted"
+
+    def _paused(self, account: str) -> bool:
+        until = self.paused_until.get(account)
+        return until is not None and until > self.clock().timestamp()
+
+    def _failed(
+        self, claim: int, item: Item, account: str, exc: FeedbotError, *, maybe_written: bool
+    ) -> str:
+        kind = REJECTED if isinstance(exc, RejectedError) else TRANSIENT
+        if isinstance(exc, TransientError) and exc.retry_at:
+            self.paused_until[account] = exc.retry_at
+        # a rejected write never reached the repo; anything else might have
+        written = maybe_written and kind == TRANSIENT
+        self.state.fail(claim, str(exc), kind=kind, maybe_written=written)
+        log.warning(
+            "publish failed feed=%s item=%s kind=%s error=%s", item.feed, item.id, kind, exc
+        )
+        return "failed"
+
+    # --- crash recovery --------------------------------------------------------------
+
+    def recover(self, feed: str | None = None, *, skip: Set[str] = frozenset()) -> int:
+        """Finish threads a crash left behind: look before writing, never write twice."""
+        done = 0
+        for row in self.state.in_flight(feed=feed):
+            if row.feed in skip:
+                continue
+            self.state.adopt(row.id)
+            if row.plan is None:
+                # claimed but never planned: nothing can have been written
+                self.state.fail(row.id, "interrupted before planning", kind=TRANSIENT)
+                continue
+            done += self._finish(row)
+        return done
+
+    def _finish(self, row: ThreadRow) -> int:
+        assert row.plan is not None
+        publisher = self.publishers.get(row.account)
+        if publisher is None:
+            log.warning("cannot recover thread=%d: account %s is gone", row.id, row.account)
+            return 0
+        try:
+            found = publisher.find(row.plan)
+            posts = found if found is not None else publisher.write(row.plan)
+        except PublishError as exc:
+            kind = REJECTED if isinstance(exc, RejectedError) else TRANSIENT
+            self.state.fail(row.id, str(exc), kind=kind, maybe_written=kind == TRANSIENT)
+            log.warning("recovery failed thread=%d item=%s error=%s", row.id, row.item, exc)
+            return 0
+        self.state.mark_posted(row.id, posts)
+        log.info(
+            "recovered feed=%s item=%s %s",
+            row.feed,
+            row.item,
+            "found already written" if found is not None else "written now",
+        )
+        return 1
+
+    # --- manual repost ---------------------------------------------------------------
+
+    def repost(self, ref: str, *, feed: str | None = None, boost: bool = False) -> str:
+        """Post an item again by id or URL, even if it was posted before."""
+        item = self.state.find_item(ref, feed=feed)
+        settings = self.config.feed(item.feed)
+        if boost:
+            return self._boost(item, settings)
+        outcome = self.publish(item, settings, kind="repost")
+        if outcome == "skipped":
+            raise StateError(f"item {item.id!r} is being posted by another process right now")
+        if outcome == "failed":
+            error = self.state.threads(item.feed, item.id)[-1].error
+            raise StateError(f"repost of {item.id!r} failed: {error}")
+        return outcome
+
+    def _boost(self, item: Item, feed: FeedSettings) -> str:
+        posted = [t for t in self.state.threads(item.feed, item.id) if t.posts]
+        if not posted:
+            raise StateError(f"item {item.id!r} has no earlier thread to boost")
+        root: PostedRef = posted[-1].posts[0]
+        publisher = self.publishers[feed.account]
+        if self.dry_run:
+            publisher.boost(root, now=self.clock())
+            return "shown"
+        publisher.boost(root, now=self.clock())
+        return "boosted"

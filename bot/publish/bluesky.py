@@ -1,0 +1,491 @@
+"""The Bluesky publisher: a composed ``Thread`` becomes one atomic ``applyWrites``.
+
+The only module that imports the ``atproto`` SDK. How it keeps "exactly once":
+
+- ``prepare`` picks every record key (TIDs) and computes every CID locally, so replies can
+  name their parents before anything exists; the pipeline saves this plan first.
+- ``write`` creates the whole thread in one ``com.atproto.repo.applyWrites`` commit: all
+  posts or none. Creating an rkey that already exists fails with HTTP **500** (not a 4xx)
+  and fails the whole commit, so a plan must never be written again blindly: after a crash
+  or an unclear failure, call ``find`` first. ``write`` does so itself between retries.
+- ``find`` looks the planned rkeys up with ``getRecord``.
+
+Sessions: logs in with the app password once, keeps the SDK's session string in the
+``SessionStore`` (the state file) and reuses it across runs; the SDK refreshes it before
+it expires. Only when the server refuses it and refreshing fails does it log in again.
+Neither the password nor tokens are ever logged.
+
+Errors become ``bot.errors``: 429 → ``TransientError`` with ``retry_at`` from
+``RateLimit-Reset``; timeouts, connection errors and 5xx are retried with backoff and
+jitter, then ``TransientError``; other 4xx → ``RejectedError`` with the server's message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, TypeVar
+
+import httpx
+
+# atproto_client rather than the umbrella ``atproto``: the client alone, without the
+# firehose, identity and crypto packages (less memory and start-up time)
+from atproto_client import Client, Session, SessionEvent, models
+from atproto_client.exceptions import (
+    LoginRequiredError,
+    RateLimitExceededError,
+    RequestErrorBase,
+)
+from atproto_client.models.common import XrpcError
+from atproto_client.request import Request, Response
+from atproto_core.exceptions import AtProtocolError
+
+from bot.atproto_ids import TidClock, record_cid
+from bot.config import BlueskyAccount
+from bot.errors import PublishError, RejectedError, TransientError
+from bot.http import USER_AGENT, make_client
+from bot.lexicon import check_post_record, post_record
+from bot.model import LinkCard, PostedRef, StrongRef, Thread
+from bot.publish import Plan, PlannedPost, Target
+from bot.publish.pacing import CREATE_POINTS, Backoff, WriteBudget
+from bot.publish.session import SessionStore
+from bot.thumbnail import fetch_image, make_thumbnail
+
+log = logging.getLogger(__name__)
+
+POST = "app.bsky.feed.post"
+REPOST = "app.bsky.feed.repost"
+_AUTH_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
+_RATE_LIMIT_FALLBACK = 60.0  # seconds, for a 429 without a usable RateLimit-Reset
+
+DEFAULT_BACKOFF = Backoff()
+
+T = TypeVar("T")
+Kind = Literal["auth", "retry", "rate", "reject"]
+
+
+@dataclass(frozen=True)
+class _Create:
+    collection: str
+    rkey: str
+    cid: str
+    record: dict[str, Any]
+
+
+class BlueskyPublisher:
+    posts_for_real = True
+
+    def __init__(
+        self,
+        name: str,
+        settings: BlueskyAccount,
+        sessions: SessionStore,
+        *,
+        http: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        tids: TidClock | None = None,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        """``http`` fetches covers; ``transport`` carries XRPC (tests count or fault it);
+        ``clock`` (epoch seconds) and ``sleep`` drive pacing, backoff and ``retry_at``."""
+        self.name = name
+        self._settings = settings
+        self._sessions = sessions
+        seconds = settings.timeout.total_seconds()
+        self._timeout = httpx.Timeout(seconds, connect=min(10.0, seconds))
+        self._owns_http = http is None
+        self._http = http if http is not None else make_client(timeout=self._timeout)
+        options: dict[str, Any] = {"timeout": self._timeout}
+        if transport is not None:
+            options["transport"] = transport
+        request = Request(**options)
+        request.add_additional_header("User-Agent", USER_AGENT)
+        self._client = Client(base_url=settings.pds, request=request)
+        self._client.on_session_change(self._session_changed)
+        self._session: Session | None = None
+        self._clock = clock
+        self._sleep = sleep
+        self._tids = tids if tids is not None else TidClock()
+        self._backoff = backoff
+        self._rng = rng
+        self._budget = WriteBudget(
+            per_hour=settings.points_per_hour,
+            burst=settings.burst_points,
+            per_day=settings.points_per_day,
+            clock=clock,
+            sleep=sleep,
+        )
+
+    def close(self) -> None:
+        self._client.request.close()
+        if self._owns_http:
+            self._http.close()
+
+    # --- the Publisher protocol --------------------------------------------------------
+
+    def prepare(self, thread: Thread, target: Target, *, now: datetime) -> Plan:
+        """Record keys, records and CIDs for the whole thread; uploads the cover thumbnail
+        (repeating an upload is harmless). Creates no post."""
+        if not thread.posts:
+            raise RejectedError(f"empty thread for {target.item}")
+        did = self._connect()
+        thumbs: dict[str, dict[str, Any] | None] = {}
+        posts: list[PlannedPost] = []
+        root: StrongRef | None = None
+        parent: StrongRef | None = None
+        for i, post in enumerate(thread.posts):
+            thumb = None
+            if post.card is not None and post.card.thumb_url:
+                url = post.card.thumb_url
+                if url not in thumbs:
+                    thumbs[url] = self._thumb_blob(post.card)
+                thumb = thumbs[url]
+            record = post_record(
+                post,
+                langs=thread.langs,
+                # a millisecond apart, so the posts sort in thread order everywhere
+                created_at=now.astimezone(UTC) + timedelta(milliseconds=i),
+                reply=(root, parent) if root is not None and parent is not None else None,
+                thumb=thumb,
+            )
+            problems = check_post_record(record)
+            if problems:
+                raise RejectedError(f"post {i + 1} is invalid: {'; '.join(problems)}")
+            rkey = self._tids.next()
+            cid = record_cid(record)
+            parent = StrongRef(f"at://{did}/{POST}/{rkey}", cid)
+            root = root or parent
+            posts.append(PlannedPost(rkey, cid, record))
+        return Plan(
+            feed=target.feed,
+            item=target.item,
+            url=target.url,
+            account=self.name,
+            repo=did,
+            posts=tuple(posts),
+        )
+
+    def find(self, plan: Plan) -> tuple[PostedRef, ...] | None:
+        """The written posts when every planned rkey exists; None when none does."""
+        return self._find(plan.repo, [_Create(POST, p.rkey, p.cid, p.record) for p in plan.posts])
+
+    def write(self, plan: Plan) -> tuple[PostedRef, ...]:
+        """One applyWrites for the whole thread. Don't call it again for a plan that may
+        have been written (its rkeys would collide with HTTP 500): ``find`` first."""
+        creates = [_Create(POST, p.rkey, p.cid, p.record) for p in plan.posts]
+        refs = self._apply(plan.repo, creates, what=f"thread for {plan.item}")
+        log.info("written account=%s item=%s posts=%d", self.name, plan.item, len(refs))
+        return refs
+
+    def boost(self, root: PostedRef, *, now: datetime) -> PostedRef:
+        """A native repost of an earlier root post."""
+        did = self._connect()
+        record = {
+            "$type": REPOST,
+            "subject": {"uri": root.uri, "cid": root.cid},
+            "createdAt": _iso(now),
+        }
+        create = _Create(REPOST, self._tids.next(), record_cid(record), record)
+        (ref,) = self._apply(did, [create], what=f"repost of {root.uri}")
+        log.info("boosted account=%s subject=%s", self.name, root.uri)
+        return ref
+
+    # --- writes and lookups ------------------------------------------------------------
+
+    def _apply(self, repo: str, creates: Sequence[_Create], *, what: str) -> tuple[PostedRef, ...]:
+        if not creates:
+            raise RejectedError(f"{what}: nothing to write")
+        self._connect()
+        self._budget.spend(CREATE_POINTS * len(creates))
+        body = {
+            "repo": repo,
+            "validate": True,
+            "writes": [
+                {
+                    "$type": "com.atproto.repo.applyWrites#create",
+                    "collection": c.collection,
+                    "rkey": c.rkey,
+                    "value": c.record,
+                }
+                for c in creates
+            ],
+        }
+        # sent as our own JSON: the records' bytes must be exactly those we hashed
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+        def attempt() -> tuple[PostedRef, ...]:
+            response = self._client.invoke_procedure(
+                "com.atproto.repo.applyWrites",
+                content=content,
+                headers={"Content-Type": "application/json"},
+            )
+            return _results(creates, response)
+
+        # after a timeout or 5xx the commit may have landed (and rewriting it would fail
+        # with 500 forever): look before trying again
+        return self._call(what, attempt, on_retry=lambda: self._find(repo, creates))
+
+    def _find(self, repo: str, creates: Sequence[_Create]) -> tuple[PostedRef, ...] | None:
+        found = [self._get_record(repo, c) for c in creates]
+        present = [ref for ref in found if ref is not None]
+        if not present:
+            return None
+        if len(present) < len(creates):
+            # applyWrites is atomic, so this means someone deleted posts by hand
+            raise RejectedError(
+                f"only {len(present)} of {len(creates)} planned posts exist in {repo}; "
+                "the thread was changed outside feedbot"
+            )
+        for ref, create in zip(found, creates, strict=True):
+            assert ref is not None
+            if ref.cid != create.cid:
+                log.error("cid differs rkey=%s planned=%s pds=%s", create.rkey, create.cid, ref.cid)
+        return tuple(ref for ref in found if ref is not None)
+
+    def _get_record(self, repo: str, create: _Create) -> PostedRef | None:
+        params = models.ComAtprotoRepoGetRecord.Params(
+            repo=repo, collection=create.collection, rkey=create.rkey
+        )
+
+        def attempt() -> PostedRef | None:
+            try:
+                response = self._client.invoke_query("com.atproto.repo.getRecord", params=params)
+            except RequestErrorBase as exc:
+                if _xrpc(exc)[1] == "RecordNotFound":
+                    return None
+                raise
+            data = _json(response)
+            return PostedRef(str(data["uri"]), str(data["cid"]))
+
+        return self._call(f"getRecord {create.rkey}", attempt)
+
+    # --- covers ------------------------------------------------------------------------
+
+    def _thumb_blob(self, card: LinkCard) -> dict[str, Any] | None:
+        """The uploaded thumbnail's blob, or None: a bad cover never fails the post."""
+        assert card.thumb_url is not None
+        raw = fetch_image(self._http, card.thumb_url, timeout=self._timeout)
+        thumb = make_thumbnail(raw) if raw is not None else None
+        if thumb is None:
+            if raw is not None:
+                log.warning("cover not usable url=%s; card without thumbnail", card.thumb_url)
+            return None
+
+        def attempt() -> dict[str, Any]:
+            response = self._client.invoke_procedure(
+                "com.atproto.repo.uploadBlob",
+                content=thumb.data,
+                headers={"Content-Type": thumb.mime},
+            )
+            blob = _json(response)["blob"]
+            if not isinstance(blob, dict):
+                raise RejectedError("uploadBlob answered without a blob")
+            return blob
+
+        try:
+            blob = self._call("uploadBlob", attempt)
+        except RejectedError as exc:
+            log.warning("cover refused by the PDS: %s; card without thumbnail", exc)
+            return None
+        log.info("cover uploaded bytes=%d mime=%s", len(thumb.data), thumb.mime)
+        return blob
+
+    # --- sessions ----------------------------------------------------------------------
+
+    def _session_changed(self, event: SessionEvent, session: Session) -> None:
+        self._session = session
+        if event in (SessionEvent.CREATE, SessionEvent.REFRESH):
+            self._sessions.save_session(self.name, session.export())
+            log.info("session %s account=%s", event.value, self.name)
+
+    def _connect(self) -> str:
+        """The account's DID, from the live session, the stored one, or a login."""
+        if self._session is not None:
+            return str(self._session.did)
+        stored = self._sessions.load_session(self.name)
+        if not (stored and self._import(stored)):
+            self._login()
+        assert self._session is not None
+        return str(self._session.did)
+
+    def _import(self, stored: str) -> bool:
+        try:
+            session = Session.decode(stored)
+            session.access_jwt_payload  # noqa: B018 (the SDK needs its exp to know when to refresh)
+            session.refresh_jwt_payload  # noqa: B018
+        except (ValueError, AtProtocolError):
+            log.warning("stored session unreadable account=%s; logging in", self.name)
+            return False
+        handle = self._settings.handle.lower()
+        if handle not in (session.handle.lower(), session.did):
+            log.info("stored session is for another account account=%s; logging in", self.name)
+            return False
+        self._client.login(session_string=stored, fetch_bsky_profile=False)
+        log.info("session reused account=%s", self.name)
+        return True
+
+    def _login(self) -> None:
+        password = self._settings.app_password.get_secret_value()
+        log.info("logging in account=%s", self.name)
+        self._client.update_base_url(self._settings.pds)
+
+        def attempt() -> None:
+            self._client.login(self._settings.handle, password, fetch_bsky_profile=False)
+
+        self._call(f"login as {self._settings.handle}", attempt, reauth=False)
+
+    def _reauthenticate(self) -> None:
+        """The server refused our token: take a newer session another process saved,
+        else refresh, else (only then) log in again."""
+        stored = self._sessions.load_session(self.name)
+        current = self._session
+        if stored and current is not None and stored != current.export() and self._import(stored):
+            return
+        if current is not None:
+            try:
+                self._refresh(current)
+                return
+            except RejectedError as exc:
+                log.info("refresh refused account=%s (%s); logging in", self.name, exc)
+        self._session = None
+        self._login()
+
+    def _refresh(self, current: Session) -> None:
+        def attempt() -> Any:
+            return self._client.com.atproto.server.refresh_session(
+                headers={"Authorization": f"Bearer {current.refresh_jwt}"},
+                ignore_session_check=True,
+            )
+
+        fresh = self._call("refreshSession", attempt, reauth=False)
+        session = Session(
+            fresh.handle, fresh.did, fresh.access_jwt, fresh.refresh_jwt, current.pds_endpoint
+        )
+        self._client.login(session_string=session.export(), fetch_bsky_profile=False)
+        self._sessions.save_session(self.name, session.export())
+        log.info("session refreshed account=%s", self.name)
+
+    # --- retries and error translation -------------------------------------------------
+
+    def _call(
+        self,
+        what: str,
+        fn: Callable[[], T],
+        *,
+        reauth: bool = True,
+        on_retry: Callable[[], T | None] | None = None,
+    ) -> T:
+        """Run ``fn`` with bounded retries; foreign errors leave as ``bot.errors``."""
+        reauthed = not reauth
+        attempt = 0
+        while True:
+            try:
+                return fn()
+            except PublishError:
+                raise
+            except (AtProtocolError, httpx.HTTPError) as exc:
+                kind = _classify(exc)
+                if kind == "auth" and not reauthed:
+                    reauthed = True
+                    self._reauthenticate()
+                    continue
+                if kind == "rate":
+                    retry_at = _reset_at(exc) or self._clock() + _RATE_LIMIT_FALLBACK
+                    log.warning("rate limited account=%s until=%.0f", self.name, retry_at)
+                    raise TransientError(f"{what}: rate limited", retry_at=retry_at) from exc
+                if kind != "retry":
+                    raise RejectedError(f"{what}: {_describe(exc)}") from exc
+                attempt += 1
+                if attempt >= self._backoff.attempts:
+                    raise TransientError(
+                        f"{what}: {_describe(exc)} (after {attempt} tries)"
+                    ) from exc
+                delay = self._backoff.delay(attempt - 1, self._rng)
+                log.info("retrying %s in %.2fs: %s", what, delay, _describe(exc))
+                self._sleep(delay)
+                if on_retry is not None:
+                    done = on_retry()
+                    if done is not None:
+                        log.info("%s had landed before the retry", what)
+                        return done
+
+
+def _classify(exc: Exception) -> Kind:
+    if isinstance(exc, LoginRequiredError):
+        return "auth"
+    if isinstance(exc, httpx.HTTPError):  # an httpx error the SDK did not wrap
+        return "retry" if isinstance(exc, httpx.TransportError) else "reject"
+    if not isinstance(exc, RequestErrorBase):
+        return "reject"  # e.g. a response the SDK could not parse
+    if exc.response is None:
+        return "retry"  # timeouts and connection errors
+    status = exc.response.status_code
+    if status == 429:
+        return "rate"
+    if status == 401 or (status == 400 and _xrpc(exc)[1] in _AUTH_ERRORS):
+        return "auth"
+    if status == 408 or status >= 500:
+        return "retry"
+    return "reject"
+
+
+def _xrpc(exc: RequestErrorBase) -> tuple[int | None, str, str]:
+    """(status, XRPC error name, message) of a failed request."""
+    if exc.response is None:
+        return None, "", ""
+    content = exc.response.content
+    if isinstance(content, XrpcError):
+        return exc.response.status_code, content.error, content.message or ""
+    return exc.response.status_code, "", ""
+
+
+def _describe(exc: Exception) -> str:
+    """One line for logs and ``status``: the server's error, never a request's headers."""
+    if isinstance(exc, RequestErrorBase):
+        status, error, message = _xrpc(exc)
+        if status is not None:
+            text = f"{error}: {message}" if error and message else error or message
+            return f"HTTP {status} {text}".strip()
+        cause = exc.__cause__ or exc
+        return type(cause).__name__
+    return type(exc).__name__
+
+
+def _reset_at(exc: Exception) -> float | None:
+    if not isinstance(exc, RateLimitExceededError):
+        return None
+    reset = exc.reset_at
+    return float(reset.timestamp()) if reset is not None else None
+
+
+def _json(response: Response) -> dict[str, Any]:
+    if not isinstance(response.content, dict):
+        raise RejectedError(f"expected JSON, got HTTP {response.status_code}")
+    return response.content
+
+
+def _results(creates: Sequence[_Create], response: Response) -> tuple[PostedRef, ...]:
+    results = _json(response).get("results") or []
+    if len(results) != len(creates):
+        raise RejectedError(f"applyWrites answered {len(results)} results for {len(creates)}")
+    refs = []
+    for create, result in zip(creates, results, strict=True):
+        if result.get("cid") != create.cid:
+            # the records are written; the thread's reply refs may be off: loud, not fatal
+            log.error(
+                "cid differs rkey=%s planned=%s pds=%s", create.rkey, create.cid, result.get("cid")
+            )
+        refs.append(PostedRef(str(result["uri"]), str(result["cid"])))
+    return tuple(refs)
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

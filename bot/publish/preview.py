@@ -1,0 +1,106 @@
+"""The preview publisher: shows threads instead of posting them.
+
+Human form: each post with its grapheme and byte counts, facets and link card.
+``--json`` form: one JSON object per thread per line, holding the exact
+``app.bsky.feed.post`` records that would be written (reply references are added by
+the Bluesky publisher at write time, once record keys and CIDs are chosen).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime
+from typing import Any, TextIO
+
+from bot.lexicon import post_record
+from bot.model import PostedRef, Thread
+from bot.publish import Plan, PlannedPost, Target
+from bot.text import graphemes, utf8_len
+
+
+class PreviewPublisher:
+    posts_for_real = False
+
+    def __init__(self, out: TextIO, *, as_json: bool = False) -> None:
+        self.out = out
+        self.as_json = as_json
+        self._lock = threading.Lock()  # feeds may be polled from several threads
+
+    def prepare(self, thread: Thread, target: Target, *, now: datetime) -> Plan:
+        stamp = now.strftime("%Y%m%d%H%M%S")
+        posts = tuple(
+            PlannedPost(
+                rkey=f"preview-{stamp}-{i}",
+                cid="",
+                record=post_record(post, langs=thread.langs, created_at=now),
+            )
+            for i, post in enumerate(thread.posts)
+        )
+        return Plan(target.feed, target.item, target.url, "preview", "", posts)
+
+    def find(self, plan: Plan) -> tuple[PostedRef, ...] | None:
+        return None  # nothing a preview shows is ever "already there"
+
+    def write(self, plan: Plan) -> tuple[PostedRef, ...]:
+        with self._lock:
+            if self.as_json:
+                self.out.write(json.dumps(_json(plan), ensure_ascii=False) + "\n")
+            else:
+                self.out.write(render(plan))
+            self.out.flush()
+        return tuple(PostedRef(f"preview:{plan.item}#{p.rkey}", "") for p in plan.posts)
+
+    def boost(self, root: PostedRef, *, now: datetime) -> PostedRef:
+        with self._lock:
+            self.out.write(f"would repost {root.uri}\n")
+        return root
+
+
+def _json(plan: Plan) -> dict[str, Any]:
+    return {
+        "feed": plan.feed,
+        "item": plan.item,
+        "url": plan.url,
+        "posts": [p.record for p in plan.posts],
+    }
+
+
+def render(plan: Plan) -> str:
+    """A thread as a person would read it, with the numbers that matter for limits."""
+    lines = [f"── {plan.feed} · {plan.item}", f"   {plan.url}"]
+    total = len(plan.posts)
+    for i, planned in enumerate(plan.posts, 1):
+        record = planned.record
+        text = record["text"]
+        langs = ",".join(record.get("langs", ())) or "-"
+        lines.append(
+            f"   [{i}/{total}] {graphemes(text)} graphemes, {utf8_len(text)} bytes, langs {langs}"
+        )
+        lines.extend("   │ " + line for line in text.split("\n"))
+        for facet in record.get("facets", ()):
+            feature = facet["features"][0]
+            what = feature.get("uri") or "#" + feature.get("tag", "")
+            index = facet["index"]
+            lines.append(f"   │   facet {index['byteStart']}–{index['byteEnd']}: {what}")
+        embed = record.get("embed")
+        if embed:
+            lines.extend("   " + line for line in _render_embed(embed))
+    return "\n".join(lines) + "\n\n"
+
+
+def _render_embed(embed: dict[str, Any]) -> list[str]:
+    kind = embed.get("$type", "")
+    if kind == "app.bsky.embed.external":
+        card = embed["external"]
+        out = [f"┌ card: {card['title']}", f"│ {card['description']}", f"└ {card['uri']}"]
+        if card.get("thumb"):
+            out.insert(2, "│ (with thumbnail)")
+        return out
+    if kind == "app.bsky.embed.record":
+        return [f"» quotes {embed['record']['uri']}"]
+    if kind == "app.bsky.embed.recordWithMedia":
+        return _render_embed(embed["media"]) + _render_embed(
+            {"$type": "app.bsky.embed.record", "record": embed["record"]["record"]}
+        )
+    return [f"embed {kind}"]

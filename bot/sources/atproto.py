@@ -1,0 +1,248 @@
+"""The ``atproto`` source: long-form records read from one repo over plain XRPC.
+
+A poll resolves the repo (handle → DID → PDS, cached), then pages through
+``com.atproto.repo.listRecords`` of each followed collection, newest record key first,
+and stops at the newest key the previous poll saw (record keys are TIDs, which sort by
+time). With no cursor it reads everything up to ``max_records``: the pipeline, not the
+source, decides how much of the back catalogue to post.
+
+The cursor is ``{"did": ..., "newest": {collection: rkey}}``. If the name now points at
+another DID, the old keys mean nothing and the poll starts over.
+
+Each record becomes an ``Article`` (``atproto_records``); a malformed one is skipped with
+a reason naming its at-uri, logged and returned in ``Poll.problems``. Network failures
+raise ``SourceError`` naming the repo. The ``atproto`` SDK is deliberately not used: its
+typed helpers fail a whole page on one bad record and drop CIDs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from bot.config import AtprotoSource as AtprotoSettings
+from bot.errors import RecordError, SourceError
+from bot.identity import (
+    Identity,
+    IdentityNotFound,
+    IdentityResolver,
+    TxtLookup,
+    dns_txt_lookup,
+    utcnow,
+)
+from bot.model import Article, Poll
+from bot.sources import atproto_records as records
+
+log = logging.getLogger("bot.sources.atproto")
+
+Clock = Callable[[], datetime]
+
+
+class AtprotoSource:
+    """Polls one repo's long-form collections; keeps identity and publication caches."""
+
+    def __init__(
+        self,
+        feed: str,
+        settings: AtprotoSettings,
+        client: httpx.Client,
+        clock: Clock = utcnow,
+        *,
+        txt_lookup: TxtLookup = dns_txt_lookup,
+    ) -> None:
+        self.feed = feed
+        self.settings = settings
+        self.client = client
+        self.clock = clock
+        self.identity = IdentityResolver(
+            client,
+            plc_url=settings.plc_url,
+            resolver_url=settings.resolver_url,
+            ttl=settings.identity_ttl,
+            clock=clock,
+            txt_lookup=txt_lookup,
+        )
+        self._publications: dict[str, tuple[records.Publication, datetime]] = {}
+
+    def poll(self, cursor: dict[str, Any]) -> Poll:
+        repo_name = self.settings.repo
+        try:
+            identity = self.identity.resolve(repo_name)
+        except SourceError as exc:  # same kind, the feed's name first, the root cause kept
+            raise type(exc)(f"atproto repo {repo_name}: {exc}") from (exc.__cause__ or exc)
+        repo = records.Repo(did=identity.did, pds=identity.pds, handle=identity.handle)
+        known: dict[str, str] = {}
+        if cursor.get("did") == identity.did and isinstance(cursor.get("newest"), dict):
+            known = {k: v for k, v in cursor["newest"].items() if isinstance(v, str)}
+        newest = dict(known)
+        articles: list[Article] = []
+        problems: list[str] = []
+        for collection in self.settings.collections:
+            stop_at = known.get(collection)
+            page, truncated = self._new_records(identity, collection, stop_at)
+            if truncated and stop_at is not None:
+                problems.append(
+                    f"{collection}: more than {self.settings.max_records} new records since"
+                    " the last poll; older ones were not read"
+                )
+            if page:
+                newest[collection] = _rkey(page[0])
+            for item in page:
+                try:
+                    articles.append(
+                        records.article(
+                            self.feed,
+                            repo,
+                            item["uri"],
+                            item["cid"],
+                            item["value"],
+                            self._publication,
+                        )
+                    )
+                except records.NotPublic as exc:
+                    log.debug(
+                        "skipped record feed=%s uri=%s reason=%s", self.feed, item["uri"], exc
+                    )
+                except RecordError as exc:
+                    problems.append(f"{item['uri']}: {exc}")
+                    log.warning(
+                        "skipped record feed=%s uri=%s reason=%s", self.feed, item["uri"], exc
+                    )
+        log.info(
+            "polled feed=%s repo=%s did=%s articles=%d skipped=%d",
+            self.feed,
+            repo_name,
+            identity.did,
+            len(articles),
+            len(problems),
+        )
+        return Poll(
+            articles=tuple(articles),
+            cursor={"did": identity.did, "newest": newest},
+            problems=tuple(problems),
+        )
+
+    # --- listing ---------------------------------------------------------------------
+
+    def _new_records(
+        self, identity: Identity, collection: str, stop_at: str | None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Records newer than ``stop_at``, newest first, at most ``max_records``, and
+        whether that bound cut the listing short.
+
+        Envelopes (``uri``, ``cid``, ``value``) must be well-formed or the PDS is
+        broken; the value itself is checked later, record by record.
+        """
+        out: list[dict[str, Any]] = []
+        page_cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {
+                "repo": identity.did,
+                "collection": collection,
+                "limit": self.settings.page_limit,
+            }
+            if page_cursor:
+                params["cursor"] = page_cursor
+            data = self._xrpc(identity.pds, "com.atproto.repo.listRecords", params)
+            items = data.get("records")
+            if not isinstance(items, list):
+                raise SourceError(f"{self.settings.repo}: listRecords answered without records")
+            for item in items:
+                if not _is_envelope(item):
+                    raise SourceError(f"{self.settings.repo}: listRecords answered a bad entry")
+                if stop_at is not None and _rkey(item) <= stop_at:
+                    return out, False
+                out.append(item)
+                if len(out) >= self.settings.max_records:
+                    log.info(
+                        "stopped listing feed=%s collection=%s at max_records=%d",
+                        self.feed,
+                        collection,
+                        self.settings.max_records,
+                    )
+                    return out, True
+            next_cursor = data.get("cursor")
+            # a short page is the last one: the PDS still sends a cursor after it
+            if len(items) < self.settings.page_limit or not isinstance(next_cursor, str):
+                return out, False
+            if next_cursor == page_cursor:  # a PDS that repeats itself would loop forever
+                return out, False
+            page_cursor = next_cursor
+
+    # --- publications ------------------------------------------------------------------
+
+    def _publication(self, uri: str) -> records.Publication:
+        """The publication record at ``uri``, cached like identities.
+
+        ``RecordError`` when it is missing or malformed (the document is skipped),
+        ``SourceError`` when the network fails (the poll is retried later).
+        """
+        cached = self._publications.get(uri)
+        if cached is not None and self.clock() < cached[1]:
+            return cached[0]
+        at = records.AtUri.parse(uri)
+        if at.collection not in (records.STANDARD_PUBLICATION, records.LEAFLET_PUBLICATION):
+            raise RecordError(f"site is not a publication: {uri}")
+        try:
+            pds = self.identity.pds_for(at.did)
+        except IdentityNotFound as exc:
+            raise RecordError(f"publication {uri}: {exc}") from exc
+        params = {"repo": at.did, "collection": at.collection, "rkey": at.rkey}
+        data = self._xrpc(pds, "com.atproto.repo.getRecord", params, refused_ok=True)
+        if "refused" in data:
+            raise RecordError(f"publication {uri} not found ({data['refused']})")
+        pub = records.publication(uri, str(data.get("cid") or ""), data.get("value"))
+        if not pub.cid:
+            raise RecordError(f"publication {uri} has no CID")
+        self._publications[uri] = (pub, self.clock() + self.settings.identity_ttl)
+        return pub
+
+    # --- XRPC ----------------------------------------------------------------------------
+
+    def _xrpc(
+        self, pds: str, method: str, params: dict[str, Any], *, refused_ok: bool = False
+    ) -> dict[str, Any]:
+        """GET an XRPC query; errors become ``SourceError`` naming the repo.
+
+        With ``refused_ok``, a 4xx answer (record or repo not found) comes back as
+        ``{"refused": reason}``: it is about the one record that pointed there, and
+        must not stop the whole feed the way a network failure or a 5xx does.
+        """
+        where = f"atproto repo {self.settings.repo}: {method}"
+        try:
+            response = self.client.get(f"{pds}/xrpc/{method}", params=params)
+        except httpx.HTTPError as exc:
+            raise SourceError(f"{where} failed: {type(exc).__name__}: {exc}") from exc
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if response.status_code != 200:
+            error = data.get("error") if isinstance(data, dict) else None
+            detail = f"{error}: {data.get('message', '')}" if error and data else response.text
+            detail = " ".join(detail.split())[:200]
+            if refused_ok and 400 <= response.status_code < 500 and response.status_code != 429:
+                return {"refused": f"HTTP {response.status_code}: {detail}"}
+            raise SourceError(f"{where} answered HTTP {response.status_code} ({detail})")
+        if not isinstance(data, dict):
+            raise SourceError(f"{where} answered something that is not a JSON object")
+        return data
+
+
+def _is_envelope(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and isinstance(item.get("uri"), str)
+        and item["uri"].startswith("at://")
+        and "value" in item
+        and "cid" in item
+    )
+
+
+def _rkey(item: dict[str, Any]) -> str:
+    rkey: str = item["uri"].rsplit("/", 1)[-1]
+    return rkey

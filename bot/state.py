@@ -1,0 +1,634 @@
+"""The state file: the only module that touches SQLite.
+
+What it keeps:
+
+- ``feeds``: per feed, the source's cursor, the last poll's time, result and error.
+- ``items``: per feed and item identity, the article, its content hash, when it was
+  first seen, its status (new, skipped, planned, posted, failed), attempts, last error.
+- ``threads``: every attempt to put an item on an account: the plan (record keys,
+  CIDs, records) saved *before* anything is written, then the posts once written.
+- ``sessions``: each account's exported login session, so it logs in once.
+
+Claiming an item is one ``INSERT`` guarded by a unique index over in-flight threads,
+so the daemon and a manual ``repost`` can never both post the same item.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from bot.errors import StateError
+from bot.model import Article, PostedRef
+from bot.publish import Plan
+
+NEW, SKIPPED, PLANNED, POSTED, FAILED = "new", "skipped", "planned", "posted", "failed"
+TRANSIENT, REJECTED = "transient", "rejected"
+IN_FLIGHT = ("claimed", "planned")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.astimezone(UTC).isoformat(timespec="seconds") if when else None
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+# --- migrations ----------------------------------------------------------------------
+# Numbered by PRAGMA user_version; each runs once, in a transaction. Never edit a
+# published migration: add a new one.
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["feeds"].create(  # type: ignore[union-attr]
+        {
+            "name": str,
+            "cursor": str,
+            "last_poll_at": str,
+            "last_result": str,
+            "last_error": str,
+        },
+        pk="name",
+        not_null={"cursor"},
+        defaults={"cursor": "{}"},
+    )
+    db["items"].create(  # type: ignore[union-attr]
+        {
+            "feed": str,
+            "id": str,
+            "url": str,
+            "content_hash": str,
+            "first_seen": str,
+            "status": str,
+            "attempts": int,
+            "last_error": str,
+            "article": str,
+        },
+        pk=("feed", "id"),
+        not_null={"url", "content_hash", "first_seen", "status", "attempts", "article"},
+        defaults={"attempts": 0},
+    )
+    db["threads"].create(  # type: ignore[union-attr]
+        {
+            "id": int,
+            "feed": str,
+            "item": str,
+            "account": str,
+            "status": str,
+            "plan": str,
+            "posts": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"feed", "item", "account", "status", "created_at"},
+    )
+
+
+def _v2(db: sqlite_utils.Database) -> None:
+    """Cross-source dedup, crash recovery, error kinds, scheduling hints, sessions."""
+    db.execute("ALTER TABLE feeds ADD COLUMN next_poll_at TEXT")
+    db.execute("ALTER TABLE feeds ADD COLUMN disabled TEXT")
+    db.execute("ALTER TABLE items ADD COLUMN norm_url TEXT")
+    db.execute("ALTER TABLE items ADD COLUMN published TEXT")
+    db.execute("ALTER TABLE items ADD COLUMN updated_at TEXT")
+    db.execute("ALTER TABLE items ADD COLUMN error_kind TEXT")
+    db.execute("ALTER TABLE items ADD COLUMN note TEXT")
+    db.execute("UPDATE items SET norm_url = url WHERE norm_url IS NULL")
+    db.execute("ALTER TABLE threads ADD COLUMN kind TEXT NOT NULL DEFAULT 'post'")
+    db.execute("ALTER TABLE threads ADD COLUMN norm_url TEXT")
+    db.execute("ALTER TABLE threads ADD COLUMN owner TEXT")
+    db.execute("ALTER TABLE threads ADD COLUMN posted_at TEXT")
+    db.execute("ALTER TABLE threads ADD COLUMN error TEXT")
+    db.execute("CREATE INDEX items_norm_url ON items (norm_url)")
+    db.execute("CREATE INDEX items_status ON items (feed, status)")
+    db.execute("CREATE INDEX threads_account_url ON threads (account, norm_url)")
+    db.execute(
+        "CREATE UNIQUE INDEX threads_in_flight ON threads (feed, item)"
+        " WHERE status IN ('claimed', 'planned')"
+    )
+    db.execute(
+        """CREATE TABLE sessions (
+            account TEXT PRIMARY KEY,
+            session TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema up to date; return the version it started from."""
+    db = sqlite_utils.Database(conn)
+    start = conn.execute("PRAGMA user_version").fetchone()[0]
+    if start > SCHEMA_VERSION:
+        raise StateError(
+            f"the state file has schema version {start}, newer than this feedbot "
+            f"understands ({SCHEMA_VERSION}); upgrade feedbot"
+        )
+    for version in range(start, SCHEMA_VERSION):
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            MIGRATIONS[version](db)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+    return int(start)
+
+
+# --- records handed to callers -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    feed: str
+    id: str
+    url: str
+    status: str
+    attempts: int
+    last_error: str | None
+    error_kind: str | None
+    article: Article
+    first_seen: datetime
+
+
+@dataclass(frozen=True)
+class ThreadRow:
+    id: int
+    feed: str
+    item: str
+    account: str
+    kind: str
+    status: str
+    owner: str | None
+    plan: Plan | None
+    posts: tuple[PostedRef, ...]
+    error: str | None
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    name: str
+    cursor: dict[str, Any]
+    last_poll_at: datetime | None
+    last_result: str | None
+    last_error: str | None
+    next_poll_at: datetime | None
+    disabled: str | None
+
+
+def process_owner() -> str:
+    """Who holds a claim: host and PID, so a dead owner's claim can be recognised."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_alive(owner: str | None) -> bool:
+    if not owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another host (an old container): nobody here holds it
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class State:
+    """A state file. Open with ``State.open(path)`` or ``State.memory()`` for tests."""
+
+    def __init__(
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        *,
+        shared: bool = False,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        """``connect`` opens a connection; each thread gets its own unless ``shared``
+        (an in-memory database only exists on one connection)."""
+        self._connect = connect
+        self._local = threading.local()
+        self._shared = connect() if shared else None
+        self.clock = clock
+        self.owner = process_owner()
+        migrate(self.conn)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._shared is not None:
+            return self._shared
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    @classmethod
+    def open(cls, path: Path | str, *, clock: Callable[[], datetime] = _now) -> State:
+        path = Path(path)
+
+        def connect() -> sqlite3.Connection:
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA busy_timeout = 30000")
+            return conn
+
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return cls(connect, clock=clock)
+        except (OSError, sqlite3.Error) as exc:
+            raise StateError(f"{path}: cannot open the state file: {exc}") from exc
+
+    @classmethod
+    def memory(cls, *, clock: Callable[[], datetime] = _now) -> State:
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+
+        return cls(connect, shared=True, clock=clock)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken up front so concurrent writers queue, not fail."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # --- feeds -----------------------------------------------------------------------
+
+    def feed(self, name: str) -> FeedRow:
+        row = self.conn.execute(
+            "SELECT name, cursor, last_poll_at, last_result, last_error, next_poll_at, disabled"
+            " FROM feeds WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            return FeedRow(name, {}, None, None, None, None, None)
+        return FeedRow(
+            row[0], json.loads(row[1]), _when(row[2]), row[3], row[4], _when(row[5]), row[6]
+        )
+
+    def record_poll(
+        self,
+        name: str,
+        *,
+        result: str,
+        cursor: dict[str, Any] | None = None,
+        error: str | None = None,
+        next_poll: datetime | None = None,
+        disabled: str | None = None,
+    ) -> None:
+        """Remember how a poll went; the cursor only moves on success."""
+        now = _iso(self.clock())
+        with self._write() as conn:
+            conn.execute("INSERT OR IGNORE INTO feeds (name) VALUES (?)", (name,))
+            conn.execute(
+                "UPDATE feeds SET last_poll_at = ?, last_result = ?, last_error = ?,"
+                " next_poll_at = ?, disabled = coalesce(?, disabled) WHERE name = ?",
+                (now, result, error, _iso(next_poll), disabled, name),
+            )
+            if cursor is not None:
+                conn.execute(
+                    "UPDATE feeds SET cursor = ? WHERE name = ?",
+                    (json.dumps(cursor, sort_keys=True), name),
+                )
+
+    def has_history(self, name: str) -> bool:
+        """True once the feed has been polled successfully (backfill applies before)."""
+        row = self.conn.execute(
+            "SELECT 1 FROM feeds WHERE name = ? AND last_error IS NULL AND last_poll_at IS NOT NULL"
+            " UNION SELECT 1 FROM items WHERE feed = ? LIMIT 1",
+            (name, name),
+        ).fetchone()
+        return row is not None
+
+    # --- items -----------------------------------------------------------------------
+
+    def known(self, feed: str, ids: list[str]) -> dict[str, tuple[str, str]]:
+        """``{id: (content_hash, status)}`` for the ids already stored."""
+        out: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT id, content_hash, status FROM items WHERE feed = ? AND id IN ({marks})",
+                (feed, *chunk),
+            )
+            out.update({r[0]: (r[1], r[2]) for r in rows})
+        return out
+
+    def add_items(
+        self, rows: list[tuple[Article, str, str | None]], *, norm: Callable[[str], str]
+    ) -> None:
+        """Insert or update items as ``(article, status, note)``; one transaction."""
+        now = _iso(self.clock())
+        with self._write() as conn:
+            for article, status, note in rows:
+                conn.execute(
+                    """INSERT INTO items (feed, id, url, norm_url, content_hash, first_seen,
+                           status, article, published, updated_at, note)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       ON CONFLICT (feed, id) DO UPDATE SET
+                           url = excluded.url, norm_url = excluded.norm_url,
+                           content_hash = excluded.content_hash, article = excluded.article,
+                           published = excluded.published, updated_at = excluded.updated_at,
+                           note = excluded.note,
+                           status = CASE WHEN items.status IN ('planned') THEN items.status
+                                         ELSE excluded.status END,
+                           attempts = CASE WHEN excluded.status = 'new' THEN 0
+                                           ELSE items.attempts END""",
+                    (
+                        article.feed,
+                        article.id,
+                        article.url,
+                        norm(article.url),
+                        article.content_hash(),
+                        now,
+                        status,
+                        json.dumps(article.to_json(), ensure_ascii=False),
+                        _iso(article.published),
+                        now,
+                        note,
+                    ),
+                )
+
+    def update_article(self, article: Article, *, norm: Callable[[str], str], note: str) -> None:
+        """An edit that is not reposted: keep the new content, leave the status alone."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE items SET article = ?, content_hash = ?, url = ?, norm_url = ?,"
+                " updated_at = ?, note = ? WHERE feed = ? AND id = ?",
+                (
+                    json.dumps(article.to_json(), ensure_ascii=False),
+                    article.content_hash(),
+                    article.url,
+                    norm(article.url),
+                    _iso(self.clock()),
+                    note,
+                    article.feed,
+                    article.id,
+                ),
+            )
+
+    def pending(self, feed: str, *, max_attempts: int) -> list[Item]:
+        """Items waiting to be posted, oldest first: new ones and transient failures."""
+        rows = self.conn.execute(
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE feed = ? AND (status = 'new'"
+            " OR (status = 'failed' AND error_kind = 'transient' AND attempts < ?))"
+            " ORDER BY coalesce(published, first_seen), first_seen, id",
+            (feed, max_attempts),
+        )
+        return [_item(r) for r in rows]
+
+    def find_item(self, ref: str, *, feed: str | None = None) -> Item:
+        """An item by its id, its URL or its normalised URL; unknown is a ``StateError``."""
+        where = "(id = ? OR url = ? OR norm_url = ?)"
+        args: list[Any] = [ref, ref, ref]
+        if feed is not None:
+            where += " AND feed = ?"
+            args.append(feed)
+        rows = self.conn.execute(
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE {where} ORDER BY first_seen DESC", args
+        ).fetchall()
+        if not rows:
+            scope = f" in feed {feed!r}" if feed else ""
+            raise StateError(f"unknown item {ref!r}{scope}: it has not been seen by any poll")
+        feeds = {r[0] for r in rows}
+        if len(feeds) > 1:
+            raise StateError(
+                f"item {ref!r} is in several feeds ({', '.join(sorted(feeds))});"
+                " pick one with --feed"
+            )
+        return _item(rows[0])
+
+    def item(self, feed: str, item_id: str) -> Item:
+        row = self.conn.execute(
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE feed = ? AND id = ?", (feed, item_id)
+        ).fetchone()
+        if row is None:
+            raise StateError(f"unknown item {item_id!r} in feed {feed!r}")
+        return _item(row)
+
+    def set_item_status(
+        self, feed: str, item_id: str, status: str, *, note: str | None = None
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE items SET status = ?, note = coalesce(?, note) WHERE feed = ? AND id = ?",
+                (status, note, feed, item_id),
+            )
+
+    # --- threads: claim → plan → posted ----------------------------------------------
+
+    def claim(self, item: Item, account: str, *, norm_url: str, kind: str = "post") -> int | str:
+        """Take an item for posting: the new thread's id, or why it can't be taken.
+
+        A ``post`` is refused when the item is not pending any more or when this account
+        already has the same URL (from any feed); any kind is refused while another
+        thread of the item is in flight.
+        """
+        with self._write() as conn:
+            if kind == "post":
+                status = conn.execute(
+                    "SELECT status FROM items WHERE feed = ? AND id = ?", (item.feed, item.id)
+                ).fetchone()
+                if status is None or status[0] not in (NEW, FAILED):
+                    return f"item is {status[0] if status else 'gone'}"
+                dup = conn.execute(
+                    "SELECT feed, item FROM threads WHERE account = ? AND norm_url = ?"
+                    " AND kind = 'post' AND status IN ('claimed', 'planned', 'posted')",
+                    (account, norm_url),
+                ).fetchone()
+                if dup is not None:
+                    note = f"already posted on {account} as {dup[0]}/{dup[1]}"
+                    conn.execute(
+                        "UPDATE items SET status = 'skipped', note = ? WHERE feed = ? AND id = ?",
+                        (note, item.feed, item.id),
+                    )
+                    return note
+            try:
+                cursor = conn.execute(
+                    "INSERT INTO threads (feed, item, account, kind, status, norm_url, owner,"
+                    " created_at) VALUES (?, ?, ?, ?, 'claimed', ?, ?, ?)",
+                    (item.feed, item.id, account, kind, norm_url, self.owner, _iso(self.clock())),
+                )
+            except sqlite3.IntegrityError:
+                return "another process is posting it right now"
+            if kind == "post":
+                conn.execute(
+                    "UPDATE items SET attempts = attempts + 1 WHERE feed = ? AND id = ?",
+                    (item.feed, item.id),
+                )
+            return int(cursor.lastrowid or 0)
+
+    def save_plan(self, thread_id: int, plan: Plan) -> None:
+        """Commit the plan before anything is written, so a crash can be recovered."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT feed, item, kind FROM threads WHERE id = ?", (thread_id,)
+            ).fetchone()
+            conn.execute(
+                "UPDATE threads SET status = 'planned', plan = ? WHERE id = ?",
+                (json.dumps(plan.to_json(), ensure_ascii=False), thread_id),
+            )
+            if row[2] == "post":
+                conn.execute(
+                    "UPDATE items SET status = 'planned' WHERE feed = ? AND id = ?",
+                    (row[0], row[1]),
+                )
+
+    def mark_posted(self, thread_id: int, posts: tuple[PostedRef, ...]) -> None:
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT feed, item, kind FROM threads WHERE id = ?", (thread_id,)
+            ).fetchone()
+            conn.execute(
+                "UPDATE threads SET status = 'posted', posts = ?, posted_at = ?, error = NULL"
+                " WHERE id = ?",
+                (
+                    json.dumps([{"uri": p.uri, "cid": p.cid} for p in posts]),
+                    _iso(self.clock()),
+                    thread_id,
+                ),
+            )
+            conn.execute(
+                "UPDATE items SET status = 'posted', last_error = NULL, error_kind = NULL"
+                " WHERE feed = ? AND id = ?",
+                (row[0], row[1]),
+            )
+
+    def fail(self, thread_id: int, error: str, *, kind: str, maybe_written: bool = False) -> None:
+        """Give a claim back after an error.
+
+        ``maybe_written`` says the write itself failed in a way that may have reached the
+        server (a timeout): the plan then stays, for recovery to look up before retrying.
+        """
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT feed, item, kind, status FROM threads WHERE id = ?", (thread_id,)
+            ).fetchone()
+            keep = row[3] == "planned" and maybe_written
+            conn.execute(
+                "UPDATE threads SET status = ?, error = ? WHERE id = ?",
+                (row[3] if keep else "failed", error, thread_id),
+            )
+            if row[2] == "post":
+                conn.execute(
+                    "UPDATE items SET status = ?, last_error = ?, error_kind = ?"
+                    " WHERE feed = ? AND id = ?",
+                    (PLANNED if keep else FAILED, error, kind, row[0], row[1]),
+                )
+
+    def in_flight(self, *, feed: str | None = None) -> list[ThreadRow]:
+        """Threads claimed or planned whose owner is gone: what a crash left behind."""
+        sql = f"SELECT {_THREAD_COLUMNS} FROM threads WHERE status IN ('claimed', 'planned')"
+        args: tuple[str, ...] = ()
+        if feed is not None:
+            sql += " AND feed = ?"
+            args = (feed,)
+        rows = [_thread(r) for r in self.conn.execute(sql + " ORDER BY id", args)]
+        return [t for t in rows if t.owner == self.owner or not owner_alive(t.owner)]
+
+    def adopt(self, thread_id: int) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE threads SET owner = ? WHERE id = ?", (self.owner, thread_id))
+
+    def threads(self, feed: str, item_id: str) -> list[ThreadRow]:
+        rows = self.conn.execute(
+            f"SELECT {_THREAD_COLUMNS} FROM threads WHERE feed = ? AND item = ? ORDER BY id",
+            (feed, item_id),
+        )
+        return [_thread(r) for r in rows]
+
+    # --- sessions (SessionStore) -----------------------------------------------------
+
+    def load_session(self, account: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT session FROM sessions WHERE account = ?", (account,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def save_session(self, account: str, session: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO sessions (account, session, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (account) DO UPDATE SET session = excluded.session,"
+                " updated_at = excluded.updated_at",
+                (account, session, _iso(self.clock())),
+            )
+
+    # --- reporting -------------------------------------------------------------------
+
+    def counts(self, feed: str) -> dict[str, int]:
+        rows = self.conn.execute(
+            "SELECT status, count(*) FROM items WHERE feed = ? GROUP BY status", (feed,)
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def errors(self, feed: str, *, limit: int = 5) -> list[tuple[str, str, str]]:
+        """Recent item errors as ``(item, kind, error)``."""
+        rows = self.conn.execute(
+            "SELECT id, coalesce(error_kind, ''), last_error FROM items WHERE feed = ?"
+            " AND last_error IS NOT NULL AND status != 'posted' ORDER BY updated_at DESC LIMIT ?",
+            (feed, limit),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+
+_ITEM_COLUMNS = "feed, id, url, status, attempts, last_error, error_kind, article, first_seen"
+_THREAD_COLUMNS = "id, feed, item, account, kind, status, owner, plan, posts, error"
+
+
+def _item(row: tuple[Any, ...]) -> Item:
+    return Item(
+        feed=row[0],
+        id=row[1],
+        url=row[2],
+        status=row[3],
+        attempts=row[4],
+        last_error=row[5],
+        error_kind=row[6],
+        article=Article.from_json(json.loads(row[7])),
+        first_seen=datetime.fromisoformat(row[8]),
+    )
+
+
+def _thread(row: tuple[Any, ...]) -> ThreadRow:
+    return ThreadRow(
+        id=row[0],
+        feed=row[1],
+        item=row[2],
+        account=row[3],
+        kind=row[4],
+        status=row[5],
+        owner=row[6],
+        plan=Plan.from_json(json.loads(row[7])) if row[7] else None,
+        posts=tuple(PostedRef(**p) for p in json.loads(row[8])) if row[8] else (),
+        error=row[9],
+    )

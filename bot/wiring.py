@@ -1,0 +1,95 @@
+"""Building a ``Pipeline`` from a ``Config``: which source, summarizer and publisher each
+feed gets. The CLI and the daemon both start here."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Mapping
+from typing import TextIO
+
+import httpx
+
+from bot.config import BlueskyAccount, Config, FeedSettings, FeedSource, RecordsSource
+from bot.http import make_client
+from bot.pipeline import Pipeline
+from bot.publish import Publisher
+from bot.publish.preview import PreviewPublisher
+from bot.sources import Source
+from bot.sources.records import RecordsSource as RecordsReader
+from bot.state import State
+from bot.summarize import Summarizer, make_summarizer
+
+
+def make_source(feed: FeedSettings, client: httpx.Client) -> Source:
+    settings = feed.source
+    if isinstance(settings, RecordsSource):
+        return RecordsReader(feed.name, settings.path)
+    if isinstance(settings, FeedSource):
+        from bot.sources.feed import FeedSource as FeedReader
+
+        return FeedReader(feed.name, settings, client)
+    from bot.sources.atproto import AtprotoSource as AtprotoReader
+
+    return AtprotoReader(feed.name, settings, client)
+
+
+def make_publishers(
+    config: Config, state: State, *, dry_run: bool, as_json: bool, out: TextIO
+) -> dict[str, Publisher]:
+    preview = PreviewPublisher(out, as_json=as_json)
+    publishers: dict[str, Publisher] = {}
+    for name, account in config.accounts.items():
+        if dry_run or not isinstance(account, BlueskyAccount):
+            publishers[name] = preview
+        else:
+            from bot.publish.bluesky import BlueskyPublisher
+
+            publishers[name] = BlueskyPublisher(name, account, state)
+    return publishers
+
+
+def build_pipeline(
+    config: Config,
+    state: State,
+    *,
+    dry_run: bool = False,
+    as_json: bool = False,
+    out: TextIO | None = None,
+    env: Mapping[str, str] | None = None,
+    stop: threading.Event | None = None,
+) -> Pipeline:
+    import os
+
+    env = dict(os.environ) if env is None else env
+    client = make_client()
+    sources = {f.name: make_source(f, client) for f in config.feeds}
+    summarizers: dict[str, Summarizer] = {
+        f.name: make_summarizer(f.summary, env) for f in config.feeds
+    }
+    publishers = make_publishers(
+        config, state, dry_run=dry_run, as_json=as_json, out=out or sys.stdout
+    )
+    return Pipeline(
+        config,
+        state,
+        sources=sources,
+        publishers=publishers,
+        summarizers=summarizers,
+        dry_run=dry_run,
+        stop=stop,
+    )
+
+
+def secrets_of(config: Config, env: Mapping[str, str]) -> list[str]:
+    """Every secret the config holds or names, for the log filter."""
+    out = [
+        a.app_password.get_secret_value()
+        for a in config.accounts.values()
+        if isinstance(a, BlueskyAccount)
+    ]
+    for feed in config.feeds:
+        llm = feed.summary.llm
+        if llm is not None and llm.api_key_env and env.get(llm.api_key_env):
+            out.append(env[llm.api_key_env])
+    return out

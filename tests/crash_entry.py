@@ -1,0 +1,80 @@
+"""Test-only bot entry: ``feedbot run --once``, except that the Bluesky publisher is
+wrapped so the process SIGKILLs itself at one of the two dangerous moments.
+
+    python tests/crash_entry.py CONFIG --kill {none,before-write,after-write}
+
+Everything else is the real bot: config loading, the state file, the records source, the
+summarizer, the composer, the pipeline (crash recovery included) and ``BlueskyPublisher``.
+Prints one JSON line per feed report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.config import load_config
+from bot.logs import setup_logging
+from bot.model import PostedRef, Thread
+from bot.publish import Plan, Publisher, Target
+from bot.state import State
+from bot.wiring import build_pipeline
+
+
+class KillingPublisher:
+    """The real publisher, except that this process dies around ``write`` when asked."""
+
+    posts_for_real = True
+
+    def __init__(self, inner: Publisher, kill: str) -> None:
+        self.inner = inner
+        self.kill = kill
+
+    def prepare(self, thread: Thread, target: Target, *, now: datetime) -> Plan:
+        return self.inner.prepare(thread, target, now=now)
+
+    def find(self, plan: Plan) -> tuple[PostedRef, ...] | None:
+        return self.inner.find(plan)
+
+    def write(self, plan: Plan) -> tuple[PostedRef, ...]:
+        if self.kill == "before-write":
+            os.kill(os.getpid(), signal.SIGKILL)  # the plan is saved, nothing written
+        refs = self.inner.write(plan)
+        if self.kill == "after-write":
+            os.kill(os.getpid(), signal.SIGKILL)  # written; the state doesn't know yet
+        return refs
+
+    def boost(self, root: PostedRef, *, now: datetime) -> PostedRef:
+        return self.inner.boost(root, now=now)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("config")
+    parser.add_argument("--kill", choices=("none", "before-write", "after-write"), default="none")
+    args = parser.parse_args()
+
+    # no secrets handed to the log filter: the publisher itself must not log them
+    setup_logging("INFO")
+    config = load_config(args.config)
+    state = State.open(config.state)
+    pipeline = build_pipeline(config, state)
+    pipeline.publishers = {
+        name: KillingPublisher(p, args.kill) if p.posts_for_real else p
+        for name, p in pipeline.publishers.items()
+    }
+    for report in pipeline.run_once():
+        print(json.dumps({"feed": report.feed, "posted": report.posted, "new": report.new}))
+    state.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

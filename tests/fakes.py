@@ -1,0 +1,81 @@
+"""Hand-written fakes behind feedbot's own interfaces (Source, Publisher, Summarizer)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.errors import FeedbotError, SourceError
+from bot.model import Article, Poll, PostedRef, Summary, Thread
+from bot.publish import Plan, PlannedPost, Target
+from bot.summarize import Budget
+
+
+class FakeSource:
+    def __init__(self, *articles: Article) -> None:
+        self.articles = list(articles)
+        self.error: SourceError | None = None
+        self.cursors: list[dict[str, Any]] = []
+
+    def poll(self, cursor: dict[str, Any]) -> Poll:
+        self.cursors.append(cursor)
+        if self.error is not None:
+            raise self.error
+        return Poll(articles=tuple(self.articles), cursor={"n": len(self.cursors)})
+
+
+class FirstSentences:
+    def summarize(self, article: Article, budget: Budget) -> Summary:
+        return Summary((article.text.split(". ")[0] + ".",), "en")
+
+
+class Crash(BaseException):
+    """Stands in for the process dying (not an Exception: nothing catches it)."""
+
+
+class FakePublisher:
+    """Keeps written threads in a dict, like a repo; can fail or crash on demand."""
+
+    posts_for_real = True
+
+    def __init__(self) -> None:
+        self.repo: dict[str, tuple[PostedRef, ...]] = {}  # first rkey → posts
+        self.writes = 0
+        self.fail_with: FeedbotError | None = None
+        self.crash_after_write = False
+        self.written_then_fail: FeedbotError | None = None
+        self.boosted: list[PostedRef] = []
+        self._n = 0
+
+    def prepare(self, thread: Thread, target: Target, *, now: datetime) -> Plan:
+        posts = []
+        for post in thread.posts:
+            self._n += 1
+            posts.append(PlannedPost(f"rk{self._n}", f"cid{self._n}", {"text": post.text}))
+        return Plan(target.feed, target.item, target.url, "acct", "did:plc:fake", tuple(posts))
+
+    def _refs(self, plan: Plan) -> tuple[PostedRef, ...]:
+        return tuple(
+            PostedRef(f"at://did:plc:fake/app.bsky.feed.post/{p.rkey}", p.cid) for p in plan.posts
+        )
+
+    def find(self, plan: Plan) -> tuple[PostedRef, ...] | None:
+        return self.repo.get(plan.posts[0].rkey)
+
+    def write(self, plan: Plan) -> tuple[PostedRef, ...]:
+        if self.fail_with is not None:
+            raise self.fail_with
+        key = plan.posts[0].rkey
+        if key in self.repo:
+            raise AssertionError(f"thread {key} written twice")
+        self.writes += 1
+        self.repo[key] = self._refs(plan)
+        if self.crash_after_write:
+            raise Crash
+        if self.written_then_fail is not None:
+            raise self.written_then_fail
+        return self.repo[key]
+
+    def boost(self, root: PostedRef, *, now: datetime) -> PostedRef:
+        self.boosted.append(root)
+        return root

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from builders import T0, article
+
+from bot.decide import Policy, decide
+
+POLICY = Policy(backfill=2, max_age=None, edits="ignore")
+
+
+def actions(decisions: list) -> dict[str, str]:  # type: ignore[type-arg]
+    return {d.article.id: d.action for d in decisions}
+
+
+def test_first_poll_publishes_only_the_backfill_newest_and_records_the_rest_as_seen() -> None:
+    items = [article(n) for n in (5, 1, 3, 2, 4)]  # item-1 is the newest
+    got = actions(decide(items, {}, first_poll=True, policy=POLICY, now=T0))
+    assert got == {
+        "item-1": "publish",
+        "item-2": "publish",
+        "item-3": "seen",
+        "item-4": "seen",
+        "item-5": "seen",
+    }
+
+
+def test_backfill_zero_publishes_nothing_on_the_first_poll() -> None:
+    items = [article(n) for n in range(1, 4)]
+    policy = Policy(backfill=0, max_age=None, edits="ignore")
+    got = actions(decide(items, {}, first_poll=True, policy=policy, now=T0))
+    assert set(got.values()) == {"seen"}
+
+
+def test_later_polls_publish_every_new_item() -> None:
+    items = [article(n) for n in range(1, 6)]
+    got = actions(decide(items, {}, first_poll=False, policy=POLICY, now=T0))
+    assert set(got.values()) == {"publish"}
+
+
+def test_a_known_item_with_the_same_content_is_unchanged() -> None:
+    a = article(1)
+    got = decide([a], {a.id: (a.content_hash(), "posted")}, first_poll=False, policy=POLICY, now=T0)
+    assert actions(got) == {"item-1": "unchanged"}
+
+
+def test_an_edited_item_is_not_posted_again_by_default() -> None:
+    old, new = article(1), article(1, text="Rewritten entirely.")
+    known = {old.id: (old.content_hash(), "posted")}
+    assert actions(decide([new], known, first_poll=False, policy=POLICY, now=T0)) == {
+        "item-1": "edited"
+    }
+
+
+def test_an_edited_item_is_posted_again_when_the_policy_says_so() -> None:
+    old, new = article(1), article(1, text="Rewritten entirely.")
+    known = {old.id: (old.content_hash(), "posted")}
+    policy = Policy(backfill=2, max_age=None, edits="repost")
+    assert actions(decide([new], known, first_poll=False, policy=policy, now=T0)) == {
+        "item-1": "publish"
+    }
+
+
+def test_only_volatile_fields_changing_is_not_an_edit() -> None:
+    old = article(1)
+    new = article(1, published=T0, updated=T0)
+    known = {old.id: (old.content_hash(), "posted")}
+    assert actions(decide([new], known, first_poll=False, policy=POLICY, now=T0)) == {
+        "item-1": "unchanged"
+    }
+
+
+def test_items_older_than_max_age_are_never_published_automatically() -> None:
+    items = [article(1, days_ago=1), article(2, days_ago=40)]
+    policy = Policy(backfill=5, max_age=timedelta(days=30), edits="ignore")
+    assert actions(decide(items, {}, first_poll=False, policy=policy, now=T0)) == {
+        "item-1": "publish",
+        "item-2": "too-old",
+    }
+
+
+def test_an_entry_listed_twice_is_decided_once() -> None:
+    a = article(1)
+    assert len(decide([a, a], {}, first_poll=False, policy=POLICY, now=T0)) == 1
+
+
+def test_undated_items_count_as_oldest_for_backfill() -> None:
+    items = [article(1, published=None), article(2), article(3)]
+    got = actions(decide(items, {}, first_poll=True, policy=POLICY, now=T0))
+    assert got["item-1"] == "seen"

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.config import Config
+from bot.logs import MASK, RedactSecrets, setup_logging
+from bot.wiring import secrets_of
+
+
+def test_secrets_in_a_log_line_are_masked(capsys: pytest.CaptureFixture[str]) -> None:
+    setup_logging("INFO", ["hunter2-app-pass", "sk-live-123456"])
+    log = logging.getLogger("bot.test")
+    log.warning("login failed for %s with %s", "me.test", "hunter2-app-pass")
+    log.error("LLM said: invalid key sk-live-123456 (sk-live-123456)")
+    err = capsys.readouterr().err
+    assert "hunter2-app-pass" not in err and "sk-live-123456" not in err
+    assert err.count(MASK) == 3
+    assert "login failed for me.test with ***" in err
+
+
+def test_short_or_empty_secrets_are_not_used_to_mask_everything() -> None:
+    record = logging.LogRecord("x", logging.INFO, "", 0, "a b c", None, None)
+    RedactSecrets(["", "a"]).filter(record)
+    assert record.getMessage() == "a b c"
+
+
+def test_every_secret_the_config_names_is_collected() -> None:
+    config = Config.model_validate(
+        {
+            "accounts": {
+                "me": {"type": "bluesky", "handle": "me.test", "app_password": "pw-1234"},
+            },
+            "feeds": [
+                {
+                    "name": "f",
+                    "source": {"type": "records", "path": "x"},
+                    "account": "me",
+                    "summary": {
+                        "backend": "llm",
+                        "llm": {"base_url": "http://x", "model": "m", "api_key_env": "KEY"},
+                    },
+                }
+            ],
+        }
+    )
+    assert secrets_of(config, {"KEY": "sk-9999"}) == ["pw-1234", "sk-9999"]

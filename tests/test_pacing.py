@@ -1,0 +1,76 @@
+"""Write pacing stays under Bluesky's points budget; backoff is bounded and jittered."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.errors import TransientError
+from bot.publish.pacing import Backoff, WriteBudget
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def budget(t: FakeTime, **kw: int) -> WriteBudget:
+    values = {"per_hour": 3600, "burst": 30, "per_day": 30_000, **kw}
+    return WriteBudget(clock=t.clock, sleep=t.sleep, **values)
+
+
+def test_a_burst_goes_through_without_sleeping() -> None:
+    t = FakeTime()
+    b = budget(t)
+    for _ in range(10):
+        b.spend(3)
+    assert t.slept == []
+
+
+def test_past_the_burst_writes_are_paced_at_the_hourly_rate() -> None:
+    t = FakeTime()
+    b = budget(t, per_hour=3600, burst=9)  # one point a second
+    for _ in range(3):
+        b.spend(3)
+    b.spend(3)  # bucket empty: three points take three seconds
+    assert t.slept == [pytest.approx(3.0)]
+
+
+def test_any_hour_stays_within_burst_plus_rate() -> None:
+    t = FakeTime()
+    b = budget(t, per_hour=900, burst=90)
+    spent, start = 0, t.now
+    while t.now - start < 3600:
+        b.spend(9)
+        spent += 9
+    assert spent <= 900 + 90 + 9
+
+
+def test_daily_cap_refuses_long_waits_with_a_retry_time() -> None:
+    t = FakeTime()
+    b = budget(t, per_hour=5000, burst=5000, per_day=30)
+    for _ in range(10):
+        b.spend(3)
+    with pytest.raises(TransientError) as info:
+        b.spend(3)
+    assert info.value.retry_at == pytest.approx(1_000_000.0 + 86_400)
+    t.now += 86_400
+    b.spend(3)  # the window moved on
+
+
+def test_backoff_grows_and_is_capped_and_jittered() -> None:
+    policy = Backoff(attempts=5, base=0.5, cap=4.0)
+    assert [policy.delay(n, lambda: 1.0) for n in range(5)] == [0.5, 1.0, 2.0, 4.0, 4.0]
+    assert policy.delay(3, lambda: 0.25) == 1.0
+
+
+def test_impossible_spend_is_a_programming_error() -> None:
+    with pytest.raises(ValueError):
+        budget(FakeTime(), burst=3).spend(6)

@@ -1,0 +1,230 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from builders import Clock, article
+from fakes import Crash, FakePublisher, FakeSource, FirstSentences
+
+from bot.config import Config, FeedSettings
+from bot.errors import RejectedError, SourceError, StateError, TransientError
+from bot.pipeline import Pipeline
+from bot.state import State
+
+
+def config(backfill: int = 2, **feed: object) -> Config:
+    return Config.model_validate(
+        {
+            "accounts": {"acct": {"type": "preview"}},
+            "feeds": [
+                {
+                    "name": "f",
+                    "source": {"type": "records", "path": "unused"},
+                    "account": "acct",
+                    "backfill": backfill,
+                    **feed,
+                }
+            ],
+        }
+    )
+
+
+def pipeline(state: State, source: FakeSource, publisher: FakePublisher, **kw: object) -> Pipeline:
+    cfg = kw.pop("cfg", None) or config()
+    return Pipeline(
+        cfg,  # type: ignore[arg-type]
+        state,
+        sources={"f": source},
+        publishers={"acct": publisher},
+        summarizers={"f": FirstSentences()},
+        clock=Clock(),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def state() -> State:
+    return State.memory(clock=Clock())
+
+
+def test_a_first_pass_posts_the_backfill_and_a_second_pass_posts_nothing(state: State) -> None:
+    source = FakeSource(*[article(n) for n in range(1, 6)])
+    publisher = FakePublisher()
+    [report] = pipeline(state, source, publisher).run_once()
+    assert (report.new, report.posted, report.skipped) == (2, 2, 3)
+    assert publisher.writes == 2
+    [again] = pipeline(state, source, publisher).run_once()
+    assert (again.new, again.posted) == (0, 0)
+    assert again.line() == "f: nothing new"
+    assert publisher.writes == 2
+
+
+def test_new_items_after_the_first_poll_are_posted_oldest_first(state: State) -> None:
+    source = FakeSource(article(10))
+    publisher = FakePublisher()
+    pipeline(state, source, publisher).run_once()
+    source.articles = [article(1), article(3), article(2), article(10)]
+    pipeline(state, source, publisher).run_once()
+    items = [p.item for p in _plans(state)]
+    assert items == ["item-10", "item-3", "item-2", "item-1"]
+
+
+def _plans(state: State) -> list:  # type: ignore[type-arg]
+    rows = state.conn.execute("SELECT feed, item FROM threads ORDER BY id").fetchall()
+    return [t.plan for f, i in rows for t in state.threads(f, i)[:1]]
+
+
+def test_an_edited_record_is_not_posted_again(state: State) -> None:
+    source = FakeSource(article(1))
+    publisher = FakePublisher()
+    pipeline(state, source, publisher).run_once()
+    source.articles = [article(1, text="Completely new text. Of the same article.")]
+    [report] = pipeline(state, source, publisher).run_once()
+    assert publisher.writes == 1 and report.posted == 0
+    assert state.find_item("item-1").article.text.startswith("Completely new")
+
+
+def test_a_failing_feed_does_not_stop_the_others(state: State) -> None:
+    cfg = Config.model_validate(
+        {
+            "accounts": {"acct": {"type": "preview"}},
+            "feeds": [
+                {"name": n, "source": {"type": "records", "path": "x"}, "account": "acct"}
+                for n in ("bad", "good")
+            ],
+        }
+    )
+    bad = FakeSource()
+    bad.error = SourceError("feed bad: HTTP 404 from https://example.com/feed")
+    good = FakeSource(article(1, feed="good"))
+    publisher = FakePublisher()
+    reports = Pipeline(
+        cfg,
+        state,
+        sources={"bad": bad, "good": good},
+        publishers={"acct": publisher},
+        summarizers={"bad": FirstSentences(), "good": FirstSentences()},
+    ).run_once()
+    assert reports[0].error == "feed bad: HTTP 404 from https://example.com/feed"
+    assert reports[1].posted == 1
+    assert state.feed("bad").last_error == "feed bad: HTTP 404 from https://example.com/feed"
+
+
+def test_a_transient_failure_is_retried_on_the_next_pass(state: State) -> None:
+    source = FakeSource(article(1))
+    publisher = FakePublisher()
+    publisher.fail_with = TransientError("HTTP 503")
+    [report] = pipeline(state, source, publisher).run_once()
+    assert report.failed == 1
+    assert state.find_item("item-1").last_error == "HTTP 503"
+    publisher.fail_with = None
+    [report] = pipeline(state, source, publisher).run_once()
+    assert report.posted == 1 and publisher.writes == 1
+    assert state.find_item("item-1").status == "posted"
+
+
+def test_a_rejected_thread_is_not_retried_blindly(state: State) -> None:
+    source = FakeSource(article(1))
+    publisher = FakePublisher()
+    publisher.fail_with = RejectedError("400 InvalidRecord")
+    pipeline(state, source, publisher).run_once()
+    publisher.fail_with = None
+    pipeline(state, source, publisher).run_once()
+    assert publisher.writes == 0
+    assert state.errors("f") == [("item-1", "rejected", "400 InvalidRecord")]
+
+
+def test_a_crash_after_the_write_is_recovered_without_writing_again(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    source = FakeSource(article(1))
+    publisher = FakePublisher()
+    publisher.crash_after_write = True
+    with pytest.raises(Crash):
+        pipeline(State.open(path), source, publisher).run_once()
+    publisher.crash_after_write = False
+    restarted = State.open(path)
+    restarted.owner = "new-process:1"  # the old owner (this test's PID) "died"
+    restarted.conn.execute("UPDATE threads SET owner = 'old-host:1'")
+    pipeline(restarted, source, publisher).run_once()
+    assert publisher.writes == 1
+    assert restarted.find_item("item-1").status == "posted"
+
+
+def test_a_timeout_that_did_write_is_found_on_the_next_pass(state: State) -> None:
+    source = FakeSource(article(1))
+    publisher = FakePublisher()
+    publisher.written_then_fail = TransientError("read timed out")
+    pipeline(state, source, publisher).run_once()
+    assert state.find_item("item-1").status == "planned"
+    publisher.written_then_fail = None
+    pipeline(state, source, publisher).run_once()
+    assert publisher.writes == 1
+    assert state.find_item("item-1").status == "posted"
+
+
+def test_a_timeout_that_did_not_write_is_written_on_the_next_pass(state: State) -> None:
+    source = FakeSource(article(1))
+    publisher = FakePublisher()
+    publisher.fail_with = TransientError("connect timed out")
+    pipeline(state, source, publisher).run_once()
+    publisher.fail_with = None
+    pipeline(state, source, publisher).run_once()
+    assert publisher.writes == 1
+    assert state.find_item("item-1").status == "posted"
+
+
+def test_dry_run_shows_threads_but_records_nothing_as_posted(state: State) -> None:
+    source = FakeSource(article(1))
+    publisher = FakePublisher()
+    pipeline(state, source, publisher, dry_run=True).run_once()
+    assert publisher.writes == 1
+    assert state.find_item("item-1").status == "new"
+    assert state.conn.execute("SELECT count(*) FROM threads").fetchone()[0] == 0
+
+
+def test_repost_writes_a_fresh_thread_even_after_posting(state: State) -> None:
+    source = FakeSource(article(1))
+    publisher = FakePublisher()
+    p = pipeline(state, source, publisher)
+    p.run_once()
+    assert p.repost("https://example.com/posts/1") == "posted"
+    assert publisher.writes == 2
+    assert len({refs[0].uri for refs in publisher.repo.values()}) == 2
+
+
+def test_repost_boost_reposts_the_earlier_root(state: State) -> None:
+    source = FakeSource(article(1))
+    publisher = FakePublisher()
+    p = pipeline(state, source, publisher)
+    p.run_once()
+    p.repost("item-1", boost=True)
+    [root] = publisher.boosted
+    assert root == next(iter(publisher.repo.values()))[0]
+
+
+def test_repost_of_an_unknown_item_is_a_clear_error(state: State) -> None:
+    p = pipeline(state, FakeSource(), FakePublisher())
+    with pytest.raises(StateError, match=re.escape("unknown item 'https://nowhere.example/x'")):
+        p.repost("https://nowhere.example/x")
+
+
+def test_a_stop_request_finishes_the_item_in_hand_and_stops(state: State) -> None:
+    source = FakeSource(*[article(n) for n in range(1, 4)])
+    publisher = FakePublisher()
+    p = pipeline(state, source, publisher, cfg=config(backfill=5))
+    original = publisher.write
+
+    def write_then_stop(plan):  # type: ignore[no-untyped-def]
+        p.stop.set()
+        return original(plan)
+
+    publisher.write = write_then_stop  # type: ignore[method-assign]
+    p.run_once()
+    assert publisher.writes == 1
+    statuses = sorted(state.counts("f").items())
+    assert statuses == [("new", 2), ("posted", 1)]
+
+
+def test_feed_settings_are_used(state: State) -> None:
+    assert isinstance(config().feeds[0], FeedSettings)
