@@ -14,7 +14,7 @@ from typing import Literal
 
 from bot.model import Article
 
-Action = Literal["publish", "seen", "too-old", "edited", "unchanged"]
+Action = Literal["publish", "seen", "too-old", "no-link", "edited", "unchanged"]
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,19 @@ class Decision:
     note: str | None = None
 
 
+def dated(article: Article) -> datetime | None:
+    """When an item appeared: its publication date, else its last update (some feeds
+    only give ``updated``)."""
+    return article.published or article.updated
+
+
 def _newest_first(articles: Sequence[Article]) -> list[Article]:
     """By date, newest first; undated items keep the source's order after dated ones."""
     indexed = list(enumerate(articles))
-    dated = [(i, a) for i, a in indexed if a.published is not None]
-    undated = [(i, a) for i, a in indexed if a.published is None]
-    dated.sort(key=lambda pair: (pair[1].published, -pair[0]), reverse=True)
-    return [a for _, a in dated + undated]
+    with_date = [(i, a, when) for i, a in indexed if (when := dated(a)) is not None]
+    undated = [a for _, a in indexed if dated(a) is None]
+    with_date.sort(key=lambda row: (row[2], -row[0]), reverse=True)
+    return [a for _, a, _ in with_date] + undated
 
 
 def decide(
@@ -73,11 +79,10 @@ def decide(
 
     budget = policy.backfill if first_poll else None
     for article in _newest_first(fresh):
-        if (
-            policy.max_age is not None
-            and article.published is not None
-            and now - article.published > policy.max_age
-        ):
+        when = dated(article)
+        if not article.url.startswith(("https://", "http://")):
+            decisions.append(Decision(article, "no-link", "no link to the original"))
+        elif policy.max_age is not None and when is not None and now - when > policy.max_age:
             decisions.append(Decision(article, "too-old", f"older than max_age {policy.max_age}"))
         elif budget is not None and budget <= 0:
             decisions.append(Decision(article, "seen", "first poll: beyond backfill"))

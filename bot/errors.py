@@ -4,6 +4,7 @@
     ├── ConfigError          the YAML is wrong; the message names file, line and key
     ├── SourceError          a feed could not be read at all (other feeds carry on)
     │   ├── FeedGone         the feed is gone for good (HTTP 410); it gets disabled
+    │   ├── FeedThrottled    the server said "not now" (429, 503); wait until next_poll
     │   └── RecordError      one record or entry is malformed; it is skipped
     ├── StateError           the state file is unusable or an item is unknown
     ├── SummarizeError       a summarizer backend failed (the pipeline falls back)
@@ -16,6 +17,8 @@ Foreign errors (httpx, atproto, sqlite) are translated at the edge with
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class FeedbotError(Exception):
@@ -32,6 +35,14 @@ class SourceError(FeedbotError):
 
 class FeedGone(SourceError):
     """The feed says it is gone for good (HTTP 410)."""
+
+
+class FeedThrottled(SourceError):
+    """The server said "not now" (429 or 503); ``next_poll`` is when it allows a retry."""
+
+    def __init__(self, message: str, *, next_poll: datetime | None) -> None:
+        super().__init__(message)
+        self.next_poll = next_poll
 
 
 class RecordError(SourceError):

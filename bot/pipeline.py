@@ -22,6 +22,7 @@ from bot.decide import Policy, decide
 from bot.errors import (
     FeedbotError,
     FeedGone,
+    FeedThrottled,
     PublishError,
     RejectedError,
     SourceError,
@@ -163,7 +164,8 @@ class Pipeline:
         if isinstance(poll, SourceError):
             report.error = str(poll)
             log.error("poll failed feed=%s error=%s", feed.name, poll)
-            self.state.record_poll(feed.name, result="error", error=str(poll))
+            wait = poll.next_poll if isinstance(poll, FeedThrottled) else None
+            self.state.record_poll(feed.name, result="error", error=str(poll), next_poll=wait)
             return report
         report.problems = list(poll.problems)
         if poll.not_modified:
@@ -186,7 +188,7 @@ class Pipeline:
             if decision.action == "publish":
                 rows.append((decision.article, NEW, decision.note))
                 report.new += 1
-            elif decision.action in ("seen", "too-old"):
+            elif decision.action in ("seen", "too-old", "no-link"):
                 rows.append((decision.article, SKIPPED, decision.note))
                 report.skipped += 1
             elif decision.action == "edited":

@@ -372,7 +372,7 @@ class State:
                         now,
                         status,
                         json.dumps(article.to_json(), ensure_ascii=False),
-                        _iso(article.published),
+                        _iso(article.published or article.updated),
                         now,
                         note,
                     ),

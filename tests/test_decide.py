@@ -88,3 +88,16 @@ def test_undated_items_count_as_oldest_for_backfill() -> None:
     items = [article(1, published=None), article(2), article(3)]
     got = actions(decide(items, {}, first_poll=True, policy=POLICY, now=T0))
     assert got["item-1"] == "seen"
+
+
+def test_an_item_with_only_an_updated_date_is_dated_by_it() -> None:
+    old = article(1, published=None, updated=T0 - timedelta(days=90))
+    new = article(2, published=None, updated=T0 - timedelta(days=1))
+    policy = Policy(backfill=1, max_age=timedelta(days=30), edits="ignore")
+    got = actions(decide([old, new], {}, first_poll=True, policy=policy, now=T0))
+    assert got == {"item-1": "too-old", "item-2": "publish"}
+
+
+def test_an_item_without_a_link_cannot_be_posted() -> None:
+    got = actions(decide([article(1, url="")], {}, first_poll=False, policy=POLICY, now=T0))
+    assert got == {"item-1": "no-link"}

@@ -18,11 +18,11 @@ import pytest
 from httpserver import LocalServer, Request, Response
 
 from bot import config
-from bot.errors import ConfigError, FeedGone, RecordError, SourceError
+from bot.errors import ConfigError, FeedGone, FeedThrottled, RecordError, SourceError
 from bot.http import USER_AGENT, make_client
 from bot.model import Article, Poll
 from bot.sources.concurrent import poll_all
-from bot.sources.feed import FeedSource, FeedThrottled
+from bot.sources.feed import FeedSource
 from bot.sources.feed_parse import (
     ParsedFeed,
     _parse_new_items,

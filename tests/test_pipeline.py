@@ -228,3 +228,16 @@ def test_a_stop_request_finishes_the_item_in_hand_and_stops(state: State) -> Non
 
 def test_feed_settings_are_used(state: State) -> None:
     assert isinstance(config().feeds[0], FeedSettings)
+
+
+def test_a_throttled_feed_records_when_it_may_be_polled_again(state: State) -> None:
+    from datetime import UTC, datetime
+
+    from bot.errors import FeedThrottled
+
+    source = FakeSource()
+    later = datetime(2026, 5, 1, 13, 0, tzinfo=UTC)
+    source.error = FeedThrottled("feed f: HTTP 429", next_poll=later)
+    [report] = pipeline(state, source, FakePublisher()).run_once()
+    assert report.error == "feed f: HTTP 429"
+    assert state.feed("f").next_poll_at == later

@@ -33,7 +33,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from bot import config
-from bot.errors import FeedGone, RecordError, SourceError
+from bot.errors import FeedGone, FeedThrottled, RecordError, SourceError
 from bot.model import Article, Poll
 from bot.sources.feed_parse import (
     PARSER_VERSION,
@@ -57,14 +57,6 @@ _PERMANENT = frozenset({301, 308})
 MAX_WAIT = timedelta(days=1)
 _DRAIN_LIMIT = 64 * 1024
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
-
-
-class FeedThrottled(SourceError):
-    """The server said "not now" (429 or 503); ``next_poll`` is when it allows a retry."""
-
-    def __init__(self, message: str, *, next_poll: datetime | None) -> None:
-        super().__init__(message)
-        self.next_poll = next_poll
 
 
 @dataclass(frozen=True)
