@@ -24,7 +24,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -32,11 +32,11 @@ import dns.exception
 import dns.resolver
 import httpx
 
+from bot.clock import Clock, utcnow
 from bot.errors import SourceError
 
 log = logging.getLogger("bot.identity")
 
-Clock = Callable[[], datetime]
 TxtLookup = Callable[[str], Sequence[str]]
 
 DNS_TIMEOUT = 3.0  # seconds; DNS is the first of three methods, so fail fast
@@ -47,10 +47,6 @@ _HANDLE = re.compile(
 )
 _DID = re.compile(r"^did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]$")
 _DID_PLC = re.compile(r"^did:plc:[a-z2-7]{24}$")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def is_did(value: str) -> bool:

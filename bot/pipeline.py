@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Set
+from collections.abc import Mapping, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from bot.clock import Clock, utcnow
 from bot.compose import ComposeOptions, compose, summary_budget
 from bot.config import Config, FeedSettings
 from bot.decide import Policy, decide
@@ -69,10 +69,6 @@ class FeedReport:
         return text
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class Pipeline:
     def __init__(
         self,
@@ -83,7 +79,7 @@ class Pipeline:
         publishers: Mapping[str, Publisher],
         summarizers: Mapping[str, Summarizer],
         dry_run: bool = False,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utcnow,
         stop: threading.Event | None = None,
         workers: int = 8,
     ) -> None:

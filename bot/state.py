@@ -29,6 +29,7 @@ from typing import Any
 
 import sqlite_utils
 
+from bot.clock import Clock, utcnow
 from bot.errors import StateError
 from bot.model import Article, PostedRef
 from bot.publish import Plan
@@ -36,10 +37,6 @@ from bot.publish import Plan
 NEW, SKIPPED, PLANNED, POSTED, FAILED = "new", "skipped", "planned", "posted", "failed"
 TRANSIENT, REJECTED = "transient", "rejected"
 IN_FLIGHT = ("claimed", "planned")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -221,7 +218,7 @@ class State:
         connect: Callable[[], sqlite3.Connection],
         *,
         shared: bool = False,
-        clock: Callable[[], datetime] = _now,
+        clock: Clock = utcnow,
     ) -> None:
         """``connect`` opens a connection; each thread gets its own unless ``shared``
         (an in-memory database only exists on one connection)."""
@@ -242,7 +239,7 @@ class State:
         return conn
 
     @classmethod
-    def open(cls, path: Path | str, *, clock: Callable[[], datetime] = _now) -> State:
+    def open(cls, path: Path | str, *, clock: Clock = utcnow) -> State:
         path = Path(path)
 
         def connect() -> sqlite3.Connection:
@@ -259,7 +256,7 @@ class State:
             raise StateError(f"{path}: cannot open the state file: {exc}") from exc
 
     @classmethod
-    def memory(cls, *, clock: Callable[[], datetime] = _now) -> State:
+    def memory(cls, *, clock: Clock = utcnow) -> State:
         def connect() -> sqlite3.Connection:
             return sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
 

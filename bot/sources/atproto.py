@@ -18,12 +18,12 @@ typed helpers fail a whole page on one bad record and drop CIDs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import httpx
 
+from bot.clock import Clock, utcnow
 from bot.config import AtprotoSource as AtprotoSettings
 from bot.errors import RecordError, SourceError
 from bot.identity import (
@@ -32,14 +32,11 @@ from bot.identity import (
     IdentityResolver,
     TxtLookup,
     dns_txt_lookup,
-    utcnow,
 )
 from bot.model import Article, Poll
 from bot.sources import atproto_records as records
 
 log = logging.getLogger("bot.sources.atproto")
-
-Clock = Callable[[], datetime]
 
 
 class AtprotoSource:

@@ -23,7 +23,6 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -33,6 +32,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from bot import config
+from bot.clock import Clock, utcnow
 from bot.errors import FeedGone, FeedThrottled, RecordError, SourceError
 from bot.model import Article, Poll
 from bot.sources.feed_parse import (
@@ -71,10 +71,6 @@ class Fetched:
     moved_to: str | None  # set when every redirect on the way was permanent
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class FeedSource:
     """One configured feed. Thread-safe as long as the shared client is (httpx's is)."""
 
@@ -83,7 +79,7 @@ class FeedSource:
         name: str,
         settings: config.FeedSource,
         client: httpx.Client,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self.name = name
         self.settings = settings
