@@ -13,6 +13,7 @@ import threading
 from collections.abc import Mapping, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.clock import Clock, utcnow
@@ -324,6 +325,9 @@ class Pipeline:
         settings = self.config.feed(item.feed)
         if boost:
             return self._boost(item, settings)
+        if not self.dry_run and self._paused(settings.account):
+            until = datetime.fromtimestamp(self.paused_until[settings.account], UTC)
+            raise StateError(f"account {settings.account} is rate limited until {until:%H:%M} UTC")
         outcome = self.publish(item, settings, kind="repost")
         if outcome == "skipped":
             raise StateError(f"item {item.id!r} is being posted by another process right now")

@@ -241,3 +241,21 @@ def test_a_throttled_feed_records_when_it_may_be_polled_again(state: State) -> N
     [report] = pipeline(state, source, FakePublisher()).run_once()
     assert report.error == "feed f: HTTP 429"
     assert state.feed("f").next_poll_at == later
+
+
+def test_a_rate_limited_account_pauses_and_repost_says_so(state: State) -> None:
+    source = FakeSource(article(1), article(2))
+    publisher = FakePublisher()
+    clock = Clock()
+    reset = clock.now.timestamp() + 600
+    publisher.fail_with = TransientError("HTTP 429 RateLimitExceeded", retry_at=reset)
+    p = pipeline(state, source, publisher, cfg=config(backfill=5))
+    p.clock = clock
+    [report] = p.run_once()
+    assert report.failed == 1  # the second item waits: the account is paused
+    assert state.counts("f") == {"planned": 1, "new": 1}  # looked up before a retry
+    publisher.fail_with = None
+    with pytest.raises(StateError, match="account acct is rate limited until 12:10 UTC"):
+        p.repost("item-2")
+    clock.advance(seconds=601)
+    assert p.repost("item-2") == "posted"
