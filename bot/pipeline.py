@@ -233,7 +233,7 @@ class Pipeline:
         return compose(article, summary, options)
 
     def publish(self, item: Item, feed: FeedSettings, *, kind: str = "post") -> str:
-        """Post one item: "posted", "failed", "skipped" or "shown" (dry run)."""
+        """Post one item: "posted", "failed", "shown" (dry run) or "skipped: <why>"."""
         publisher = self.publishers[feed.account]
         target = Target(feed.name, item.id, item.url)
         if self.dry_run:
@@ -241,11 +241,11 @@ class Pipeline:
             publisher.write(publisher.prepare(thread, target, now=self.clock()))
             return "shown"
         if self._paused(feed.account):
-            return "skipped"
+            return f"skipped: account {feed.account} is rate limited"
         claim = self.state.claim(item, feed.account, norm_url=normalize_url(item.url), kind=kind)
         if isinstance(claim, str):
             log.info("not posting feed=%s item=%s reason=%s", feed.name, item.id, claim)
-            return "skipped"
+            return f"skipped: {claim}"
         try:
             thread = self.thread_for(item.article, feed)
             plan = publisher.prepare(thread, target, now=self.clock())
@@ -329,8 +329,9 @@ class Pipeline:
             until = datetime.fromtimestamp(self.paused_until[settings.account], UTC)
             raise StateError(f"account {settings.account} is rate limited until {until:%H:%M} UTC")
         outcome = self.publish(item, settings, kind="repost")
-        if outcome == "skipped":
-            raise StateError(f"item {item.id!r} is being posted by another process right now")
+        if outcome.startswith("skipped"):
+            reason = outcome.removeprefix("skipped: ")
+            raise StateError(f"item {item.id!r} can't be posted now: {reason}")
         if outcome == "failed":
             error = self.state.threads(item.feed, item.id)[-1].error
             raise StateError(f"repost of {item.id!r} failed: {error}")

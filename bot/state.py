@@ -476,7 +476,14 @@ class State:
                     (item.feed, item.id, account, kind, norm_url, self.owner, _iso(self.clock())),
                 )
             except sqlite3.IntegrityError:
-                return "another process is posting it right now"
+                owner = conn.execute(
+                    "SELECT owner FROM threads WHERE feed = ? AND item = ?"
+                    " AND status IN ('claimed', 'planned')",
+                    (item.feed, item.id),
+                ).fetchone()[0]
+                if owner != self.owner and owner_alive(owner):
+                    return "another process is posting it right now"
+                return "an earlier attempt is waiting to be finished by the next run"
             if kind == "post":
                 conn.execute(
                     "UPDATE items SET attempts = attempts + 1 WHERE feed = ? AND id = ?",

@@ -256,6 +256,9 @@ def test_a_rate_limited_account_pauses_and_repost_says_so(state: State) -> None:
     assert state.counts("f") == {"planned": 1, "new": 1}  # looked up before a retry
     publisher.fail_with = None
     with pytest.raises(StateError, match="account acct is rate limited until 12:10 UTC"):
-        p.repost("item-2")
+        p.repost("item-1")
     clock.advance(seconds=601)
-    assert p.repost("item-2") == "posted"
+    assert p.repost("item-1") == "posted"
+    # item-2's write failed after its plan was saved: the next run looks it up first
+    with pytest.raises(StateError, match="waiting to be finished by the next run"):
+        p.repost("item-2")

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import threading
 from pathlib import Path
@@ -86,10 +88,21 @@ def test_claim_then_plan_then_posted(state: State) -> None:
 def test_an_item_cannot_be_claimed_twice_while_in_flight(state: State) -> None:
     add(state, article(1))
     item = state.pending("f", max_attempts=3)[0]
+    me = state.owner
+    state.owner = f"{socket.gethostname()}:{os.getppid()}"  # a live process: our parent
     first = state.claim(item, "acct", norm_url=item.url)
+    state.owner = me
     again = state.claim(item, "acct", norm_url=item.url, kind="repost")
     assert isinstance(first, int)
     assert again == "another process is posting it right now"
+
+
+def test_a_claim_left_by_this_process_waits_for_the_next_run(state: State) -> None:
+    add(state, article(1))
+    item = state.pending("f", max_attempts=3)[0]
+    assert isinstance(state.claim(item, "acct", norm_url=item.url), int)
+    again = state.claim(item, "acct", norm_url=item.url, kind="repost")
+    assert again == "an earlier attempt is waiting to be finished by the next run"
 
 
 def test_two_processes_racing_for_one_item_let_exactly_one_win(tmp_path: Path) -> None:
