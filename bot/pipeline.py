@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Set
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +32,7 @@ from bot.errors import (
 from bot.model import Article, Poll, PostedRef, Thread
 from bot.publish import Publisher, Target
 from bot.sources import Source
+from bot.sources.concurrent import poll_each
 from bot.state import NEW, REJECTED, SKIPPED, TRANSIENT, Item, State, ThreadRow
 from bot.summarize import Budget, Summarizer
 from bot.urls import normalize_url
@@ -101,21 +101,17 @@ class Pipeline:
         """Fetch every enabled feed concurrently, then apply and publish feed by feed;
         afterwards finish leftovers of feeds no longer configured."""
         feeds = [f for f in self.config.feeds if f.enabled]
-        cursors = {f.name: self.state.feed(f.name) for f in feeds}
-        with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(feeds)))) as pool:
-            fetched = {
-                f.name: pool.submit(self._fetch, f, cursors[f.name].cursor)
-                for f in feeds
-                if not cursors[f.name].disabled
-            }
+        rows = {f.name: self.state.feed(f.name) for f in feeds}
+        live = {f.name: self.sources[f.name] for f in feeds if not rows[f.name].disabled}
+        fetched = dict(poll_each(live, {n: rows[n].cursor for n in live}, self.workers))
         reports = []
         for feed in feeds:
             if self.stop.is_set():
                 break
             if feed.name in fetched:
-                report = self._apply(feed, fetched[feed.name].result())
+                report = self._apply(feed, fetched[feed.name])
             else:
-                report = FeedReport(feed.name, error=f"disabled: {cursors[feed.name].disabled}")
+                report = FeedReport(feed.name, error=f"disabled: {rows[feed.name].disabled}")
             if report.error is None or not self.dry_run:
                 self.publish_pending(feed, report)
             reports.append(report)
