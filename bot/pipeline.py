@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +35,8 @@ from bot.sources import Source
 from bot.sources.concurrent import poll_each
 from bot.state import NEW, REJECTED, SKIPPED, TRANSIENT, Item, State, ThreadRow
 from bot.summarize import Budget, Summarizer
+from bot.summarize.clean import clean_text
+from bot.summarize.extractive import keywords
 from bot.urls import normalize_url
 
 log = logging.getLogger(__name__)
@@ -226,6 +228,10 @@ class Pipeline:
             lang=feed.langs[0] if feed.langs else None,
         )
         summary = self.summarizers[feed.name].summarize(article, budget)
+        if feed.summary.keywords:
+            text = clean_text(article.text or article.description, article.title)
+            extra = keywords(text, summary.lang, feed.summary.keywords)
+            options = replace(options, hashtags=(*options.hashtags, *extra))
         return compose(article, summary, options)
 
     def publish(self, item: Item, feed: FeedSettings, *, kind: str = "post") -> str:

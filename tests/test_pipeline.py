@@ -262,3 +262,30 @@ def test_a_rate_limited_account_pauses_and_repost_says_so(state: State) -> None:
     # item-2's write failed after its plan was saved: the next run looks it up first
     with pytest.raises(StateError, match="waiting to be finished by the next run"):
         p.repost("item-2")
+
+
+class Recording(FakePublisher):
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[object] = []
+
+    def prepare(self, thread, target, *, now):  # type: ignore[no-untyped-def]
+        self.threads.append(thread)
+        return super().prepare(thread, target, now=now)
+
+
+def test_keyword_hashtags_are_added_only_when_configured(state: State) -> None:
+    text = (
+        "Volcano eruption forces evacuation of coastal villages. The volcano had been quiet "
+        "for decades. Scientists monitor the volcano and the evacuation closely."
+    )
+    publisher = Recording()
+    source = FakeSource(article(1, text=text))
+    pipeline(state, source, publisher, cfg=config(summary={"keywords": 2})).run_once()
+    tags = [f.value for p in publisher.threads[0].posts for f in p.facets if f.kind == "tag"]  # type: ignore[attr-defined]
+    assert tags == ["volcano", "evacuation"]
+
+    plain = Recording()
+    other = State.memory(clock=Clock())
+    pipeline(other, FakeSource(article(1, text=text)), plain).run_once()
+    assert not [f for p in plain.threads[0].posts for f in p.facets if f.kind == "tag"]  # type: ignore[attr-defined]
