@@ -30,7 +30,7 @@ from bot.errors import (
     TransientError,
 )
 from bot.model import Article, Poll, PostedRef, Thread
-from bot.publish import Publisher, Target
+from bot.publish import Plan, Publisher, Target
 from bot.sources import Source
 from bot.sources.concurrent import poll_each
 from bot.state import NEW, REJECTED, SKIPPED, TRANSIENT, Item, State, ThreadRow
@@ -234,13 +234,21 @@ class Pipeline:
             options = replace(options, hashtags=(*options.hashtags, *extra))
         return compose(article, summary, options)
 
-    def publish(self, item: Item, feed: FeedSettings, *, kind: str = "post") -> str:
-        """Post one item: "posted", "failed", "shown" (dry run) or "skipped: <why>"."""
+    def publish(
+        self, item: Item, feed: FeedSettings, *, kind: str = "post", root: PostedRef | None = None
+    ) -> str:
+        """Post one item (or, with ``root``, boost its earlier thread): "posted", "failed",
+        "shown" (dry run) or "skipped: <why>"."""
         publisher = self.publishers[feed.account]
         target = Target(feed.name, item.id, item.url)
+
+        def plan() -> Plan:
+            if root is not None:
+                return publisher.prepare_boost(root, target, now=self.clock())
+            return publisher.prepare(self.thread_for(item.article, feed), target, now=self.clock())
+
         if self.dry_run:
-            thread = self.thread_for(item.article, feed)
-            publisher.write(publisher.prepare(thread, target, now=self.clock()))
+            publisher.write(plan())
             return "shown"
         if self._paused(feed.account):
             return f"skipped: account {feed.account} is rate limited"
@@ -249,13 +257,12 @@ class Pipeline:
             log.info("not posting feed=%s item=%s reason=%s", feed.name, item.id, claim)
             return f"skipped: {claim}"
         try:
-            thread = self.thread_for(item.article, feed)
-            plan = publisher.prepare(thread, target, now=self.clock())
+            planned = plan()
         except FeedbotError as exc:
             return self._failed(claim, item, feed.account, exc, maybe_written=False)
-        self.state.save_plan(claim, plan)
+        self.state.save_plan(claim, planned)
         try:
-            posts = publisher.write(plan)
+            posts = publisher.write(planned)
         except PublishError as exc:
             return self._failed(claim, item, feed.account, exc, maybe_written=True)
         self.state.mark_posted(claim, posts)
@@ -340,13 +347,18 @@ class Pipeline:
         return outcome
 
     def _boost(self, item: Item, feed: FeedSettings) -> str:
-        posted = [t for t in self.state.threads(item.feed, item.id) if t.posts]
+        posted = [
+            t for t in self.state.threads(item.feed, item.id) if t.posts and t.kind != "boost"
+        ]
         if not posted:
             raise StateError(f"item {item.id!r} has no earlier thread to boost")
         root: PostedRef = posted[-1].posts[0]
-        publisher = self.publishers[feed.account]
-        if self.dry_run:
-            publisher.boost(root, now=self.clock())
-            return "shown"
-        publisher.boost(root, now=self.clock())
-        return "boosted"
+        outcome = self.publish(item, feed, kind="boost", root=root)
+        if outcome.startswith("skipped"):
+            reason = outcome.removeprefix("skipped: ")
+            raise StateError(f"item {item.id!r} can't be boosted now: {reason}")
+        if outcome == "failed":
+            raise StateError(
+                f"boost of {item.id!r} failed: {self.state.threads(item.feed, item.id)[-1].error}"
+            )
+        return "boosted" if outcome == "posted" else outcome

@@ -51,8 +51,8 @@ class KillingPublisher:
             os.kill(os.getpid(), signal.SIGKILL)  # written; the state doesn't know yet
         return refs
 
-    def boost(self, root: PostedRef, *, now: datetime) -> PostedRef:
-        return self.inner.boost(root, now=now)
+    def prepare_boost(self, root: PostedRef, target: Target, *, now: datetime) -> Plan:
+        return self.inner.prepare_boost(root, target, now=now)
 
 
 def main() -> int:

@@ -76,6 +76,9 @@ class FakePublisher:
             raise self.written_then_fail
         return self.repo[key]
 
-    def boost(self, root: PostedRef, *, now: datetime) -> PostedRef:
+    def prepare_boost(self, root: PostedRef, target: Target, *, now: datetime) -> Plan:
         self.boosted.append(root)
-        return root
+        self._n += 1
+        record = {"$type": "app.bsky.feed.repost", "subject": {"uri": root.uri, "cid": root.cid}}
+        post = PlannedPost(f"rk{self._n}", f"cid{self._n}", record)
+        return Plan(target.feed, target.item, target.url, "acct", "did:plc:fake", (post,))

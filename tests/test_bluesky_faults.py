@@ -23,6 +23,7 @@ from httpserver import LocalServer, Request, Response
 
 from bot.errors import RejectedError, TransientError
 from bot.model import PostedRef
+from bot.publish import Target
 from bot.publish.bluesky import BlueskyPublisher
 from bot.publish.pacing import Backoff
 
@@ -176,7 +177,11 @@ def test_boost_writes_a_repost_record(fake: FakeXrpc, publisher: BlueskyPublishe
     from datetime import UTC, datetime
 
     root = PostedRef(f"at://{DID}/app.bsky.feed.post/3kaaaaaaaam22", "bafyreiabc")
-    ref = publisher.boost(root, now=datetime(2026, 1, 2, tzinfo=UTC))
+    target = Target("f", "item", "https://example.com/a")
+    plan = publisher.prepare_boost(root, target, now=datetime(2026, 1, 2, tzinfo=UTC))
+    assert fake.records == {}  # planning writes nothing
+    (ref,) = publisher.write(plan)
+    assert publisher.find(plan) == (ref,)
 
     (record,) = fake.records.values()
     assert ref.uri.startswith(f"at://{DID}/app.bsky.feed.repost/")

@@ -221,7 +221,11 @@ def test_boost_is_a_native_repost_of_the_root_post(pds: LocalPds) -> None:
     pub = publisher(pds, account, MemorySessions(), transport)
     root = pub.write(hand_made_plan(account.did, ["root", "reply"]))[0]
 
-    ref = pub.boost(root, now=datetime(2026, 1, 3, tzinfo=UTC))
+    target = Target("f", "item", "https://example.com/a")
+    plan = pub.prepare_boost(root, target, now=datetime(2026, 1, 3, tzinfo=UTC))
+    assert pub.find(plan) is None
+    (ref,) = pub.write(plan)
+    assert pub.find(plan) == (ref,)  # a crash after the write is recovered, not redone
     pub.close()
 
     got = pds.get_record(ref.uri)

@@ -148,3 +148,14 @@ def test_the_parser_lists_every_command() -> None:
     text = build_parser().format_help()
     for command in ("run", "repost", "status", "check-config", "health"):
         assert command in text
+
+
+def test_repost_boost_shows_a_repost_of_the_earlier_first_post(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["run", "--once"])
+    capsys.readouterr()
+    assert main(["repost", "https://eurasia-notes.example/notes/threads", "--boost"]) == 0
+    out = capsys.readouterr().out
+    assert "[1/1] repost of preview:at://" in out
+    assert out.endswith(": boosted\n")

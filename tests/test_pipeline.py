@@ -198,9 +198,27 @@ def test_repost_boost_reposts_the_earlier_root(state: State) -> None:
     publisher = FakePublisher()
     p = pipeline(state, source, publisher)
     p.run_once()
-    p.repost("item-1", boost=True)
+    assert p.repost("item-1", boost=True) == "boosted"
     [root] = publisher.boosted
     assert root == next(iter(publisher.repo.values()))[0]
+    assert [t.kind for t in state.threads("f", "item-1")] == ["post", "boost"]
+
+
+def test_a_boost_interrupted_after_its_write_is_found_not_repeated(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    source = FakeSource(article(1))
+    publisher = FakePublisher()
+    pipeline(State.open(path), source, publisher).run_once()
+    publisher.crash_after_write = True
+    with pytest.raises(Crash):
+        pipeline(State.open(path), source, publisher).repost("item-1", boost=True)
+    publisher.crash_after_write = False
+    restarted = State.open(path)
+    restarted.conn.execute("UPDATE threads SET owner = 'old-host:1' WHERE kind = 'boost'")
+    pipeline(restarted, source, publisher).run_once()
+    assert publisher.writes == 2  # the thread and the boost, each once
+    [boost] = [t for t in restarted.threads("f", "item-1") if t.kind == "boost"]
+    assert boost.status == "posted"
 
 
 def test_repost_of_an_unknown_item_is_a_clear_error(state: State) -> None:

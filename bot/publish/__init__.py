@@ -30,7 +30,7 @@ class Plan:
     url: str
     account: str
     repo: str  # the account's DID; empty for the preview
-    posts: tuple[PlannedPost, ...]
+    posts: tuple[PlannedPost, ...]  # app.bsky.feed.post records, or one repost record
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +79,7 @@ class Publisher(Protocol):
         """Write the whole thread, all or nothing."""
         ...
 
-    def boost(self, root: PostedRef, *, now: datetime) -> PostedRef:
-        """Make a native repost of an earlier root post."""
+    def prepare_boost(self, root: PostedRef, target: Target, *, now: datetime) -> Plan:
+        """A plan for a native repost of an earlier root post: one record, written and
+        recovered like a thread."""
         ...

@@ -77,6 +77,11 @@ class _Create:
     record: dict[str, Any]
 
 
+def _creates(plan: Plan) -> list[_Create]:
+    """A plan's records, each in the collection its ``$type`` names (posts, a repost)."""
+    return [_Create(p.record.get("$type", POST), p.rkey, p.cid, p.record) for p in plan.posts]
+
+
 class BlueskyPublisher:
     posts_for_real = True
 
@@ -175,28 +180,25 @@ class BlueskyPublisher:
 
     def find(self, plan: Plan) -> tuple[PostedRef, ...] | None:
         """The written posts when every planned rkey exists; None when none does."""
-        return self._find(plan.repo, [_Create(POST, p.rkey, p.cid, p.record) for p in plan.posts])
+        return self._find(plan.repo, _creates(plan))
 
     def write(self, plan: Plan) -> tuple[PostedRef, ...]:
         """One applyWrites for the whole thread. Don't call it again for a plan that may
         have been written (its rkeys would collide with HTTP 500): ``find`` first."""
-        creates = [_Create(POST, p.rkey, p.cid, p.record) for p in plan.posts]
-        refs = self._apply(plan.repo, creates, what=f"thread for {plan.item}")
+        refs = self._apply(plan.repo, _creates(plan), what=f"thread for {plan.item}")
         log.info("written account=%s item=%s posts=%d", self.name, plan.item, len(refs))
         return refs
 
-    def boost(self, root: PostedRef, *, now: datetime) -> PostedRef:
-        """A native repost of an earlier root post."""
+    def prepare_boost(self, root: PostedRef, target: Target, *, now: datetime) -> Plan:
+        """A native repost of an earlier root post, planned like a thread."""
         did = self._connect()
         record = {
             "$type": REPOST,
             "subject": {"uri": root.uri, "cid": root.cid},
             "createdAt": _iso(now),
         }
-        create = _Create(REPOST, self._tids.next(), record_cid(record), record)
-        (ref,) = self._apply(did, [create], what=f"repost of {root.uri}")
-        log.info("boosted account=%s subject=%s", self.name, root.uri)
-        return ref
+        planned = PlannedPost(self._tids.next(), record_cid(record), record)
+        return Plan(target.feed, target.item, target.url, self.name, did, (planned,))
 
     # --- writes and lookups ------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import threading
 from datetime import datetime
 from typing import Any, TextIO
 
-from bot.lexicon import post_record
+from bot.lexicon import format_datetime, post_record
 from bot.model import PostedRef, Thread
 from bot.publish import Plan, PlannedPost, Target
 from bot.text import graphemes, utf8_len
@@ -51,10 +51,14 @@ class PreviewPublisher:
             self.out.flush()
         return tuple(PostedRef(f"preview:{plan.item}#{p.rkey}", "") for p in plan.posts)
 
-    def boost(self, root: PostedRef, *, now: datetime) -> PostedRef:
-        with self._lock:
-            self.out.write(f"would repost {root.uri}\n")
-        return root
+    def prepare_boost(self, root: PostedRef, target: Target, *, now: datetime) -> Plan:
+        record = {
+            "$type": "app.bsky.feed.repost",
+            "subject": {"uri": root.uri, "cid": root.cid},
+            "createdAt": format_datetime(now),
+        }
+        planned = PlannedPost(f"preview-{now:%Y%m%d%H%M%S}-boost", "", record)
+        return Plan(target.feed, target.item, target.url, "preview", "", (planned,))
 
 
 def _json(plan: Plan) -> dict[str, Any]:
@@ -72,6 +76,9 @@ def render(plan: Plan) -> str:
     total = len(plan.posts)
     for i, planned in enumerate(plan.posts, 1):
         record = planned.record
+        if record.get("$type") == "app.bsky.feed.repost":
+            lines.append(f"   [{i}/{total}] repost of {record['subject']['uri']}")
+            continue
         text = record["text"]
         langs = ",".join(record.get("langs", ())) or "-"
         lines.append(
