@@ -570,6 +570,16 @@ class State:
         )
         return [_thread(r) for r in rows]
 
+    def writes(self, account: str, *, since: datetime) -> list[tuple[float, int]]:
+        """``(epoch seconds, records written)`` per thread an account wrote since then,
+        for pacing that survives restarts."""
+        rows = self.conn.execute(
+            "SELECT posted_at, json_array_length(posts) FROM threads"
+            " WHERE account = ? AND status = 'posted' AND posted_at >= ? ORDER BY posted_at",
+            (account, _iso(since)),
+        )
+        return [(datetime.fromisoformat(r[0]).timestamp(), int(r[1])) for r in rows]
+
     # --- sessions (SessionStore) -----------------------------------------------------
 
     def load_session(self, account: str) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 import httpx
@@ -44,8 +45,11 @@ def make_publishers(
             publishers[name] = preview
         else:
             from bot.publish.bluesky import BlueskyPublisher
+            from bot.publish.pacing import CREATE_POINTS
 
-            publishers[name] = BlueskyPublisher(name, account, state)
+            since = datetime.now(UTC) - timedelta(days=1)
+            history = [(when, n * CREATE_POINTS) for when, n in state.writes(name, since=since)]
+            publishers[name] = BlueskyPublisher(name, account, state, history=history)
     return publishers
 
 

@@ -74,3 +74,20 @@ def test_backoff_grows_and_is_capped_and_jittered() -> None:
 def test_impossible_spend_is_a_programming_error() -> None:
     with pytest.raises(ValueError):
         budget(FakeTime(), burst=3).spend(6)
+
+
+def test_a_restart_replays_recent_writes_instead_of_refilling_the_bucket() -> None:
+    t = FakeTime()
+    b = budget(t, per_hour=3600, burst=9)  # one point a second
+    b.replay([(t.now - 1, 9)])  # a full burst written a second ago, before the restart
+    b.spend(3)
+    assert t.slept == [pytest.approx(2.0)]  # one second has refilled one point
+
+
+def test_replayed_writes_count_against_the_day_and_old_ones_do_not() -> None:
+    t = FakeTime()
+    b = budget(t, per_hour=36_000, burst=30, per_day=30)
+    b.replay([(t.now - 2 * 86_400, 30), (t.now - 3600, 30)])
+    with pytest.raises(TransientError) as info:
+        b.spend(3)
+    assert info.value.retry_at == pytest.approx(t.now - 3600 + 86_400)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
 import sqlite3
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -214,3 +216,35 @@ def test_polls_are_recorded_and_the_cursor_only_moves_on_success(state: State) -
     state.record_poll("f", result="error", error="boom")
     row = state.feed("f")
     assert row.cursor == {"etag": "a"} and row.last_error == "boom"
+
+
+def test_writes_per_account_come_from_posted_threads(state: State) -> None:
+    add(state, article(1), article(2))
+    for item in state.pending("f", max_attempts=3):
+        claim = state.claim(item, "acct", norm_url=item.url)
+        assert isinstance(claim, int)
+        state.save_plan(claim, plan_for(item.id))
+        refs = tuple(PostedRef(f"at://x/app.bsky.feed.post/{n}", "c") for n in range(3))
+        state.mark_posted(claim, refs)
+    since = state.clock() - timedelta(hours=1)
+    assert [n for _, n in state.writes("acct", since=since)] == [3, 3]
+    assert state.writes("other", since=since) == []
+    assert state.writes("acct", since=state.clock() + timedelta(seconds=1)) == []
+
+
+def test_a_bluesky_publisher_starts_with_the_day_s_writes_counted(tmp_path: Path) -> None:
+    from bot.config import Config
+    from bot.wiring import make_publishers
+
+    state = State.open(tmp_path / "s.db")
+    add(state, article(1))
+    item = state.pending("f", max_attempts=3)[0]
+    claim = state.claim(item, "me", norm_url=item.url)
+    assert isinstance(claim, int)
+    state.save_plan(claim, plan_for(item.id))
+    state.mark_posted(claim, tuple(PostedRef(f"at://x/p/{n}", "c") for n in range(3)))
+    config = Config.model_validate(
+        {"accounts": {"me": {"type": "bluesky", "handle": "me.test", "app_password": "pw"}}}
+    )
+    publishers = make_publishers(config, state, dry_run=False, as_json=False, out=io.StringIO())
+    assert publishers["me"].budget.used_today == 9  # type: ignore[attr-defined]

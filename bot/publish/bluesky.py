@@ -26,7 +26,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -98,6 +98,7 @@ class BlueskyPublisher:
         tids: TidClock | None = None,
         backoff: Backoff = DEFAULT_BACKOFF,
         rng: Callable[[], float] = random.random,
+        history: Iterable[tuple[float, int]] = (),
     ) -> None:
         """``http`` fetches covers; ``transport`` carries XRPC (tests count or fault it);
         ``clock`` (epoch seconds) and ``sleep`` drive pacing, backoff and ``retry_at``."""
@@ -121,13 +122,14 @@ class BlueskyPublisher:
         self._tids = tids if tids is not None else TidClock()
         self._backoff = backoff
         self._rng = rng
-        self._budget = WriteBudget(
+        self.budget = WriteBudget(
             per_hour=settings.points_per_hour,
             burst=settings.burst_points,
             per_day=settings.points_per_day,
             clock=clock,
             sleep=sleep,
         )
+        self.budget.replay(history)  # the last day's writes, so a restart doesn't reset it
 
     def close(self) -> None:
         self._client.request.close()
@@ -206,7 +208,7 @@ class BlueskyPublisher:
         if not creates:
             raise RejectedError(f"{what}: nothing to write")
         self._connect()
-        self._budget.spend(CREATE_POINTS * len(creates))
+        self.budget.spend(CREATE_POINTS * len(creates))
         body = {
             "repo": repo,
             "validate": True,

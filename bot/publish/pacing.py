@@ -4,8 +4,9 @@ sleep are injected, so tests run instantly and the daemon's behaviour is predict
 Bluesky counts writes in points (a create costs 3): 5000 an hour and 35000 a day per
 account. ``WriteBudget`` is a token bucket for the hourly pace (at most ``burst`` points
 at once, refilling at ``per_hour``) plus an exact 24-hour sliding window for the daily
-cap. The budget lives in memory: a restarted daemon starts with a full bucket, which is
-why the bucket's worst hour (``burst + per_hour``) is kept under 5000 by the config.
+cap. A restarted daemon ``replay``s the last day's writes from the state file, so a
+restart neither refills the bucket nor forgets the daily count; the bucket's worst hour
+(``burst + per_hour``) is still kept under 5000 by the config.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from bot.errors import TransientError
@@ -51,6 +52,24 @@ class WriteBudget:
         self._updated = clock()
         self._day: deque[tuple[float, int]] = deque()
         self._day_used = 0
+
+    @property
+    def used_today(self) -> int:
+        """Points spent in the last 24 hours (as of the last spend or replay)."""
+        return self._day_used
+
+    def replay(self, history: Iterable[tuple[float, int]]) -> None:
+        """Count earlier writes ``(epoch seconds, points)``, oldest first, as if spent then."""
+        for when, points in sorted(history):
+            if when <= self._clock() - DAY:
+                continue
+            if not self._day:
+                self._tokens, self._updated = self.burst, when
+            self._tokens = min(self.burst, self._tokens + (when - self._updated) * self.rate)
+            self._tokens -= points
+            self._updated = max(self._updated, when)
+            self._day.append((when, points))
+            self._day_used += points
 
     def spend(self, points: int) -> None:
         if points > self.burst or points > self.per_day:
