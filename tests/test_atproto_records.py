@@ -156,7 +156,7 @@ def test_markdown_is_stripped_to_what_a_reader_sees() -> None:
     )
     assert strip_markdown(md) == (
         "Heading\n\nSome bold, em, also em, gone and code.\n\nquoted line\n\n"
-        "item one\nitem two\nfirst\n\nA link and alt text and https://x.org.\n\n"
+        "item one\nitem two\nfirst\n\nA link and and https://x.org.\n\n"
         "print('hi')\n\nsnake_case_name and 2*3*4 stay."
     )
 

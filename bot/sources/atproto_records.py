@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bot.errors import RecordError
+from bot.markdown import strip_markdown, tidy
 from bot.model import Article, StrongRef
 
 STANDARD_DOCUMENT = "site.standard.document"
@@ -40,8 +41,6 @@ _AT_URI = re.compile(
     r"^at://(did:[a-z]+:[A-Za-z0-9._:%-]+)/([a-zA-Z0-9.-]+)/([A-Za-z0-9._:~-]{1,512})$"
 )
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-_WHITESPACE_RUNS = re.compile(r"[ \t]+\n")
-_BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 class NotPublic(RecordError):
@@ -169,43 +168,6 @@ def _https_base(value: str, what: str) -> str:
 
 
 # --- text ------------------------------------------------------------------------------
-
-_MD_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"<!--.*?-->", re.S), ""),
-    (re.compile(r"^```[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M), r"\1"),  # keep code, drop fences
-    (re.compile(r"^ {0,3}(?:[-*_][ \t]*){3,}$", re.M), ""),  # horizontal rules
-    (re.compile(r"^ {0,3}#{1,6}[ \t]+(.*?)[ \t#]*$", re.M), r"\1"),  # ATX headings
-    (re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$", re.M), ""),  # setext underlines
-    (re.compile(r"^ {0,3}>[ \t]?", re.M), ""),  # blockquotes
-    (re.compile(r"^([ \t]*)(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?", re.M), r"\1"),
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images → alt text
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # inline links → their text
-    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # reference links
-    (re.compile(r"^ {0,3}\[[^\]]+\]:[ \t]+\S+.*$", re.M), ""),  # link definitions
-    (re.compile(r"<(https?://[^>\s]+)>"), r"\1"),  # autolinks
-    (re.compile(r"</?[a-zA-Z][^>\n]*>"), ""),  # inline HTML tags
-    (re.compile(r"(`+)(.+?)\1", re.S), r"\2"),  # inline code
-    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", re.S), r"\2"),  # strong
-    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])", re.S), r"\1"),  # emphasis *
-    (re.compile(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])", re.S), r"\1"),  # emphasis _
-    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~", re.S), r"\1"),  # strikethrough
-    (re.compile(r"\\([\\`*_{}\[\]()#+\-.!>~|])"), r"\1"),  # escapes
-)
-
-
-def strip_markdown(text: str) -> str:
-    """Markdown → the plain text a reader would see; good enough for summaries."""
-    for pattern, replacement in _MD_RULES:
-        text = pattern.sub(replacement, text)
-    return tidy(text)
-
-
-def tidy(text: str) -> str:
-    """Unix newlines, no trailing spaces, at most one blank line in a row."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _WHITESPACE_RUNS.sub("\n", text)
-    return _BLANK_RUNS.sub("\n\n", text).strip()
-
 
 _LEAFLET_TEXT_BLOCKS = (
     "pub.leaflet.blocks.text",

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from bot.markdown import strip_markdown
+
 
 def _words(words: str) -> frozenset[str]:
     return frozenset(words.split())
@@ -77,10 +79,6 @@ _CROSS_LINK = re.compile(
 _CREDIT_INLINE = re.compile(
     r"\s*[(\[](?:photo|фото|image|credit|getty images|reuters|ap|afp|epa)\b[^)\]]{0,80}[)\]]", _I
 )
-_MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_MD_LINK = re.compile(r"\[([^\]]+)\]\((?:[^)\s]+)\)")
-_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1")
-_MD_HEADING = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s*)")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^>]{0,200}>")
 _TERMINAL_END = re.compile(r"[.!?…:;][\"'»”’)\]]*$")
 
@@ -124,17 +122,14 @@ def clean_text(text: str, title: str | None = None) -> str:
 def _prepare(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = text.replace("\u00a0", " ").replace("\u200b", "").replace("\ufeff", "")
-    text = _HTML_TAG.sub(" ", text)
-    text = _MD_IMAGE.sub("", text)
-    return _MD_LINK.sub(r"\1", text)
+    # tags part words ("a<br>b"); then markdown's marks go, keeping what a reader sees
+    return strip_markdown(_HTML_TAG.sub(" ", text))
 
 
 def _normalise(paragraph: str) -> list[str]:
     lines = []
     for raw in paragraph.split("\n"):
-        line = _MD_HEADING.sub("", raw)
-        line = _MD_EMPHASIS.sub(r"\2", line)
-        line = _CREDIT_INLINE.sub("", line)
+        line = _CREDIT_INLINE.sub("", raw)
         line = re.sub(r"[ \t]+", " ", line).strip()
         if line:
             lines.append(line)
