@@ -432,15 +432,6 @@ class State:
             raise StateError(f"unknown item {item_id!r} in feed {feed!r}")
         return _item(row)
 
-    def set_item_status(
-        self, feed: str, item_id: str, status: str, *, note: str | None = None
-    ) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE items SET status = ?, note = coalesce(?, note) WHERE feed = ? AND id = ?",
-                (status, note, feed, item_id),
-            )
-
     # --- threads: claim → plan → posted ----------------------------------------------
 
     def claim(self, item: Item, account: str, *, norm_url: str, kind: str = "post") -> int | str:
