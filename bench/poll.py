@@ -209,14 +209,16 @@ def run(mode: str, scenario: str, port: int, feeds: int, workers: int) -> dict[s
         do_pass()
     if scenario == "changed":
         client.get(f"{base}/_gen/1")
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     articles = do_pass()
     wall = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     requests = len(urls)
     client.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     return {
         "wall": wall,
+        "cpu": cpu,
         "rps": requests / wall,
         "rss_mb": peak,
         "articles": articles,
@@ -262,8 +264,8 @@ def main() -> None:
             f"python {sys.version.split()[0]}, {os.cpu_count()} cores, "
             f"median of {args.repeat} runs per row\n"
         )
-        print(f"{'scenario':<10} {'client':<12} {'wall s':>8} {'req/s':>8} {'peak RSS MB':>12}"
-              f" {'articles':>9} {'errors':>7} {'x floor':>8}")  # fmt: skip
+        print(f"{'scenario':<10} {'client':<12} {'wall s':>8} {'CPU s':>6} {'req/s':>8}"
+              f" {'peak RSS MB':>12} {'articles':>9} {'errors':>7} {'x floor':>8}")  # fmt: skip
         for scenario in args.scenarios.split(","):
             rows = {}
             for mode in ("floor", "source"):
@@ -283,8 +285,9 @@ def main() -> None:
                 r = rows[mode]
                 ratio = r["wall"] / rows["floor"]["wall"]
                 print(
-                    f"{scenario:<10} {label:<12} {r['wall']:>8.2f} {r['rps']:>8.0f} "
-                    f"{r['rss_mb']:>12.0f} {r['articles']:>9} {r['errors']:>7} {ratio:>8.2f}"
+                    f"{scenario:<10} {label:<12} {r['wall']:>8.2f} {r['cpu']:>6.2f} "
+                    f"{r['rps']:>8.0f} {r['rss_mb']:>12.0f} {r['articles']:>9} {r['errors']:>7} "
+                    f"{ratio:>8.2f}"
                 )
     finally:
         server.terminate()
