@@ -20,6 +20,7 @@ from bot import config
 from bot.errors import ConfigError, FeedGone, FeedThrottled, SourceError
 from bot.http import USER_AGENT, make_client
 from bot.model import Article, Poll
+from bot.sources import feed
 from bot.sources.concurrent import poll_all
 from bot.sources.feed import FeedSource
 from bot.sources.feed_text import first_sentence, html_to_text, iso639_1
@@ -457,6 +458,20 @@ def test_an_identical_body_without_validators_is_not_modified_without_parsing(
     second = source.poll(first.cursor)
     assert second.not_modified and second.articles == ()
     assert second.cursor == first.cursor
+
+
+def test_an_identical_document_that_only_feedparser_reads_is_not_parsed_again(
+    http_server: LocalServer, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    latin = rss(item(1, "Caf\u00e9")).replace("utf-8", "iso-8859-1").encode("latin-1")
+    http_server.routes["/latin.xml"] = Response(200, latin, XML)
+    source = feed_source(http_server, client, "/latin.xml")
+    first = source.poll({})
+    assert first.cursor["body_hash"] and [a.text for a in first.articles] == ["Café"]
+    parses: list[str] = []
+    monkeypatch.setattr(feed, "read_document", lambda *args: parses.append(args[0]))
+    second = source.poll(first.cursor)
+    assert second.not_modified and second.cursor == first.cursor and parses == []
 
 
 def test_only_new_or_changed_entries_are_returned_once_the_cursor_knows_the_rest(

@@ -3,18 +3,20 @@
 Polite: conditional GET (ETag / Last-Modified kept in the cursor), the server's
 ``Retry-After`` and ``Cache-Control: max-age`` turned into ``Poll.next_poll``, a
 permanent redirect remembered so the old URL is not hit forever, feedbot's User-Agent.
-Cheap: a 304, or a 200 whose body is byte-identical to the last one, is
-``not_modified`` without parsing; entries whose fingerprint is unchanged since the last
-poll are not converted again and not returned (the cursor remembers them), so a feed
-that gained one post costs one article downstream. Pass ``{}`` to get every entry.
+Cheap: a 304, or a 200 whose items are byte-identical to the last ones, is
+``not_modified``; entries whose key is unchanged since the last poll are not parsed or
+converted again and not returned (the cursor remembers them), so a feed that gained one
+post costs one article downstream. A document only feedparser reads is hashed whole,
+so that an identical one is not parsed again. Pass ``{}`` to get every entry.
 
 Safe: bodies are streamed and aborted past ``max_bytes`` (after gzip decoding), each
 poll has a deadline, redirects are capped, and every failure of the whole feed is a
 ``SourceError`` with a one-line message naming the feed.
 
 Cursor keys (JSON): ``config_url``, ``url`` (after a permanent redirect), ``etag``,
-``last_modified``, ``body_hash``, ``seen`` (keys of the entries in the last document),
-``seen_with`` (parser version and settings the keys were made with).
+``last_modified``, ``body_hash`` (documents feedparser read), ``seen`` (keys of the
+entries in the last document), ``seen_with`` (parser version and settings the keys
+were made with).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ class Fetched:
     status: int
     reason: str
     url: str  # where the answer came from
-    headers: httpx.Headers
+    headers: dict[str, str]  # names in lower case; a repeated header's values joined
     body: bytes
     moved_to: str | None  # set when every redirect on the way was permanent
 
@@ -80,6 +82,7 @@ class FeedSource:
         self.client = client
         self.clock = clock
         self._seconds = settings.timeout.total_seconds()
+        self._timeout = httpx.Timeout(self._seconds)
 
     # --- the Source protocol ---------------------------------------------------------
 
@@ -124,11 +127,14 @@ class FeedSource:
             return Poll(cursor=new, not_modified=True, next_poll=next_poll)
 
         signature = f"{PARSER_VERSION}:{int(self.settings.full_text)}"
-        # change detection, not security: sha1 is the quickest digest hashlib has here
-        body_hash = hashlib.sha1(fetched.body, usedforsecurity=False).hexdigest()
-        if body_hash == cursor.get("body_hash") and cursor.get("seen_with") == signature:
-            return Poll(cursor=new, not_modified=True, next_poll=next_poll)
         known = cursor.get("seen") if cursor.get("seen_with") == signature else None
+        new.pop("body_hash", None)
+        body_hash = ""
+        if known is not None and cursor.get("body_hash"):  # the last one cost a whole parse
+            body_hash = _digest(fetched.body)
+            if body_hash == cursor["body_hash"]:
+                new["body_hash"] = body_hash
+                return Poll(cursor=new, not_modified=True, next_poll=next_poll)
         reading = read_document(
             self.name,
             fetched.body,
@@ -147,8 +153,17 @@ class FeedSource:
         articles = reading.articles
         if self.settings.full_text:
             articles = tuple(self._full_text(a) if a.url else a for a in articles)
-        new.update(body_hash=body_hash, seen=list(reading.keys), seen_with=signature)
-        return Poll(articles=articles, cursor=new, problems=reading.problems, next_poll=next_poll)
+        new.update(seen=list(reading.keys), seen_with=signature)
+        if not reading.cheap_keys:  # next time, a byte-identical body is not parsed at all
+            new["body_hash"] = body_hash or _digest(fetched.body)
+        same = reading.cheap_keys and not articles and list(reading.keys) == known
+        return Poll(
+            articles=articles,
+            cursor=new,
+            problems=reading.problems,
+            next_poll=next_poll,
+            not_modified=same and not reading.problems,
+        )
 
     # --- full text -------------------------------------------------------------------
 
@@ -185,11 +200,12 @@ class FeedSource:
                 raise SourceError(f"feed {self.name}: refusing to fetch non-HTTP URL {url}")
             try:
                 with self.client.stream(
-                    "GET", url, headers=headers, timeout=self._seconds
+                    "GET", url, headers=headers, timeout=self._timeout
                 ) as response:
-                    location = response.headers.get("location")
+                    answer = dict(response.headers.items())  # httpx's Headers.get is slow
+                    location = answer.get("location")
                     if response.status_code != 200:
-                        self._drain(response)
+                        self._drain(response, answer)
                     if response.status_code in _REDIRECTS and location:
                         target = urljoin(str(response.url), location.strip())
                         all_permanent = all_permanent and response.status_code in _PERMANENT
@@ -198,12 +214,12 @@ class FeedSource:
                         continue
                     body = b""
                     if response.status_code == 200:
-                        body = self._read(response, url, max_bytes, deadline)
+                        body = self._read(response, answer, url, max_bytes, deadline)
                     return Fetched(
                         status=response.status_code,
                         reason=response.reason_phrase,
-                        url=str(response.url),
-                        headers=response.headers,
+                        url=url,  # what was asked for: str(response.url) costs more
+                        headers=answer,
                         body=body,
                         moved_to=moved_to,
                     )
@@ -219,17 +235,24 @@ class FeedSource:
         )
 
     @staticmethod
-    def _drain(response: httpx.Response) -> None:
+    def _drain(response: httpx.Response, headers: dict[str, str]) -> None:
         """Read a small unwanted body (a redirect's, an error page) so the connection
         goes back to the pool instead of being closed; large ones are not worth it."""
-        length = response.headers.get("content-length", "")
+        length = headers.get("content-length", "")
         if length.isdigit() and int(length) <= _DRAIN_LIMIT:
             response.read()
 
-    def _read(self, response: httpx.Response, url: str, limit: int, deadline: float) -> bytes:
+    def _read(
+        self,
+        response: httpx.Response,
+        headers: dict[str, str],
+        url: str,
+        limit: int,
+        deadline: float,
+    ) -> bytes:
         too_big = f"feed {self.name}: response from {url} exceeds max_bytes={limit}; aborted"
-        length = response.headers.get("content-length", "")
-        identity = response.headers.get("content-encoding", "identity") == "identity"
+        length = headers.get("content-length", "")
+        identity = headers.get("content-encoding", "identity") == "identity"
         if identity and length.isdigit() and int(length) > limit:
             raise SourceError(too_big)
         chunks: list[bytes] = []
@@ -245,7 +268,7 @@ class FeedSource:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _next_poll(self, headers: httpx.Headers) -> datetime | None:
+    def _next_poll(self, headers: dict[str, str]) -> datetime | None:
         """When the server wants to be asked again: Retry-After, else max-age (less Age);
         never later than ``MAX_WAIT`` from now, never in the past."""
         now = self.clock()
@@ -259,6 +282,11 @@ class FeedSource:
         if when is None or when <= now:
             return None
         return min(when, now + MAX_WAIT)
+
+
+def _digest(body: bytes) -> str:
+    # change detection, not security: sha1 is the quickest digest hashlib has here
+    return hashlib.sha1(body, usedforsecurity=False).hexdigest()
 
 
 def retry_after(value: str, now: datetime) -> datetime | None:

@@ -10,6 +10,7 @@ A document that is not a feed at all raises ``SourceError``; one bad entry raise
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import itertools
@@ -79,6 +80,9 @@ class ParsedFeed:
     lang: str
     entries: tuple[RawEntry, ...]
     keys: tuple[str, ...] = ()
+    #: keys are hashes of the items as written (the shortcut read it); else of what
+    #: each entry says, which costs a whole parse to learn
+    cheap_keys: bool = False
 
 
 # --- documents -------------------------------------------------------------------------
@@ -92,17 +96,16 @@ def parse_document(
     Entries whose key is in ``known`` (the keys of an earlier poll) are left out of
     ``entries`` and, where possible, never handed to feedparser at all.
     """
-    if not body.strip():
+    if not body or body.isspace():
         raise SourceError(f"feed {name}: empty response from {url}")
     # The body decides, not the Content-Type: servers label feeds wrongly all the time.
     head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{") or ("json" in content_type.lower() and not head.startswith(b"<")):
         return _parse_json_feed(name, body, url, known)
-    body = _valid_utf8(body)
-    fast = _parse_fast(body, content_type, url, known)
+    fast = _parse_fast(body, content_type, url, known)  # expat rejects invalid UTF-8
     if fast is not None:
         return fast
-    return _parse_xml_feed(name, body, content_type, url, known)
+    return _parse_xml_feed(name, _valid_utf8(body), content_type, url, known)
 
 
 def _valid_utf8(body: bytes) -> bytes:
@@ -144,11 +147,11 @@ def _parse_xml_feed(
     return _feed(result, tuple(e for e in raw if e.key not in known), tuple(e.key for e in raw))
 
 
+_sha1 = functools.partial(hashlib.sha1, usedforsecurity=False)  # the quickest digest here
 #: feed formats the compiled parser reads like feedparser does (checked by
 #: tests/test_feed_parsers.py); the rest (Atom 0.3's base64 text, CDF) go to feedparser
 _FAST_VERSIONS = frozenset({"rss090", "rss091u", "rss091n", "rss092", "rss093", "rss094",
                             "rss20", "rss10", "atom10"})  # fmt: skip
-_FAST_LIMITS = feedparser_rs.ParserLimits(max_feed_size_bytes=1 << 31, max_entries=1 << 20)
 #: items' start and end tags: ``<item>``, ``<item rdf:about=…>``, ``<entry>``, …
 _ITEM_TAGS = tuple(
     (re.compile(rb"<" + name + rb"[\s/>]"), re.compile(rb"</" + name + rb"\s*>"))
@@ -178,10 +181,10 @@ def _parse_fast(
     if not spans or b"<!ENTITY" in body:
         return None
     view = memoryview(body)
-    keys = tuple(hashlib.blake2b(view[a:b], digest_size=8).hexdigest() for a, b in spans)
+    keys = tuple([_sha1(view[a:b]).hexdigest()[:16] for a, b in spans])
     new = [i for i, key in enumerate(keys) if key not in known]
     if not new:
-        return ParsedFeed("", "", "", (), keys)
+        return ParsedFeed("", "", "", (), keys, cheap_keys=True)
     document = body
     if len(new) < len(spans):  # the document as if it had only the new items
         document = b"".join(
@@ -189,9 +192,9 @@ def _parse_fast(
         )
     if not _well_formed(document):
         return None
-    result = feedparser_rs.parse_with_limits(
-        document, limits=_FAST_LIMITS, sanitize_html=False, resolve_relative_uris=False
-    )
+    # its default limits (100 MB, 10,000 entries) suffice: past them entries go missing,
+    # and a count that does not match sends the document to feedparser
+    result = feedparser_rs.parse(document, sanitize_html=False, resolve_relative_uris=False)
     entries = result.get("entries") or []
     if result.get("bozo") or result.get("version") not in _FAST_VERSIONS:
         return None
@@ -203,7 +206,7 @@ def _parse_fast(
     )
     if any(e.published is None and body.find(b"dcterms:", *spans[e.index]) >= 0 for e in raw):
         return None  # dcterms:issued, :modified, …: feedparser reads them, feedparser-rs not
-    return _feed(result, raw, keys)
+    return replace(_feed(result, raw, keys), cheap_keys=True)
 
 
 def _blanked(thing: Any) -> bool:
@@ -221,18 +224,17 @@ def _item_spans(body: bytes) -> list[tuple[int, int]]:
     ordinary path; so does an item whose text mentions its own end tag.
     """
     for tags in _ITEM_TAGS:
-        starts = [m.start() for m in tags[0].finditer(body)]
+        starts = list(map(re.Match.start, tags[0].finditer(body)))
         if starts:
             break
     else:
         return []
-    ends = [m.end() for m in tags[1].finditer(body)]
+    ends = list(map(re.Match.end, tags[1].finditer(body)))
     if len(ends) != len(starts):
         return []
     spans = list(zip(starts, ends, strict=True))
-    if any(end <= start for start, end in spans) or any(
-        end > start for (_, end), (start, _) in itertools.pairwise(spans)
-    ):
+    flat = list(itertools.chain.from_iterable(spans))
+    if flat != sorted(flat):  # each item ends before the next one starts
         return []
     return spans
 
@@ -416,6 +418,7 @@ class Reading:
     problems: tuple[str, ...]
     untitled: tuple[str, ...]
     keys: tuple[str, ...]
+    cheap_keys: bool = False  # see ParsedFeed
 
 
 def read_document(
@@ -441,7 +444,9 @@ def read_document(
         articles.append(built.article)
         if built.titled_from_text:
             untitled.append(identity)
-    return Reading(tuple(articles), tuple(problems), tuple(untitled), parsed.keys)
+    return Reading(
+        tuple(articles), tuple(problems), tuple(untitled), parsed.keys, parsed.cheap_keys
+    )
 
 
 @dataclass(frozen=True)

@@ -68,24 +68,24 @@ def html_to_text(markup: str) -> str:
             paragraphs.append(block)
         pieces.clear()
 
+    def add(text: str) -> None:  # a newline in HTML source is a space, except in <pre>
+        text = html.unescape(text) if "&" in text else text
+        pieces.append(text if in_pre else text.replace("\n", " "))
+
     in_pre = 0
-    at = 0
-    length = len(markup)
-    while at < length:
-        match = _TAG.search(markup, at)
-        end = match.start() if match else length
-        if end > at:
-            text = markup[at:end]
-            if "&" in text:
-                text = html.unescape(text)
-            pieces.append(text if in_pre else text.replace("\n", " "))
-        if match is None:
-            break
+    at = 0  # where the text not taken yet starts
+    for match in _TAG.finditer(markup):
+        start = match.start()
+        if start < at:
+            continue  # inside an element skipped whole
+        if start > at:
+            add(markup[at:start])
         at = match.end()
-        name = (match.group(2) or "").lower()
+        closing, name = match.group(1, 2)
         if not name:
             continue  # a comment, a doctype, a processing instruction
-        if match.group(1):  # an end tag
+        name = name.lower()
+        if closing:
             if name in _BLOCK and name != "br":
                 flush()
             in_pre -= name == "pre" and in_pre > 0
@@ -96,6 +96,7 @@ def html_to_text(markup: str) -> str:
         elif name in _BLOCK:
             flush()
             in_pre += name == "pre"
+    add(markup[at:])
     flush()
     return "\n\n".join(paragraphs)
 
