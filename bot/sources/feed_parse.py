@@ -206,7 +206,7 @@ def _parse_fast(
     )
     if any(e.published is None and body.find(b"dcterms:", *spans[e.index]) >= 0 for e in raw):
         return None  # dcterms:issued, :modified, …: feedparser reads them, feedparser-rs not
-    return replace(_feed(result, raw, keys), cheap_keys=True)
+    return _feed(result, raw, keys, cheap_keys=True)
 
 
 def _blanked(thing: Any) -> bool:
@@ -252,7 +252,9 @@ def _feed_lang(result: Any) -> str:
     return str((result.get("feed") or {}).get("language") or "")
 
 
-def _feed(result: Any, entries: tuple[RawEntry, ...], keys: tuple[str, ...]) -> ParsedFeed:
+def _feed(
+    result: Any, entries: tuple[RawEntry, ...], keys: tuple[str, ...], cheap_keys: bool = False
+) -> ParsedFeed:
     feed = result.get("feed") or {}
     return ParsedFeed(
         title=_text_of(feed.get("title_detail")) or str(feed.get("title") or ""),
@@ -260,6 +262,7 @@ def _feed(result: Any, entries: tuple[RawEntry, ...], keys: tuple[str, ...]) -> 
         lang=_feed_lang(result),
         entries=entries,
         keys=keys,
+        cheap_keys=cheap_keys,
     )
 
 
@@ -280,18 +283,15 @@ def _not_a_feed(body: bytes, content_type: str, result: Any) -> str:
 
 def _raw_entry(index: int, e: Any, feed_lang: str, base: str, key: str = "") -> RawEntry:
     content_html, content_is_html = "", False
-    for part in e.get("content") or []:
+    contents = e.get("content") or []
+    for part in contents:
         value = str(part.get("value") or "")
         if len(value) > len(content_html):
             content_html, content_is_html = value, _is_html(part.get("type"))
     summary = e.get("summary_detail") or {}
     title = e.get("title_detail") or {}
     lang = next(
-        (
-            str(d.get("language"))
-            for d in (*(e.get("content") or []), summary, title)
-            if d and d.get("language")
-        ),
+        (str(d.get("language")) for d in (*contents, summary, title) if d and d.get("language")),
         feed_lang,
     )
     tags = tuple(str(t.get("term") or t.get("label") or "").strip() for t in e.get("tags") or [])
