@@ -10,7 +10,6 @@ A document that is not a feed at all raises ``SourceError``; one bad entry raise
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import itertools
@@ -147,7 +146,6 @@ def _parse_xml_feed(
     return _feed(result, tuple(e for e in raw if e.key not in known), tuple(e.key for e in raw))
 
 
-_sha1 = functools.partial(hashlib.sha1, usedforsecurity=False)  # the quickest digest here
 #: feed formats the compiled parser reads like feedparser does (checked by
 #: tests/test_feed_parsers.py); the rest (Atom 0.3's base64 text, CDF) go to feedparser
 _FAST_VERSIONS = frozenset({"rss090", "rss091u", "rss091n", "rss092", "rss093", "rss094",
@@ -178,10 +176,10 @@ def _parse_fast(
     if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
         return None
     spans = _item_spans(body)
-    if not spans or b"<!ENTITY" in body:
+    if not spans or body.find(b"<!ENTITY", 0, spans[0][0]) >= 0:  # a DTD comes first
         return None
     view = memoryview(body)
-    keys = tuple([_sha1(view[a:b]).hexdigest()[:16] for a, b in spans])
+    keys = tuple([hashlib.sha1(view[a:b]).hexdigest() for a, b in spans])  # SHA-NI: fastest
     new = [i for i, key in enumerate(keys) if key not in known]
     if not new:
         return ParsedFeed("", "", "", (), keys, cheap_keys=True)
