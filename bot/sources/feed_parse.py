@@ -297,10 +297,11 @@ def _raw_entry(index: int, e: Any, feed_lang: str, base: str, key: str = "") -> 
     # disagree on where RSS 1.0's dc:date goes, and feedparser-rs copies published
     # into updated.
     published, updated = _from_struct(e.get("published_parsed")), _from_struct(_updated(e))
+    ident, link = str(e.get("id") or "").strip(), _absolute(base, str(e.get("link") or ""))
     return RawEntry(
         index=index,
-        id=str(e.get("id") or "").strip(),
-        link=_absolute(base, str(e.get("link") or "")),
+        id=ident,
+        link=link,
         title=str((title.get("value") if title else e.get("title")) or ""),
         title_html=_is_html(title.get("type")) if title else False,
         content=content_html,
@@ -309,7 +310,8 @@ def _raw_entry(index: int, e: Any, feed_lang: str, base: str, key: str = "") -> 
         summary_html=_is_html(summary.get("type")) if summary else True,
         published=published or updated,
         updated=updated if published and updated != published else None,
-        date_raw=str(e.get("published") or e.get("updated") or ""),
+        # only an entry with neither id nor link needs it (see entry_identity)
+        date_raw="" if ident or link else str(e.get("published") or e.get("updated") or ""),
         tags=tuple(dict.fromkeys(t for t in tags if t)),
         lang=lang,
         image=_absolute(base, _entry_image(e)),
