@@ -265,7 +265,8 @@ def main() -> None:
             f"median of {args.repeat} runs per row, floor and FeedSource taking turns\n"
         )
         print(f"{'scenario':<10} {'client':<12} {'wall s':>8} {'CPU s':>6} {'req/s':>8}"
-              f" {'peak RSS MB':>12} {'articles':>9} {'errors':>7} {'x floor':>8}")  # fmt: skip
+              f" {'peak RSS MB':>12} {'articles':>9} {'errors':>7} {'x floor':>8}"
+              f" {'(range)':>12}")  # fmt: skip
         for scenario in args.scenarios.split(","):
             # floor and source take turns, so that a slow spell of a shared machine
             # lands on both; "x floor" is the median of each turn's ratio
@@ -287,10 +288,11 @@ def main() -> None:
             for mode, label in (("floor", "bare httpx"), ("source", "FeedSource")):
                 r = sorted(runs[mode], key=lambda r: r["wall"])[len(runs[mode]) // 2]
                 ratio = ratios[len(ratios) // 2] if mode == "source" else 1.0
+                spread = f"{ratios[0]:.2f}-{ratios[-1]:.2f}" if mode == "source" else ""
                 print(
                     f"{scenario:<10} {label:<12} {r['wall']:>8.2f} {r['cpu']:>6.2f} "
                     f"{r['rps']:>8.0f} {r['rss_mb']:>12.0f} {r['articles']:>9} {r['errors']:>7} "
-                    f"{ratio:>8.2f}"
+                    f"{ratio:>8.2f} {spread:>12}"
                 )
     finally:
         server.terminate()
