@@ -1,8 +1,11 @@
 """Feed documents (bytes) → entries → ``Article``: pure, no I/O, no clock.
 
-RSS 0.9x/1.0/2.0 and Atom go through feedparser, which knows two decades of broken
-feeds; JSON Feed is plain JSON and is read directly. Both end up as ``RawEntry`` so
-that identity, titles, text, dates and images are decided in one place.
+RSS 0.9x/1.0/2.0 and Atom: a well-formed UTF-8 document, cut down to its new items,
+goes through feedparser-rs (compiled, feedparser's API); anything odd goes through
+feedparser, which knows two decades of broken feeds. JSON Feed is plain JSON and is
+read directly. All end up as ``RawEntry`` so that identity, titles, text, dates and
+images are decided in one place; tests/test_feed_parsers.py keeps the two XML paths
+giving the same articles.
 
 A document that is not a feed at all raises ``SourceError``; one bad entry raises
 ``RecordError`` from ``to_article`` and the caller skips it.
