@@ -13,6 +13,7 @@ A document that is not a feed at all raises ``SourceError``; one bad entry raise
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import itertools
@@ -107,15 +108,18 @@ def parse_document(
     fast = _parse_fast(body, content_type, url, known)  # expat rejects invalid UTF-8
     if fast is not None:
         return fast
-    return _parse_xml_feed(name, _valid_utf8(body), content_type, url, known)
+    return _parse_xml_feed(name, _valid_utf8(body, content_type), content_type, url, known)
 
 
-def _valid_utf8(body: bytes) -> bytes:
+def _valid_utf8(body: bytes, content_type: str = "") -> bytes:
     """Replace invalid bytes in a UTF-8 document instead of letting the parser guess
     windows-1252 for the whole feed (which turns Cyrillic into mojibake)."""
     match = _XML_ENCODING.match(body)
     declared = match.group(1).decode("ascii").lower() if match else "utf-8"
-    if declared not in ("utf-8", "utf8"):
+    charset = _CHARSET.search(content_type)
+    if declared not in ("utf-8", "utf8") or (
+        charset and charset.group(1).lower() not in ("utf-8", "utf8")
+    ):
         return body
     try:
         body.decode("utf-8")
@@ -167,17 +171,15 @@ def _parse_fast(
     of those bytes; known ones are cut out, and what is left (usually one new item, or
     none) goes through feedparser-rs: compiled, with feedparser's API, ~50× faster.
 
-    None when anything is unusual (another encoding, items not found where the parser
+    None when anything is unusual (an unclear encoding, items not found where the parser
     finds them, not well-formed XML, internal DTD entities, a format or result the
     shortcut is not sure of): the caller then hands the document to feedparser, which
     has two decades of broken feeds behind it.
     """
-    charset = _CHARSET.search(content_type)
-    if charset and charset.group(1).lower() not in ("utf-8", "utf8"):
+    utf8 = _as_utf8(body, content_type)
+    if utf8 is None:
         return None
-    declared = _XML_ENCODING.match(body)
-    if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
-        return None
+    body = utf8
     spans = _item_spans(body)
     if not spans or body.find(b"<!ENTITY", 0, spans[0][0]) >= 0:  # a DTD comes first
         return None
@@ -208,6 +210,34 @@ def _parse_fast(
     if any(e.published is None and body.find(b"dcterms:", *spans[e.index]) >= 0 for e in raw):
         return None  # dcterms:issued, :modified, …: feedparser reads them, feedparser-rs not
     return _feed(result, raw, keys, cheap_keys=True)
+
+
+def _as_utf8(body: bytes, content_type: str) -> bytes | None:
+    """The document in UTF-8 (declared so), or None when its encoding is not plain.
+
+    Plain: the HTTP charset and the XML declaration name the same codec, or only one
+    names one, and the bytes decode with it. A windows-1251 feed, common in Russian and
+    Ukrainian, is thus read by the fast path too; a disagreement, a byte-order mark or
+    bytes that do not decode are left to feedparser's rules.
+    """
+    charset = _CHARSET.search(content_type)
+    declared = _XML_ENCODING.match(body)
+    labels = {charset.group(1) if charset else "", declared.group(1).decode() if declared else ""}
+    try:
+        names = {codecs.lookup(label).name for label in labels if label}
+    except LookupError:
+        return None
+    if not names or names == {"utf-8"}:
+        return body
+    if len(names) > 1 or body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return None
+    try:
+        text = body.decode(names.pop())
+    except UnicodeDecodeError:
+        return None
+    if declared:  # an ASCII prefix: its byte offsets are character offsets
+        text = text[: declared.start(1)] + "utf-8" + text[declared.end(1) :]
+    return text.encode("utf-8")
 
 
 def _blanked(thing: Any) -> bool:
