@@ -114,12 +114,7 @@ def parse_document(
 def _valid_utf8(body: bytes, content_type: str = "") -> bytes:
     """Replace invalid bytes in a UTF-8 document instead of letting the parser guess
     windows-1252 for the whole feed (which turns Cyrillic into mojibake)."""
-    match = _XML_ENCODING.match(body)
-    declared = match.group(1).decode("ascii").lower() if match else "utf-8"
-    charset = _CHARSET.search(content_type)
-    if declared not in ("utf-8", "utf8") or (
-        charset and charset.group(1).lower() not in ("utf-8", "utf8")
-    ):
+    if _codecs_named(body, content_type) not in (set(), {"utf-8"}):
         return body
     try:
         body.decode("utf-8")
@@ -220,12 +215,8 @@ def _as_utf8(body: bytes, content_type: str) -> bytes | None:
     Ukrainian, is thus read by the fast path too; a disagreement, a byte-order mark or
     bytes that do not decode are left to feedparser's rules.
     """
-    charset = _CHARSET.search(content_type)
-    declared = _XML_ENCODING.match(body)
-    labels = {charset.group(1) if charset else "", declared.group(1).decode() if declared else ""}
-    try:
-        names = {codecs.lookup(label).name for label in labels if label}
-    except LookupError:
+    names = _codecs_named(body, content_type)
+    if names is None:
         return None
     if not names or names == {"utf-8"}:
         return body
@@ -235,9 +226,22 @@ def _as_utf8(body: bytes, content_type: str) -> bytes | None:
         text = body.decode(names.pop())
     except UnicodeDecodeError:
         return None
+    declared = _XML_ENCODING.match(body)
     if declared:  # an ASCII prefix: its byte offsets are character offsets
         text = text[: declared.start(1)] + "utf-8" + text[declared.end(1) :]
     return text.encode("utf-8")
+
+
+def _codecs_named(body: bytes, content_type: str) -> set[str] | None:
+    """The codecs the HTTP charset and the XML declaration name (none, one, or two
+    that disagree); None when a name is no codec Python knows."""
+    charset = _CHARSET.search(content_type)
+    declared = _XML_ENCODING.match(body)
+    labels = {charset.group(1) if charset else "", declared.group(1).decode() if declared else ""}
+    try:
+        return {codecs.lookup(label).name for label in labels if label}
+    except LookupError:
+        return None
 
 
 def _blanked(thing: Any) -> bool:

@@ -42,7 +42,7 @@ _TAG = re.compile(
     r"|<(/?)([A-Za-z][A-Za-z0-9:_.-]*)(?:\s(?:\"[^\"]*\"|'[^']*'|[^'\">])*)?/?\s*>",
     re.DOTALL,
 )
-_RAW_TEXT = frozenset({"script", "style", "title", "textarea", "xmp"})
+_RAW_TEXT = frozenset({"script", "style", "title"})  # the skipped elements whose text is raw
 _SKIP_TAGS = {
     name: re.compile(rf"<(/?){name}(?:\s(?:\"[^\"]*\"|'[^']*'|[^'\">])*)?/?\s*>", re.IGNORECASE)
     for name in _SKIP
