@@ -98,14 +98,14 @@ Account = Annotated[PreviewAccount | BlueskyAccount, Field(discriminator="type")
 # --- sources -------------------------------------------------------------------------
 
 
-class RecordsSource(Strict):
+class RecordsSourceSettings(Strict):
     """AT Protocol records in local JSON files (the shape ``listRecords`` returns)."""
 
     type: Literal["records"]
     path: Path
 
 
-class AtprotoSource(Strict):
+class AtprotoSourceSettings(Strict):
     """Long-form records read from a repo on the network."""
 
     type: Literal["atproto"]
@@ -141,7 +141,7 @@ class AtprotoSource(Strict):
         return value
 
 
-class FeedSource(Strict):
+class FeedSourceSettings(Strict):
     """An RSS, Atom or JSON Feed document over HTTP.
 
     ``timeout`` bounds a whole fetch (redirects and body included); ``max_bytes`` caps a
@@ -171,7 +171,10 @@ class FeedSource(Strict):
         return value
 
 
-SourceSettings = Annotated[RecordsSource | AtprotoSource | FeedSource, Field(discriminator="type")]
+SourceSettings = Annotated[
+    RecordsSourceSettings | AtprotoSourceSettings | FeedSourceSettings,
+    Field(discriminator="type"),
+]
 
 
 # --- per-feed settings -----------------------------------------------------------------

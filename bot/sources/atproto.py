@@ -24,15 +24,9 @@ from typing import Any
 import httpx
 
 from bot.clock import Clock, utcnow
-from bot.config import AtprotoSource as AtprotoSettings
-from bot.errors import RecordError, SourceError
-from bot.identity import (
-    Identity,
-    IdentityNotFound,
-    IdentityResolver,
-    TxtLookup,
-    dns_txt_lookup,
-)
+from bot.config import AtprotoSourceSettings
+from bot.errors import IdentityNotFound, NotPublic, RecordError, SourceError
+from bot.identity import Identity, IdentityResolver, TxtLookup, dns_txt_lookup
 from bot.model import Article, Poll
 from bot.sources import atproto_records as records
 
@@ -45,7 +39,7 @@ class AtprotoSource:
     def __init__(
         self,
         feed: str,
-        settings: AtprotoSettings,
+        settings: AtprotoSourceSettings,
         client: httpx.Client,
         clock: Clock = utcnow,
         *,
@@ -100,7 +94,7 @@ class AtprotoSource:
                             self._publication,
                         )
                     )
-                except records.NotPublic as exc:
+                except NotPublic as exc:
                     log.debug(
                         "skipped record feed=%s uri=%s reason=%s", self.feed, item["uri"], exc
                     )

@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from bot.errors import RecordError, SourceError
+from bot.errors import NotPublic, RecordError, SourceError
 from bot.model import Poll
 from bot.sources import atproto_records as records
 
@@ -83,7 +83,7 @@ class RecordsSource:
                         self.feed, repo, entry["uri"], entry.get("cid"), entry["value"], lookup
                     )
                 )
-            except records.NotPublic:
+            except NotPublic:
                 continue
             except RecordError as exc:
                 problems.append(f"{entry['uri']}: {exc}")
