@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from bot.errors import ConfigError
+from bot.nsids import DOCUMENT_COLLECTIONS, STANDARD_DOCUMENT
 
 DEFAULT_PATH = Path("config/feeds.yaml")
 ENV_VAR = "FEEDBOT_CONFIG"
@@ -110,7 +111,7 @@ class AtprotoSourceSettings(Strict):
 
     type: Literal["atproto"]
     repo: str  # a handle or a DID
-    collections: tuple[str, ...] = ("site.standard.document",)
+    collections: tuple[str, ...] = (STANDARD_DOCUMENT,)
     plc_url: str = "https://plc.directory"
     #: used to resolve handles through com.atproto.identity.resolveHandle as a last resort
     resolver_url: str | None = None
@@ -124,12 +125,12 @@ class AtprotoSourceSettings(Strict):
     @field_validator("collections")
     @classmethod
     def _known_collections(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        known = ("site.standard.document", "pub.leaflet.document", "com.whtwnd.blog.entry")
         if not value:
             raise ValueError("at least one collection")
         for name in value:
-            if name not in known:
-                raise ValueError(f"unsupported collection {name!r} (supported: {', '.join(known)})")
+            if name not in DOCUMENT_COLLECTIONS:
+                supported = ", ".join(DOCUMENT_COLLECTIONS)
+                raise ValueError(f"unsupported collection {name!r} (supported: {supported})")
         return tuple(dict.fromkeys(value))
 
     @field_validator("repo")

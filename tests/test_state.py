@@ -13,7 +13,7 @@ import pytest
 import sqlite_utils
 from builders import Clock, article
 
-from bot.errors import StateError, UnknownItem
+from bot.errors import StateError, TransientError, UnknownItem
 from bot.model import Plan, PlannedPost, StrongRef
 from bot.outcomes import Claim, Claimed, ErrorKind, ItemStatus, Refused, ThreadKind
 from bot.state import MIGRATIONS, SCHEMA_VERSION, State, migrate
@@ -244,8 +244,10 @@ def test_a_bluesky_publisher_starts_with_the_day_s_writes_counted(tmp_path: Path
     claim = claimed(state.claim(item, "me", norm_url=item.url))
     state.save_plan(claim, plan_for(item.id))
     state.mark_posted(claim, tuple(StrongRef(f"at://x/p/{n}", "c") for n in range(3)))
-    config = Config.model_validate(
-        {"accounts": {"me": {"type": "bluesky", "handle": "me.test", "app_password": "pw"}}}
-    )
+    account = {"type": "bluesky", "handle": "me.test", "app_password": "pw", "points_per_day": 12}
+    config = Config.model_validate({"accounts": {"me": account}})
     publishers = make_publishers(config, state, dry_run=False, as_json=False, out=io.StringIO())
-    assert publishers["me"].budget.used_today == 9  # type: ignore[attr-defined]
+    budget = publishers["me"].budget  # type: ignore[attr-defined]
+    budget.spend(3)  # 9 + 3: the day's 12 points
+    with pytest.raises(TransientError, match="write budget spent"):
+        budget.spend(3)

@@ -50,7 +50,7 @@ from bot.atproto_ids import TidClock, record_cid
 from bot.config import BlueskyAccount
 from bot.errors import InvalidThread, PublishError, RejectedError, TransientError
 from bot.http import USER_AGENT, make_client
-from bot.lexicon import check_post_record, post_record
+from bot.lexicon import POST, check_post_record, post_record, repost_record
 from bot.model import LinkCard, Plan, PlannedPost, StrongRef, Target, Thread
 from bot.publish.pacing import CREATE_POINTS, Backoff, WriteBudget
 from bot.publish.session import SessionStore
@@ -58,8 +58,6 @@ from bot.thumbnail import fetch_image, make_thumbnail
 
 log = logging.getLogger(__name__)
 
-POST = "app.bsky.feed.post"
-REPOST = "app.bsky.feed.repost"
 _AUTH_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
 _RATE_LIMIT_FALLBACK = 60.0  # seconds, for a 429 without a usable RateLimit-Reset
 
@@ -192,11 +190,7 @@ class BlueskyPublisher:
     def prepare_boost(self, root: StrongRef, target: Target, *, now: datetime) -> Plan:
         """A native repost of an earlier root post, planned like a thread."""
         did = self._connect()
-        record = {
-            "$type": REPOST,
-            "subject": {"uri": root.uri, "cid": root.cid},
-            "createdAt": _iso(now),
-        }
+        record = repost_record(root, created_at=now)
         planned = PlannedPost(self._tids.next(), record_cid(record), record)
         return Plan(target.feed, target.item, target.url, self.name, did, (planned,))
 
@@ -487,7 +481,3 @@ def _results(creates: Sequence[_Create], response: Response) -> tuple[StrongRef,
             )
         refs.append(StrongRef(str(result["uri"]), str(result["cid"])))
     return tuple(refs)
-
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -13,7 +13,7 @@ import threading
 from datetime import datetime
 from typing import Any, TextIO
 
-from bot.lexicon import format_datetime, post_record
+from bot.lexicon import REPOST, post_record, repost_record
 from bot.model import Plan, PlannedPost, StrongRef, Target, Thread
 from bot.text import graphemes, utf8_len
 
@@ -49,11 +49,7 @@ class PreviewPublisher:
         return tuple(StrongRef(f"preview:{plan.item}#{p.rkey}", "") for p in plan.posts)
 
     def prepare_boost(self, root: StrongRef, target: Target, *, now: datetime) -> Plan:
-        record = {
-            "$type": "app.bsky.feed.repost",
-            "subject": {"uri": root.uri, "cid": root.cid},
-            "createdAt": format_datetime(now),
-        }
+        record = repost_record(root, created_at=now)
         planned = PlannedPost(f"preview-{now:%Y%m%d%H%M%S}-boost", "", record)
         return Plan(target.feed, target.item, target.url, "preview", "", (planned,))
 
@@ -73,7 +69,7 @@ def render(plan: Plan) -> str:
     total = len(plan.posts)
     for i, planned in enumerate(plan.posts, 1):
         record = planned.record
-        if record.get("$type") == "app.bsky.feed.repost":
+        if record.get("$type") == REPOST:
             lines.append(f"   [{i}/{total}] repost of {record['subject']['uri']}")
             continue
         text = record["text"]

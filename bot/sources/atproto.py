@@ -28,6 +28,7 @@ from bot.config import AtprotoSourceSettings
 from bot.errors import IdentityNotFound, NotPublic, RecordError, SourceError
 from bot.identity import Identity, IdentityResolver, TxtLookup, dns_txt_lookup
 from bot.model import Article, Poll
+from bot.nsids import PUBLICATION_COLLECTIONS
 from bot.sources import atproto_records as records
 
 log = logging.getLogger("bot.sources.atproto")
@@ -176,7 +177,7 @@ class AtprotoSource:
         if cached is not None and self.clock() < cached[1]:
             return cached[0]
         at = records.AtUri.parse(uri)
-        if at.collection not in (records.STANDARD_PUBLICATION, records.LEAFLET_PUBLICATION):
+        if at.collection not in PUBLICATION_COLLECTIONS:
             raise RecordError(f"site is not a publication: {uri}")
         try:
             pds = self.identity.pds_for(at.did)

@@ -29,13 +29,13 @@ from urllib.parse import urlencode
 from bot.errors import NotPublic, RecordError
 from bot.markdown import strip_markdown, tidy
 from bot.model import Article, StrongRef
-
-STANDARD_DOCUMENT = "site.standard.document"
-STANDARD_PUBLICATION = "site.standard.publication"
-LEAFLET_DOCUMENT = "pub.leaflet.document"
-LEAFLET_PUBLICATION = "pub.leaflet.publication"
-WHTWND_ENTRY = "com.whtwnd.blog.entry"
-COLLECTIONS = (STANDARD_DOCUMENT, LEAFLET_DOCUMENT, WHTWND_ENTRY)
+from bot.nsids import (
+    LEAFLET_DOCUMENT,
+    LEAFLET_PUBLICATION,
+    STANDARD_DOCUMENT,
+    STANDARD_PUBLICATION,
+    WHTWND_ENTRY,
+)
 
 _AT_URI = re.compile(
     r"^at://(did:[a-z]+:[A-Za-z0-9._:%-]+)/([a-zA-Z0-9.-]+)/([A-Za-z0-9._:~-]{1,512})$"
