@@ -52,12 +52,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         from bot.daemon import run_daemon
 
         return run_daemon(config, dry_run=args.dry_run)
-    state = State.open(config.state)
-    try:
-        pipeline = build_pipeline(config, state, dry_run=args.dry_run, as_json=args.json)
+    with (
+        State.open(config.state) as state,
+        build_pipeline(config, state, dry_run=args.dry_run, as_json=args.json) as pipeline,
+    ):
         reports = pipeline.run_once()
-    finally:
-        state.close()
     report_out = sys.stderr if args.json else sys.stdout
     for report in reports:
         print(report.line(), file=report_out)
@@ -66,12 +65,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_repost(args: argparse.Namespace) -> int:
     config = _load(args)
-    state = State.open(config.state)
-    try:
-        pipeline = build_pipeline(config, state, dry_run=args.dry_run, as_json=args.json)
+    with (
+        State.open(config.state) as state,
+        build_pipeline(config, state, dry_run=args.dry_run, as_json=args.json) as pipeline,
+    ):
         outcome = pipeline.repost(args.item, feed=args.feed, boost=args.boost)
-    finally:
-        state.close()
     if not args.json:
         print(f"{args.item}: {outcome}")
     return 0
@@ -79,8 +77,7 @@ def cmd_repost(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     config = _load(args)
-    state = State.open(config.state)
-    try:
+    with State.open(config.state) as state:
         rows: list[dict[str, Any]] = []
         for feed in config.feeds:
             row = state.feed(feed.name)
@@ -98,8 +95,6 @@ def cmd_status(args: argparse.Namespace) -> int:
                     ],
                 }
             )
-    finally:
-        state.close()
     if args.json:
         for row_json in rows:
             print(json.dumps(row_json, ensure_ascii=False))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from types import FrameType
 
@@ -18,6 +18,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.clock import Clock, utcnow
 from bot.config import Config, FeedSettings
 from bot.pipeline import Pipeline
 from bot.state import State
@@ -34,7 +35,7 @@ def heartbeat_path(config: Config) -> Path:
 
 def _job(pipeline: Pipeline, feed: FeedSettings, heartbeat: Path) -> None:
     try:
-        now = datetime.now(UTC)
+        now = pipeline.clock()
         row = pipeline.state.feed(feed.name)
         if row.next_poll_at is not None and row.next_poll_at > now:
             log.info("waiting feed=%s until=%s (asked by the server)", feed.name, row.next_poll_at)
@@ -44,10 +45,10 @@ def _job(pipeline: Pipeline, feed: FeedSettings, heartbeat: Path) -> None:
         log.info("pass %s", report.line())
     except Exception:  # the daemon must outlive any one feed's bug
         log.exception("job crashed feed=%s", feed.name)
-    heartbeat.write_text(datetime.now(UTC).isoformat(timespec="seconds") + "\n")
+    heartbeat.write_text(pipeline.clock().isoformat(timespec="seconds") + "\n")
 
 
-def run_daemon(config: Config, *, dry_run: bool = False) -> int:
+def run_daemon(config: Config, *, dry_run: bool = False, clock: Clock = utcnow) -> int:
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -57,9 +58,18 @@ def run_daemon(config: Config, *, dry_run: bool = False) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    state = State.open(config.state)
-    pipeline = build_pipeline(config, state, dry_run=dry_run, stop=stop)
-    if not dry_run:
+    with (
+        State.open(config.state) as state,
+        build_pipeline(config, state, dry_run=dry_run, stop=stop, clock=clock) as pipeline,
+    ):
+        _serve(config, pipeline, stop)
+    log.info("daemon stopped")
+    return 0
+
+
+def _serve(config: Config, pipeline: Pipeline, stop: threading.Event) -> None:
+    """Schedule every enabled feed's job and run them until ``stop`` is set."""
+    if not pipeline.dry_run:
         pipeline.recover()
     heartbeat = heartbeat_path(config)
     feeds = [f for f in config.feeds if f.enabled]
@@ -67,7 +77,7 @@ def run_daemon(config: Config, *, dry_run: bool = False) -> int:
         executors={"default": ThreadPoolExecutor(max(1, min(MAX_WORKERS, len(feeds))))},
         timezone=UTC,
     )
-    start = datetime.now(UTC)
+    start = pipeline.clock()
     for feed in feeds:
         seconds = max(1, int(feed.interval.total_seconds()))
         scheduler.add_job(
@@ -87,6 +97,3 @@ def run_daemon(config: Config, *, dry_run: bool = False) -> int:
         stop.wait()
     finally:
         scheduler.shutdown(wait=True)
-        state.close()
-    log.info("daemon stopped")
-    return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Set
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -86,6 +87,9 @@ class FeedReport:
 
 
 class Pipeline:
+    """One pass of the flow over the configured feeds. As a context manager it closes
+    what wiring opened for it (the HTTP client, the publishers) on leaving."""
+
     def __init__(
         self,
         config: Config,
@@ -98,6 +102,7 @@ class Pipeline:
         clock: Clock = utcnow,
         stop: threading.Event | None = None,
         workers: int = 8,
+        closing: ExitStack | None = None,
     ) -> None:
         self.config = config
         self.state = state
@@ -109,6 +114,16 @@ class Pipeline:
         self.stop = stop or threading.Event()
         self.workers = workers  # feeds fetched at once by run_once
         self.paused_until: dict[str, float] = {}  # account → epoch seconds (HTTP 429)
+        self._closing = closing or ExitStack()
+
+    def close(self) -> None:
+        self._closing.close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # --- a whole pass ----------------------------------------------------------------
 
