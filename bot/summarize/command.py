@@ -13,7 +13,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from bot.model import Article
 from bot.summarize import DEFAULT_GRAPHEMES, Budget
 
 #: with --sentences the grapheme budget stops mattering
@@ -73,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(stream: TextIO, jsonl: bool, budget: Budget) -> int:
-    from bot.summarize.extractive import ExtractiveSummarizer  # imported when used: start-up
+    # imported when used: the parser is built for every command, health included
+    from bot.model import Article
+    from bot.summarize.extractive import ExtractiveSummarizer
 
     summarizer = ExtractiveSummarizer()
     if not jsonl:
