@@ -16,11 +16,14 @@ COMPILE := $(BIN)/uv pip compile pyproject.toml --quiet --python-version 3.11 \
 .PHONY: demo test lint devenv bench lock clean distclean
 
 # dependencies from the lock, then the package itself without resolving anything
+# (setuptools prints an advisory banner on every editable install; it says nothing
+# about this project, so its module's warnings are silenced for that one step)
 $(STAMP): pyproject.toml $(DEV_LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r $(DEV_LOCK)
-	$(BIN)/pip install --quiet --no-deps -e .
+	PYTHONWARNINGS="ignore:::setuptools.command.editable_wheel" \
+		$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 demo: $(STAMP)
