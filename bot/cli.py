@@ -168,17 +168,18 @@ def cmd_items(args: argparse.Namespace) -> int:
     import json
 
     from bot.links import post_link
-    from bot.state import FAILED, NEW, PLANNED, POSTED, SKIPPED
+    from bot.outcomes import ItemStatus
 
-    statuses = (NEW, SKIPPED, PLANNED, POSTED, FAILED)
+    statuses = [str(s) for s in ItemStatus]
     if args.status is not None and args.status not in statuses:
         raise _usage(f"argument --status: expected one of {', '.join(statuses)}")
+    status = ItemStatus(args.status) if args.status is not None else None
     config = _load(args)
     if args.feed is not None:
         config.feed(args.feed)
     state = _open_state(config)
     try:
-        rows = state.listing(feed=args.feed, status=args.status, limit=args.limit)
+        rows = state.listing(feed=args.feed, status=status, limit=args.limit)
     finally:
         state.close()
     for item, posts in rows:

@@ -33,6 +33,7 @@ from bot.configfile import ENV_VAR as ENV_VAR
 from bot.configfile import format_duration as format_duration
 from bot.configfile import parse_duration as parse_duration
 from bot.errors import ConfigError
+from bot.nsids import DOCUMENT_COLLECTIONS, STANDARD_DOCUMENT
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
@@ -84,19 +85,19 @@ Account = Annotated[PreviewAccount | BlueskyAccount, Field(discriminator="type")
 # --- sources -------------------------------------------------------------------------
 
 
-class RecordsSource(Strict):
+class RecordsSourceSettings(Strict):
     """AT Protocol records in local JSON files (the shape ``listRecords`` returns)."""
 
     type: Literal["records"]
     path: Path
 
 
-class AtprotoSource(Strict):
+class AtprotoSourceSettings(Strict):
     """Long-form records read from a repo on the network."""
 
     type: Literal["atproto"]
     repo: str  # a handle or a DID
-    collections: tuple[str, ...] = ("site.standard.document",)
+    collections: tuple[str, ...] = (STANDARD_DOCUMENT,)
     plc_url: str = "https://plc.directory"
     #: used to resolve handles through com.atproto.identity.resolveHandle as a last resort
     resolver_url: str | None = None
@@ -110,12 +111,12 @@ class AtprotoSource(Strict):
     @field_validator("collections")
     @classmethod
     def _known_collections(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        known = ("site.standard.document", "pub.leaflet.document", "com.whtwnd.blog.entry")
         if not value:
             raise ValueError("at least one collection")
         for name in value:
-            if name not in known:
-                raise ValueError(f"unsupported collection {name!r} (supported: {', '.join(known)})")
+            if name not in DOCUMENT_COLLECTIONS:
+                supported = ", ".join(DOCUMENT_COLLECTIONS)
+                raise ValueError(f"unsupported collection {name!r} (supported: {supported})")
         return tuple(dict.fromkeys(value))
 
     @field_validator("repo")
@@ -127,7 +128,7 @@ class AtprotoSource(Strict):
         return value
 
 
-class FeedSource(Strict):
+class FeedSourceSettings(Strict):
     """An RSS, Atom or JSON Feed document over HTTP.
 
     ``timeout`` bounds a whole fetch (redirects and body included); ``max_bytes`` caps a
@@ -157,7 +158,10 @@ class FeedSource(Strict):
         return value
 
 
-SourceSettings = Annotated[RecordsSource | AtprotoSource | FeedSource, Field(discriminator="type")]
+SourceSettings = Annotated[
+    RecordsSourceSettings | AtprotoSourceSettings | FeedSourceSettings,
+    Field(discriminator="type"),
+]
 
 
 # --- per-feed settings -----------------------------------------------------------------
@@ -390,7 +394,7 @@ def offline_problems(config: Config, env: Mapping[str, str]) -> list[str]:
     problems = []
     for i, feed in enumerate(config.feeds):
         source = feed.source
-        if isinstance(source, RecordsSource) and not source.path.exists():
+        if isinstance(source, RecordsSourceSettings) and not source.path.exists():
             problems.append(f"feeds[{i}].source.path: {source.path} does not exist")
         key = feed.summary.llm.api_key_env if feed.summary.llm else None
         if feed.summary.backend == "llm" and key and not env.get(key):

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main, parse_args
-from bot.model import PostedRef
-from bot.publish import Plan, PlannedPost
+from bot.model import Plan, PlannedPost, StrongRef
+from bot.outcomes import Claimed, ThreadKind
 from bot.state import State
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,12 +144,13 @@ def posted_thread(state_file: Path, item_id: str, uri: str) -> None:
     """Record a thread as the Bluesky publisher would after writing it."""
     state = State.open(state_file)
     try:
-        item = state.item("samples", item_id)
-        claim = state.claim(item, "preview", norm_url=item.url, kind="repost")
-        assert isinstance(claim, int)
-        plan = Plan("samples", item_id, item.url, "did:plc:bot", "", (PlannedPost("3k", "", {}),))
-        state.save_plan(claim, plan)
-        state.mark_posted(claim, (PostedRef(uri, "bafy"),))
+        item = state.find_item(item_id, feed="samples")
+        claim = state.claim(item, "preview", norm_url=item.url, kind=ThreadKind.REPOST)
+        assert isinstance(claim, Claimed)
+        posts = (PlannedPost("3lbotpost22aa", "", {}),)
+        plan = Plan("samples", item_id, item.url, "preview", "did:plc:botbotbotbot", posts)
+        state.save_plan(claim.thread_id, plan)
+        state.mark_posted(claim.thread_id, (StrongRef(uri, "bafy"),))
     finally:
         state.close()
 
