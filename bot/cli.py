@@ -164,14 +164,15 @@ def cmd_items(args: argparse.Namespace) -> int:
     from bot.links import post_link
     from bot.outcomes import ItemStatus
 
-    statuses = tuple(ItemStatus)
+    statuses = [str(s) for s in ItemStatus]
     if args.status is not None and args.status not in statuses:
         raise _usage(f"argument --status: expected one of {', '.join(statuses)}")
+    status = ItemStatus(args.status) if args.status is not None else None
     config = _load(args)
     if args.feed is not None:
         config.feed(args.feed)
     with _open_state(config) as state:
-        rows = state.listing(feed=args.feed, status=args.status, limit=args.limit)
+        rows = state.listing(feed=args.feed, status=status, limit=args.limit)
     for item, posts in rows:
         links = [link for link in (post_link(p.uri) for p in posts[:1]) if link]
         seen = item.first_seen.isoformat(timespec="seconds")

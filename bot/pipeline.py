@@ -390,7 +390,7 @@ class Pipeline:
         if link is not None:
             found = self.state.item_of_post(*link)
             if found is not None and feed in (None, found[0]):
-                return self.state.item(*found)
+                return self.state.find_item(found[1], feed=found[0])
         return self.state.find_item(ref, feed=feed, norm_url=normalize_url(ref))
 
     def _boost(self, item: Item, feed: FeedSettings) -> str:

@@ -448,7 +448,11 @@ class State:
         return (row[0], row[1]) if row else None
 
     def listing(
-        self, *, feed: str | None = None, status: str | None = None, limit: int | None = None
+        self,
+        *,
+        feed: str | None = None,
+        status: ItemStatus | None = None,
+        limit: int | None = None,
     ) -> list[tuple[Item, tuple[StrongRef, ...]]]:
         """Items newest first, each with the posts of its latest posted thread (or none)."""
         where, args = [], []
@@ -475,14 +479,6 @@ class State:
             posts = tuple(StrongRef(**p) for p in json.loads(row[-1])) if row[-1] else ()
             out.append((_item(row[:-1]), posts))
         return out
-
-    def item(self, feed: str, item_id: str) -> Item:
-        row = self.conn.execute(
-            f"SELECT {_ITEM_COLUMNS} FROM items WHERE feed = ? AND id = ?", (feed, item_id)
-        ).fetchone()
-        if row is None:
-            raise UnknownItem(f"unknown item {item_id!r} in feed {feed!r}")
-        return _item(row)
 
     # --- threads: claim → plan → posted ----------------------------------------------
 
