@@ -18,6 +18,12 @@ TAG_MAX_GRAPHEMES = 64
 TAG_MAX_BYTES = 640
 
 _GRAPHEME = regex.compile(r"\X")
+# Code points that can join a cluster with a neighbour, by their Grapheme_Cluster_Break
+# property (UAX #29): text with none of them has one cluster per code point.
+_JOINING = regex.compile(
+    r"[\r\p{GCB=Extend}\p{GCB=ZWJ}\p{GCB=SpacingMark}\p{GCB=Prepend}"
+    r"\p{GCB=Regional_Indicator}\p{GCB=L}\p{GCB=V}\p{GCB=T}]"
+)
 _SPACE = regex.compile(r"\s+")
 # Characters a tag keeps: letters, numbers and the marks that decorate them. Punctuation,
 # symbols, joiners and enclosing marks are dropped: Bluesky's tag syntax stops at or
@@ -33,8 +39,16 @@ def split_graphemes(s: str) -> list[str]:
 
 
 def graphemes(s: str) -> int:
-    """Length as Bluesky counts it."""
-    return len(split_graphemes(s))
+    """Length as Bluesky counts it: extended grapheme clusters.
+
+    Text with nothing that can join code points is counted by code points, ~10x faster
+    than ``\\X``; the summarizer's budget and the composer's posts use this one count.
+    """
+    if s.isascii() and "\r" not in s:
+        return len(s)
+    if not _JOINING.search(s):
+        return len(s)
+    return len(_GRAPHEME.findall(s))
 
 
 def utf8_len(s: str) -> int:

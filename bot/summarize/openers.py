@@ -10,7 +10,10 @@ import re
 
 _DANGLING = re.compile(
     r"^[\"'«“‘]?(?:"
-    r"(?:he|she|it|they|his|her|its|their|him|them)\b"
+    # "It is known that…", "It was announced…" introduce news rather than point back
+    r"(?:it\b(?!\s+(?:is|was|has\s+been)\s+(?:also\s+)?(?:known|reported|expected|understood|"
+    r"believed|likely|unclear|announced|planned|possible)\b))"
+    r"|(?:he|she|they|his|her|its|their|him|them)\b"
     # "This is", "That means", but not "This week" or "That morning"
     r"|(?:this|that|these|those)(?:[’']s\b|,|\s+(?:is|was|are|were|will|would|has|had|have|"
     r"means|meant|comes|came|could|can|may|might|should|shows|showed|makes|made|includes|"
