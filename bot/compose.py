@@ -28,6 +28,7 @@ from bot.text import (
     dedupe_tags,
     fits,
     graphemes,
+    join_sentences,
     shorten,
     squash,
     utf8_len,
@@ -109,7 +110,7 @@ def compose(article: Article, summary: Summary, options: ComposeOptions) -> Thre
         lead = sentences.pop(0)
         # a sentence pointing back at the lead stays with it rather than open post 2
         while sentences and dangles(sentences[0]):
-            longer = f"{lead} {sentences[0]}"
+            longer = join_sentences([lead, sentences[0]])
             if not fits(f"{title}{PARAGRAPH}{longer}", MAX_GRAPHEMES, MAX_BYTES):
                 break
             lead = longer
@@ -148,7 +149,7 @@ def thread_lead(article: Article) -> str:
     lang = article.langs[0] if article.langs else None
     lead = ""
     for sentence in split_sentences(description, lang):
-        longer = f"{lead} {sentence}" if lead else sentence
+        longer = join_sentences([lead, sentence]) if lead else sentence
         if not fits(f"{title}{PARAGRAPH}{longer}", MAX_GRAPHEMES, MAX_BYTES):
             break
         lead = longer
@@ -357,18 +358,18 @@ def _pack(sentences: Sequence[str]) -> list[_Block]:
     groups: list[list[str]] = []
     for raw in sentences:
         sentence = shorten(raw, MAX_GRAPHEMES, MAX_BYTES)
-        if groups and _Block(" ".join([*groups[-1], sentence])).fits():
+        if groups and _Block(join_sentences([*groups[-1], sentence])).fits():
             groups[-1].append(sentence)
         elif (
             groups
             and len(groups[-1]) > 1
             and dangles(sentence)
-            and _Block(f"{groups[-1][-1]} {sentence}").fits()
+            and _Block(join_sentences([groups[-1][-1], sentence])).fits()
         ):
             groups.append([groups[-1].pop(), sentence])
         else:
             groups.append([sentence])
-    return [_Block(" ".join(group)) for group in groups]
+    return [_Block(join_sentences(group)) for group in groups]
 
 
 def _layout(sentences: Sequence[str], tail: _Block) -> list[_Block] | None:

@@ -25,6 +25,7 @@ _JOINING = regex.compile(
     r"\p{GCB=Regional_Indicator}\p{GCB=L}\p{GCB=V}\p{GCB=T}]"
 )
 _SPACE = regex.compile(r"\s+")
+_CJK_ENDS = tuple("。！？」』）")
 # Characters a tag keeps: letters, numbers and the marks that decorate them. Punctuation,
 # symbols, joiners and enclosing marks are dropped: Bluesky's tag syntax stops at or
 # strips them, so a facet over them would not match what the app detects.
@@ -49,6 +50,17 @@ def graphemes(s: str) -> int:
     if not _JOINING.search(s):
         return len(s)
     return len(_GRAPHEME.findall(s))
+
+
+def join_sentences(sentences: Iterable[str]) -> str:
+    """Sentences as one text: a space between them, none after a CJK full stop (those
+    scripts put no spaces between sentences)."""
+    out = ""
+    for sentence in sentences:
+        if out and not out.endswith(_CJK_ENDS):
+            out += " "
+        out += sentence
+    return out
 
 
 def utf8_len(s: str) -> int:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -171,3 +172,31 @@ def test_shorten_does_not_cut_a_word_after_leading_punctuation() -> None:
     assert shorten(", aaa", 4) == "…"
     assert shorten("— aaaa bbb", 7) == "— aaaa…"
     assert shorten("— aaaa bbb", 5) == "…"
+
+
+def test_grapheme_fast_path_agrees_with_the_full_rule() -> None:
+    # joiners of every kind: CRLF, marks, ZWJ, flags, jamo, Thai SARA AM (a spacing
+    # mark that is a letter), Arabic and Sharada prepends, halfwidth kana voicing marks
+    samples = [
+        "plain ascii",
+        "a\r\nb",
+        "Привет, мир",
+        "नमस्ते",
+        "한국어",
+        "\u1100\u1161\u11a8",
+        "🇺🇦 flag",
+        "x\u200dy",
+        "ﬁ",
+        "\u0e01\u0e33",
+        "\u0600123",
+        "\U000111c2x",
+        "ｶﾞｷﾞ",
+        "日本語のテキスト",
+    ]
+    for text in samples:
+        assert graphemes(text) == len(regex.findall(r"\X", text)), text
+
+
+@given(st.text(max_size=40))
+def test_grapheme_count_matches_extended_clusters_for_any_text(text: str) -> None:
+    assert graphemes(text) == len(regex.findall(r"\X", text))

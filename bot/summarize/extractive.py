@@ -40,9 +40,9 @@ _NAME = regex.compile(r"(?<=[\s(«“„\"'])\p{Lu}[\p{L}\p{M}’'-]+")
 
 LEAD_WEIGHT = 1.0
 LEAD_DECAY = 0.5  # position score is (1 + index) ** -LEAD_DECAY
-CENTRALITY_WEIGHT = 0.5
+CENTRALITY_WEIGHT = 0.3
 TITLE_WEIGHT = 0.4
-FACT_WEIGHT = 0.2  # new numbers and names, scaled to [0, 1] by the most in a sentence
+FACT_WEIGHT = 0.1  # new numbers and names, scaled to [0, 1] by the most in a sentence
 REDUNDANCY = 1.0  # MMR: how much overlap with the thread so far costs
 MIN_WORDS = 5  # shorter sentences in a longer text are usually captions or asides
 SHORT_PENALTY = 0.5
