@@ -61,11 +61,8 @@ def repeats(words: set[str], said: Iterable[set[str]]) -> bool:
 
 
 def near_repeats(texts: Iterable[str], lang: str | None) -> list[tuple[int, int]]:
-    """Pairs (earlier, later) of ``texts`` where one restates the other, either way."""
+    """Pairs (earlier, later) of ``texts`` where the later restates the earlier: the
+    reader learns nothing new from it. A later text that expands an earlier one (a lead
+    that opens with the title's words) adds to it and is no repeat."""
     bags = [set(tokens(t, lang)) for t in texts]
-    found = []
-    for j, later in enumerate(bags):
-        for i in range(j):
-            if repeats(later, [bags[i]]) or repeats(bags[i], [later]):
-                found.append((i, j))
-    return found
+    return [(i, j) for j, later in enumerate(bags) for i in range(j) if repeats(later, [bags[i]])]
