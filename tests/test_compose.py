@@ -196,6 +196,29 @@ def test_link_back_label_follows_the_thread_language(lang: str, label: str) -> N
     assert label in thread.posts[-1].text
 
 
+BLUESKY_LANGUAGES = ("en", "ja", "pt", "de", "es", "fr", "ko", "ru", "uk", "it", "pl", "nl", "tr")
+
+
+def test_every_large_bluesky_language_has_its_own_link_label() -> None:
+    labels = {lang: LINK_LABELS[lang] for lang in BLUESKY_LANGUAGES}
+    assert len(set(labels.values())) == len(BLUESKY_LANGUAGES)
+    for lang, label in labels.items():
+        thread = compose(article(), Summary(sentences(1), lang), ComposeOptions())
+        assert thread.langs == (lang,)
+        assert label + " " in thread.posts[-1].text
+
+
+def test_summary_budget_leaves_room_for_the_longest_label() -> None:
+    longest = max(LINK_LABELS, key=lambda lang: graphemes(LINK_LABELS[lang]))
+    art = article(description="")
+    options = ComposeOptions(max_posts=2)
+    budget = summary_budget(art, options)
+    body = sentences(1, budget)
+    assert graphemes(body[0]) == budget
+    thread = compose(art, Summary(body, longest), options)
+    assert all(s in " ".join(texts(thread)) for s in body)
+
+
 def test_unknown_language_falls_back_to_english_label() -> None:
     thread = compose(article(), Summary(sentences(1), "kk"), ComposeOptions())
     assert "Read the full article:" in thread.posts[-1].text

@@ -165,3 +165,8 @@ def test_a_sentence_pointing_back_is_chosen_only_with_the_sentence_before_it() -
             times_chosen += 1
             assert chosen[chosen.index(pointing_back) - 1] == sentences[2], (room, chosen)
     assert times_chosen > 0
+
+
+def test_keywords_of_unspaced_text_are_none_rather_than_whole_phrases() -> None:
+    text = "札幌市は1日、自動運転バスの試験運行を始めた。自動運転バスは雪道を走る。"
+    assert keywords(text, "ja", 3) == []

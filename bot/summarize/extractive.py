@@ -273,10 +273,11 @@ def keywords(text: str, lang: str | None, n: int) -> list[str]:
     """The ``n`` most frequent content words (as most often written), for hashtags.
 
     Words are grouped by their stem so "sanction" and "sanctions" count together; ties
-    go to the word seen first. Numbers and words under four letters are skipped.
+    go to the word seen first. Numbers and words under four letters are skipped; Japanese,
+    Chinese and Thai get none (a run between punctuation is a phrase, not a word).
     """
-    if n <= 0:
-        return []
+    if n <= 0 or _unspaced(lang):
+        return []  # without spaces there are no words to count, only runs of text
     stop = stopwords(lang)
     counts: Counter[str] = Counter()
     forms: dict[str, Counter[str]] = {}
