@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bot.clock import Clock, utcnow
-from bot.compose import ComposeOptions, compose, summary_budget
+from bot.compose import ComposeOptions, compose, thread_budget
 from bot.config import Config, FeedSettings
 from bot.decide import Policy, decide
 from bot.errors import (
@@ -48,7 +48,7 @@ from bot.publish import Publisher
 from bot.sources import Source
 from bot.sources.concurrent import poll_each, poll_one
 from bot.state import Item, State, ThreadRow
-from bot.summarize import Budget, Summarizer
+from bot.summarize import Summarizer
 from bot.summarize.clean import clean_text
 from bot.summarize.extractive import keywords
 from bot.urls import normalize_url
@@ -259,8 +259,9 @@ class Pipeline:
         options = ComposeOptions(
             max_posts=feed.summary.max_posts, hashtags=feed.hashtags, langs=feed.langs
         )
-        budget = Budget(
-            graphemes=summary_budget(article, options),
+        budget = thread_budget(
+            article,
+            options,
             sentences=feed.summary.sentences,
             lang=feed.langs[0] if feed.langs else None,
         )
