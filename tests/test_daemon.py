@@ -21,7 +21,7 @@ def start_daemon(tmp_path: Path, interval: str = "1s") -> subprocess.Popen[str]:
     shutil.copytree(ROOT / "config", tmp_path / "config")
     config = tmp_path / "config" / "feeds.yaml"
     config.write_text(config.read_text().replace("interval: 15m", f"interval: {interval}"))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FEEDBOT_MIN_INTERVAL": "1s"}
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],
         cwd=tmp_path,
@@ -64,7 +64,7 @@ def test_health_follows_the_heartbeat(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FEEDBOT_MIN_INTERVAL": "1s"}
     health = [sys.executable, "-m", "bot", "health"]
     ok = subprocess.run(health, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert ok.returncode == 0 and ok.stdout.startswith("healthy")

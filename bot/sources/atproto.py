@@ -35,6 +35,7 @@ from bot.identity import (
 )
 from bot.model import Article, Poll
 from bot.sources import atproto_records as records
+from bot.untrusted import parse_json
 
 log = logging.getLogger("bot.sources.atproto")
 
@@ -215,7 +216,7 @@ class AtprotoSource:
         except httpx.HTTPError as exc:
             raise SourceError(f"{where} failed: {type(exc).__name__}: {exc}") from exc
         try:
-            data = response.json()
+            data = parse_json(response.content)  # a bounded depth, unlike response.json()
         except ValueError:
             data = None
         if response.status_code != 200:

@@ -32,6 +32,7 @@ import feedparser_rs
 from bot.errors import RecordError, SourceError
 from bot.model import Article
 from bot.sources.feed_text import first_sentence, html_to_text, iso639_1, plain_text
+from bot.untrusted import MAX_RAW_CHARS, checked_article, parse_json, to_utc
 
 #: bump when the mapping from entries to articles changes, so stored fingerprints expire
 PARSER_VERSION = 2
@@ -380,7 +381,7 @@ def _entry_image(e: Any) -> str:
 
 def _parse_json_feed(name: str, body: bytes, url: str, known: AbstractSet[str]) -> ParsedFeed:
     try:
-        doc = json.loads(body.decode("utf-8-sig", "replace"))
+        doc = parse_json(body.decode("utf-8-sig", "replace"))
     except ValueError as exc:
         raise SourceError(f"feed {name}: invalid JSON ({exc}) at {url}") from exc
     version = str(doc.get("version") or "") if isinstance(doc, dict) else ""
@@ -505,9 +506,12 @@ def entry_identity(entry: RawEntry) -> str:
 
 
 def to_article(name: str, feed: ParsedFeed, entry: RawEntry, identity: str) -> Built:
-    """Build the ``Article``; only what readers see goes in, never fetch-time data."""
-    text = html_to_text(entry.content) if entry.content_html else plain_text(entry.content)
-    summary = html_to_text(entry.summary) if entry.summary_html else plain_text(entry.summary)
+    """Build the ``Article``; only what readers see goes in, never fetch-time data.
+    Raw text is cut at ``MAX_RAW_CHARS`` first, and the article checked at the trust
+    boundary (``bot.untrusted``) last."""
+    content, summary_raw = entry.content[:MAX_RAW_CHARS], entry.summary[:MAX_RAW_CHARS]
+    text = html_to_text(content) if entry.content_html else plain_text(content)
+    summary = html_to_text(summary_raw) if entry.summary_html else plain_text(summary_raw)
     if not text:
         text = summary
     title = html_to_text(entry.title) if entry.title_html else plain_text(entry.title)
@@ -519,19 +523,22 @@ def to_article(name: str, feed: ParsedFeed, entry: RawEntry, identity: str) -> B
         title, titled_from_text = first_sentence(text), True
     lang = iso639_1(entry.lang)
     return Built(
-        Article(
-            feed=name,
-            id=identity,
-            url=entry.link or (identity if identity.startswith(("http://", "https://")) else ""),
-            title=title,
-            text=text,
-            description=summary,
-            published=entry.published,
-            updated=entry.updated,
-            tags=entry.tags,
-            langs=(lang,) if lang else (),
-            cover_url=entry.image or None,
-            site_name=" ".join(feed.title.split()),
+        checked_article(
+            Article(
+                feed=name,
+                id=identity,
+                url=entry.link
+                or (identity if identity.startswith(("http://", "https://")) else ""),
+                title=title,
+                text=text,
+                description=summary,
+                published=entry.published,
+                updated=entry.updated,
+                tags=entry.tags,
+                langs=(lang,) if lang else (),
+                cover_url=entry.image or None,
+                site_name=" ".join(feed.title.split()),
+            )
         ),
         titled_from_text,
     )
@@ -579,10 +586,9 @@ def _from_iso(value: str) -> datetime | None:
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        return to_utc(datetime.fromisoformat(value))
     except ValueError:
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _one_line(text: str) -> str:

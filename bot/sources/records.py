@@ -9,7 +9,6 @@ Useful for demos, tests and archives; it needs no network.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from bot.errors import RecordError, SourceError
 from bot.model import Poll
 from bot.sources import atproto_records as records
+from bot.untrusted import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,8 @@ class RecordsSource:
         entries = []
         for file in self._files():
             try:
-                data = json.loads(file.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                data = parse_json(file.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSON's are ValueError
                 problems.append(f"{file}: not readable JSON: {exc}")
                 continue
             if isinstance(data, dict) and isinstance(data.get("records"), list):
