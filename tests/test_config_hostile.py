@@ -55,7 +55,12 @@ CASES = [
     ),
     ("blank feed name", ("name: blog", "name: '   '"), 13, "feeds[0].name"),
     ("feed name with a newline", ("name: blog", 'name: "blog\\nlevel=ERROR"'), 13, "feeds[0].name"),
-    ("boolean backfill", ("interval: 30m", "interval: 30m\n  backfill: true"), 4, "defaults.backfill"),
+    (
+        "boolean backfill",
+        ("interval: 30m", "interval: 30m\n  backfill: true"),
+        4,
+        "defaults.backfill",
+    ),  # noqa: E501
     ("numeric enabled", ("interval: 30m", "interval: 30m\n  enabled: 1"), 4, "defaults.enabled"),
     ("merge key", ("  interval: 30m", "  <<: {interval: 30m}"), 3, "defaults"),
     ("complex key", ("  interval: 30m", "  ? [a, b]\n  : 1"), 3, "defaults"),
@@ -100,9 +105,7 @@ def test_nonsense_in_the_config_is_one_located_line_and_exit_2(
     assert message.startswith(f"{line}: {key}: " if key else f"{line}: "), message
 
 
-def test_a_non_utf8_byte_names_its_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_non_utf8_byte_names_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = BASE.encode().replace(b"name: blog", b"name: bl\xffog")
     assert _check(tmp_path, text, capsys) == "13: not UTF-8 text (byte 0xff)"
 
