@@ -10,6 +10,8 @@ import logging
 import sys
 from collections.abc import Iterable
 
+from bot.untrusted import log_safe
+
 MASK = "***"
 
 
@@ -29,12 +31,25 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class OneLine(logging.Filter):
+    """Each message on one line: newlines and control characters that a feed's ids,
+    titles or errors carry are escaped, so no input can forge a log line of its own."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        safe = log_safe(message)
+        if safe != message:
+            record.msg, record.args = safe, None
+        return True
+
+
 def setup_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%S")
     )
     handler.addFilter(RedactSecrets(secrets))
+    handler.addFilter(OneLine())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -116,9 +116,9 @@ def checked_date(value: datetime | None, what: str, now: datetime) -> datetime |
     if value.tzinfo is None:
         raise RecordError(f"{what} has no time zone")
     if value < EARLIEST:
-        raise RecordError(f"{what} {value:%Y-%m-%d} is before {EARLIEST:%Y}")
+        raise RecordError(f"{what} {value.date().isoformat()} is before {EARLIEST.year}")
     if value > now + FUTURE_SLACK:
-        raise RecordError(f"{what} {value:%Y-%m-%d} is in the future")
+        raise RecordError(f"{what} {value.date().isoformat()} is in the future")
     return value.astimezone(UTC)
 
 
@@ -145,19 +145,16 @@ def checked_article(article: Article, now: datetime | None = None) -> Article:
         raise RecordError(f"the id is longer than {MAX_ID_CHARS} characters")
     title = clean_line(article.title, MAX_TITLE_CHARS)
     if not title:
-        raise RecordError(f"{log_safe(ident)}: the title is empty once cleaned")
+        raise RecordError("the title is empty once cleaned")
     cover = article.cover_url
     if cover is not None:
         try:
             cover = checked_url(cover, "cover")
         except RecordError:
             cover = None
-    try:
-        url = checked_url(article.url) if article.url else ""
-        published = checked_date(article.published, "published date", now)
-        updated = checked_date(article.updated, "updated date", now)
-    except RecordError as exc:
-        raise RecordError(f"{log_safe(ident)}: {exc}") from None
+    url = checked_url(article.url) if article.url else ""
+    published = checked_date(article.published, "published date", now)
+    updated = checked_date(article.updated, "updated date", now)
     tags = tuple(
         dict.fromkeys(t for t in (clean_line(t, MAX_TAG_CHARS) for t in article.tags) if t)
     )

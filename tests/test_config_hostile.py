@@ -60,7 +60,7 @@ CASES = [
         ("interval: 30m", "interval: 30m\n  backfill: true"),
         4,
         "defaults.backfill",
-    ),  # noqa: E501
+    ),
     ("numeric enabled", ("interval: 30m", "interval: 30m\n  enabled: 1"), 4, "defaults.enabled"),
     ("merge key", ("  interval: 30m", "  <<: {interval: 30m}"), 3, "defaults"),
     ("complex key", ("  interval: 30m", "  ? [a, b]\n  : 1"), 3, "defaults"),

@@ -32,7 +32,7 @@ import feedparser_rs
 from bot.errors import RecordError, SourceError
 from bot.model import Article
 from bot.sources.feed_text import first_sentence, html_to_text, iso639_1, plain_text
-from bot.untrusted import MAX_RAW_CHARS, checked_article, parse_json, to_utc
+from bot.untrusted import MAX_RAW_CHARS, checked_article, log_safe, parse_json, to_utc
 
 #: bump when the mapping from entries to articles changes, so stored fingerprints expire
 PARSER_VERSION = 2
@@ -129,11 +129,29 @@ def _feedparser(body: bytes, content_type: str) -> Any:
     # No content-location either: feedparser would resolve a bare <guid> against it, and
     # ids must not change when the feed moves. Links are made absolute by _absolute.
     return feedparser.parse(
-        io.BytesIO(body),
+        io.BytesIO(_no_bad_char_refs(body)),
         response_headers={"content-type": content_type or "application/xml"},
         resolve_relative_uris=False,
         sanitize_html=False,
     )
+
+
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _no_bad_char_refs(body: bytes) -> bytes:
+    """Character references to surrogates, NUL or past U+10FFFF (``&#xD800;``) made
+    U+FFFD: feedparser's lenient parser raises on them, losing the whole document."""
+    if b"&#" not in body:
+        return body
+
+    def fix(match: re.Match[bytes]) -> bytes:
+        hex_digits, digits = match.groups()
+        point = int(hex_digits, 16) if hex_digits else int(digits)
+        bad = point == 0 or 0xD800 <= point <= 0xDFFF or point > 0x10FFFF
+        return b"&#xFFFD;" if bad else match.group()
+
+    return _CHAR_REF.sub(fix, body)
 
 
 def _parse_xml_feed(
@@ -522,8 +540,8 @@ def to_article(name: str, feed: ParsedFeed, entry: RawEntry, identity: str) -> B
             raise RecordError(f"entry {identity} has neither a title nor any text")
         title, titled_from_text = first_sentence(text), True
     lang = iso639_1(entry.lang)
-    return Built(
-        checked_article(
+    try:
+        checked = checked_article(
             Article(
                 feed=name,
                 id=identity,
@@ -539,9 +557,10 @@ def to_article(name: str, feed: ParsedFeed, entry: RawEntry, identity: str) -> B
                 cover_url=entry.image or None,
                 site_name=" ".join(feed.title.split()),
             )
-        ),
-        titled_from_text,
-    )
+        )
+    except RecordError as exc:
+        raise RecordError(f"{log_safe(identity)}: {exc}") from None
+    return Built(checked, titled_from_text)
 
 
 # --- small helpers -----------------------------------------------------------------------
