@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -28,9 +29,16 @@ from pydantic import (
     model_validator,
 )
 
+# the light half of reading the configuration; re-exported for callers of this module
+from bot.configfile import DEFAULT_PATH as DEFAULT_PATH
+from bot.configfile import DEFAULT_STATE, ENV_REF, config_path
+from bot.configfile import ENV_VAR as ENV_VAR
+from bot.configfile import format_duration as format_duration
+from bot.configfile import parse_duration as parse_duration
 from bot.errors import ConfigError
 from bot.nsids import DOCUMENT_COLLECTIONS, STANDARD_DOCUMENT
 
+<<<<<<< HEAD
 DEFAULT_PATH = Path("config/feeds.yaml")
 ENV_VAR = "FEEDBOT_CONFIG"
 #: the environment variable that lowers the minimum poll interval (the tests use "1s")
@@ -107,6 +115,8 @@ def plain_name(value: str) -> str:
     return value
 
 
+=======
+>>>>>>> main
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 #: booleans are not integers here, whatever Python thinks (``backfill: true``)
 Int = Annotated[int, BeforeValidator(_not_bool)]
@@ -298,7 +308,7 @@ class FeedSettings(FeedDefaults):
 
 
 class Config(Strict):
-    state: Path = Path("state/feedbot.db")
+    state: Path = DEFAULT_STATE
     defaults: FeedDefaults = FeedDefaults()
     accounts: dict[str, Account] = {}
     feeds: tuple[FeedSettings, ...] = ()
@@ -315,7 +325,6 @@ class Config(Strict):
 
 # --- loading -------------------------------------------------------------------------
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 Loc = tuple[str | int, ...]
 
 
@@ -376,7 +385,7 @@ class _Located:
                 return default
             raise self.error(loc, f"environment variable {name} is not set", node)
 
-        return _ENV_REF.sub(repl, text)
+        return ENV_REF.sub(repl, text)
 
     def error(self, loc: Loc, message: str, node: yaml.Node | None = None) -> ConfigError:
         line = node.start_mark.line + 1 if node is not None else self.line(loc)
@@ -453,7 +462,7 @@ def _merge_defaults(raw: dict[str, Any]) -> dict[str, Any]:
 def load_config(path: Path | str | None = None, env: dict[str, str] | None = None) -> Config:
     """Read and validate the configuration; raise ``ConfigError`` with a one-line message."""
     env = dict(os.environ) if env is None else env
-    path = Path(path) if path is not None else Path(env.get(ENV_VAR) or DEFAULT_PATH)
+    path = config_path(path, env)
     try:
         data_bytes = path.read_bytes()
     except OSError as exc:
@@ -531,3 +540,19 @@ def _check_references(config: Config, located: _Located) -> None:
             )
         if feed.summary.backend == "llm" and feed.summary.llm is None:
             raise located.error(("feeds", i, "summary", "llm"), "backend llm needs an llm section")
+
+
+def offline_problems(config: Config, env: Mapping[str, str]) -> list[str]:
+    """What ``check-config`` can find wrong without the network, beyond validation: one
+    line per problem, naming the key."""
+    problems = []
+    for i, feed in enumerate(config.feeds):
+        source = feed.source
+        if isinstance(source, RecordsSourceSettings) and not source.path.exists():
+            problems.append(f"feeds[{i}].source.path: {source.path} does not exist")
+        key = feed.summary.llm.api_key_env if feed.summary.llm else None
+        if feed.summary.backend == "llm" and key and not env.get(key):
+            problems.append(f"feeds[{i}].summary.llm.api_key_env: {key} is not set")
+    if config.state.exists() and not config.state.is_file():
+        problems.append(f"state: {config.state} is not a file")
+    return problems
