@@ -38,22 +38,15 @@ from bot.configfile import parse_duration as parse_duration
 from bot.errors import ConfigError
 from bot.nsids import DOCUMENT_COLLECTIONS, STANDARD_DOCUMENT
 
-<<<<<<< HEAD
-DEFAULT_PATH = Path("config/feeds.yaml")
-ENV_VAR = "FEEDBOT_CONFIG"
 #: the environment variable that lowers the minimum poll interval (the tests use "1s")
 MIN_INTERVAL_VAR = "FEEDBOT_MIN_INTERVAL"
 #: polling more often than this is unkind to the servers polled, and never needed
 MIN_INTERVAL = timedelta(minutes=1)
-#: the longest duration any setting takes; anything longer is a typo
-MAX_DURATION = timedelta(days=365)
 #: YAML limits: aliases may not expand the document past MAX_YAML_NODES nodes (an
 #: "alias bomb" of 9 aliases 9 levels deep is 387 million), nor nest past MAX_YAML_DEPTH
 MAX_YAML_NODES = 10_000
 MAX_YAML_DEPTH = 32
 
-_DURATION = re.compile(r"(\d{1,12})\s*(d|h|m|s)")
-_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 #: a well-formed BCP-47 tag (RFC 5646): language, extlang, script, region, variants,
 #: extensions, private use; or private use alone
 _BCP47 = re.compile(
@@ -63,27 +56,6 @@ _BCP47 = re.compile(
     re.IGNORECASE,
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def parse_duration(value: Any) -> timedelta:
-    """Accept "90s", "15m", "1h30m", "2d" or a number of seconds, up to a year."""
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-        if not math.isfinite(seconds) or seconds < 0:
-            raise ValueError('expected a duration like "15m"')
-    elif isinstance(value, str):
-        text = value.strip().lower().replace(" ", "")
-        parts = _DURATION.findall(text)
-        if not parts or "".join(n + u for n, u in parts) != text:
-            raise ValueError('expected a duration like "15m"')
-        seconds = sum(int(n) * _UNITS[u] for n, u in parts)
-    else:
-        raise ValueError('expected a duration like "15m"')
-    if seconds > MAX_DURATION.total_seconds():
-        raise ValueError(f"at most {MAX_DURATION.days}d")
-    return timedelta(seconds=seconds)
 
 
 def _not_bool(value: Any) -> Any:
@@ -115,8 +87,6 @@ def plain_name(value: str) -> str:
     return value
 
 
-=======
->>>>>>> main
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 #: booleans are not integers here, whatever Python thinks (``backfill: true``)
 Int = Annotated[int, BeforeValidator(_not_bool)]
@@ -292,13 +262,8 @@ class FeedDefaults(Strict):
     def _not_too_often(cls, value: timedelta, info: ValidationInfo) -> timedelta:
         least = (info.context or {}).get("min_interval", MIN_INTERVAL)
         if value < least:
-            raise ValueError(f"must be at least {_format_duration(least)}")
+            raise ValueError(f"must be at least {format_duration(least)}")
         return value
-
-
-def _format_duration(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
 
 
 class FeedSettings(FeedDefaults):
