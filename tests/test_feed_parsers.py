@@ -8,7 +8,9 @@ whole document: otherwise a feed that turns odd for one poll would look edited.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,9 +20,9 @@ from bot.errors import RecordError
 from bot.model import Article
 from bot.sources.feed_parse import (
     ParsedFeed,
+    _as_utf8,
     _parse_fast,
     _parse_xml_feed,
-    _valid_utf8,
     entry_identity,
     parse_document,
     to_article,
@@ -50,10 +52,20 @@ def articles_of(parsed: ParsedFeed) -> list[Article]:
     return out
 
 
-def both(body: bytes) -> tuple[ParsedFeed | None, ParsedFeed]:
-    body = _valid_utf8(body)
-    fast = _parse_fast(body, "application/xml", URL, known=frozenset())
-    return fast, _parse_xml_feed("t", body, "application/xml", URL, known=frozenset())
+def fast_path(
+    body: bytes, content_type: str, url: str, known: AbstractSet[str]
+) -> ParsedFeed | None:
+    """The fast path as parse_document takes it: on the document in UTF-8."""
+    utf8 = _as_utf8(body, content_type)
+    return None if utf8 is None else _parse_fast(utf8, url, known)
+
+
+def both(
+    body: bytes, content_type: str = "application/xml"
+) -> tuple[ParsedFeed | None, ParsedFeed]:
+    """The fast path's reading, and feedparser's of the bytes as they came."""
+    fast = fast_path(body, content_type, URL, known=frozenset())
+    return fast, _parse_xml_feed("t", body, content_type, URL, known=frozenset())
 
 
 def disagreement(fast: ParsedFeed, slow: ParsedFeed) -> str:
@@ -111,12 +123,12 @@ def test_the_fast_path_gives_feedparsers_articles_for_any_set_of_known_items(
     assert fast is not None and disagreement(fast, full) == ""  # rss091.xml is ISO-8859-1
     assert len(fast.keys) == len(full.entries) >= 2
     for i, key in enumerate(fast.keys):  # one item known: the document is cut
-        partial = _parse_fast(body, "application/xml", URL, known={key})
+        partial = fast_path(body, "application/xml", URL, known={key})
         assert partial is not None and partial.keys == fast.keys
         rest = replace(full, entries=full.entries[:i] + full.entries[i + 1 :])
         assert articles_of(partial) == articles_of(rest)
         assert [e.index for e in partial.entries] == [e.index for e in rest.entries]
-    everything = _parse_fast(body, "application/xml", URL, known=set(fast.keys))
+    everything = fast_path(body, "application/xml", URL, known=set(fast.keys))
     assert everything is not None and everything.entries == ()
 
 
@@ -145,7 +157,7 @@ def test_links_to_private_addresses_survive() -> None:
     parsed = parse_document("t", body, "application/rss+xml", URL)
     assert [e.link for e in parsed.entries] == ["http://10.0.0.7/notes/1", "https://lab.example/2"]
     assert parsed.entries[1].image == "http://192.168.1.5/a.jpg"
-    assert _parse_fast(body, "application/rss+xml", URL, frozenset()) is None
+    assert fast_path(body, "application/rss+xml", URL, frozenset()) is None
 
 
 def test_an_entry_dated_only_by_dcterms_is_still_dated() -> None:
@@ -177,7 +189,7 @@ def test_an_entry_dated_only_by_dcterms_is_still_dated() -> None:
     ],
 )
 def test_odd_documents_go_to_feedparser(body: bytes, why: str) -> None:
-    assert _parse_fast(body, "application/rss+xml", URL, frozenset()) is None, why
+    assert fast_path(body, "application/rss+xml", URL, frozenset()) is None, why
 
 
 CYRILLIC = "Новости Киева: метро Лыбедская закрыто до пятницы, пишет ЁЖ"
@@ -200,25 +212,30 @@ def test_a_legacy_encoding_is_read_by_the_fast_path_as_feedparser_reads_it(
     if declare:
         text = f'<?xml version="1.0" encoding="{encoding}"?>' + text
     body = text.replace("<description>Text 1.</description>", "").encode(encoding)
-    fast = _parse_fast(body, content_type, URL, frozenset())
+    fast = fast_path(body, content_type, URL, frozenset())
     slow = _parse_xml_feed("t", body, content_type, URL, frozenset())
     assert fast is not None and disagreement(fast, slow) == ""
     assert articles_of(fast)[0].text == CYRILLIC + "."
-    cut = _parse_fast(body, content_type, URL, known={fast.keys[1]})
+    cut = fast_path(body, content_type, URL, known={fast.keys[1]})
     assert cut is not None and [a.text for a in articles_of(cut)] == [CYRILLIC + "."]
 
 
-def test_an_http_charset_and_a_declaration_or_bom_that_disagree_go_to_feedparser() -> None:
+def test_an_http_charset_and_a_declaration_that_disagree_go_to_feedparser() -> None:
     body = rss(item(1)).replace(b"utf-8", b"windows-1251")
-    assert _parse_fast(body, "text/xml; charset=koi8-r", URL, frozenset()) is None
-    bom = b"\xef\xbb\xbf" + rss(item(1))
-    assert _parse_fast(bom, "text/xml; charset=windows-1251", URL, frozenset()) is None
-    assert _parse_fast(bom, "text/xml", URL, frozenset()) is not None
+    assert fast_path(body, "text/xml; charset=koi8-r", URL, frozenset()) is None
+
+
+def test_a_byte_order_mark_beats_the_http_charset() -> None:
+    """As in the XML and HTML specs (feedparser lets HTTP win and gives mojibake)."""
+    bom = codecs.BOM_UTF8 + rss(item(1, f"<description>{CYRILLIC}</description>"))
+    for content_type in ("text/xml; charset=windows-1251", "text/xml"):
+        fast = fast_path(bom, content_type, URL, frozenset())
+        assert fast is not None and articles_of(fast)[0].text == CYRILLIC
 
 
 def test_keys_do_not_depend_on_what_follows_an_item() -> None:
-    one = _parse_fast(rss(item(2), item(1)), "", URL, frozenset())
-    two = _parse_fast(rss(item(3), item(2)), "", URL, frozenset())
+    one = fast_path(rss(item(2), item(1)), "", URL, frozenset())
+    two = fast_path(rss(item(3), item(2)), "", URL, frozenset())
     assert one is not None and two is not None
     assert one.keys[0] == two.keys[1]  # item 2: first, then last in the document
 
@@ -228,3 +245,81 @@ def test_feedparser_gets_the_bytes_as_sent_when_http_names_another_charset() -> 
     body += b"<title/></item><item><title>x</title></channel></rss>"  # broken: feedparser's
     parsed = parse_document("t", body, "text/xml; charset=windows-1252", URL)
     assert parsed.title == "Café"
+
+
+# --- every encoding: the text feedparser reads when the encoding is declared -------------
+
+FRENCH = (
+    "Café crème à la gare: les trains régionaux reprennent lundi après trois semaines de "
+    "travaux, annonce la société. Les usagers déçus réclament un dédommagement « équitable »."
+)
+RUSSIAN = (
+    "Новости Киева: метро Лыбедская закрыто до пятницы, пишет газета. Пассажиров просят "
+    "пользоваться автобусами, которые ходят каждые пять минут с утра до вечера."
+)
+UKRAINIAN = (
+    "Київ: станцію метро «Либідська» закрито до п'ятниці. Пасажирів просять їздити "
+    "автобусами, які ходять щоп'ятнадцять хвилин, повідомляє міська адміністрація."
+)
+
+
+def legacy_rss(text: str, encoding: str | None) -> bytes:
+    """Two items in ``encoding``, declared so, or undeclared when None is given."""
+    body = rss(item(1), item(2)).decode().replace("Note 1", text[:20])
+    body = body.replace("<description>Text 1.</description>", f"<description>{text}</description>")
+    declaration = '<?xml version="1.0" encoding="utf-8"?>'
+    if encoding is None:
+        return body.replace(declaration, "").encode()
+    return body.replace(declaration, f'<?xml version="1.0" encoding="{encoding}"?>').encode(
+        encoding
+    )
+
+
+@pytest.mark.parametrize(
+    ("codec", "bom"),
+    [
+        ("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE),
+        ("utf-32-le", codecs.BOM_UTF32_LE), ("utf-32-be", codecs.BOM_UTF32_BE),
+        ("utf-8", codecs.BOM_UTF8),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("declared", [True, False])
+def test_a_document_with_a_byte_order_mark_is_read_in_its_encoding(
+    codec: str, bom: bytes, declared: bool
+) -> None:
+    """UTF-16 and UTF-32 were "not even XML" unless HTTP named them."""
+    reference = legacy_rss(RUSSIAN, "utf-8")
+    text = reference.decode()
+    if declared:
+        text = text.replace('encoding="utf-8"', f'encoding="{codec[:6]}"')
+    else:
+        text = text.replace(' encoding="utf-8"', "")
+    body = bom + text.encode(codec)
+    for content_type in ("application/rss+xml", "text/xml"):
+        fast = fast_path(body, content_type, URL, frozenset())
+        slow = _parse_xml_feed("t", reference, "application/xml", URL, frozenset())
+        assert fast is not None and disagreement(fast, slow) == ""
+        parsed = parse_document("t", body, content_type, URL)
+        assert articles_of(parsed)[0].text == RUSSIAN
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [(FRENCH, "windows-1252"), (RUSSIAN, "koi8-r"), (RUSSIAN, "windows-1251"),
+     (UKRAINIAN, "windows-1251"), (FRENCH, "iso-8859-1")],
+)  # fmt: skip
+def test_an_undeclared_legacy_encoding_is_detected(text: str, encoding: str) -> None:
+    """No charset in HTTP or XML, bytes that are not UTF-8: they came out as U+FFFD."""
+    body = legacy_rss(text, None).decode().encode(encoding)
+    reference = _parse_xml_feed("t", legacy_rss(text, encoding), "", URL, frozenset())
+    assert articles_of(reference)[0].text == text
+    fast = fast_path(body, "application/rss+xml", URL, frozenset())
+    assert fast is not None and disagreement(fast, reference) == ""
+    assert articles_of(parse_document("t", body, "application/rss+xml", URL))[0].text == text
+
+
+def test_utf8_with_a_stray_byte_stays_utf8() -> None:
+    """One bad byte in a UTF-8 feed is replaced; the rest is not read as windows-1252."""
+    body = legacy_rss(RUSSIAN, None).replace("пишет".encode(), b"\xff")
+    (article, _) = articles_of(parse_document("t", body, "", URL))
+    assert article.text == RUSSIAN.replace("пишет", "\ufffd")

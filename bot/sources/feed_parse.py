@@ -105,22 +105,13 @@ def parse_document(
     head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{") or ("json" in content_type.lower() and not head.startswith(b"<")):
         return _parse_json_feed(name, body, url, known)
-    fast = _parse_fast(body, content_type, url, known)  # expat rejects invalid UTF-8
+    utf8 = _as_utf8(body, content_type)
+    if utf8 is None:  # declarations that disagree or lie: feedparser's rules decide
+        return _parse_xml_feed(name, body, content_type, url, known)
+    fast = _parse_fast(utf8, url, known)
     if fast is not None:
         return fast
-    return _parse_xml_feed(name, _valid_utf8(body, content_type), content_type, url, known)
-
-
-def _valid_utf8(body: bytes, content_type: str = "") -> bytes:
-    """Replace invalid bytes in a UTF-8 document instead of letting the parser guess
-    windows-1252 for the whole feed (which turns Cyrillic into mojibake)."""
-    if _codecs_named(body, content_type) not in (set(), {"utf-8"}):
-        return body
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return body.decode("utf-8", "replace").encode("utf-8")
-    return body
+    return _parse_xml_feed(name, utf8, _CHARSET.sub("charset=utf-8", content_type), url, known)
 
 
 def _feedparser(body: bytes, content_type: str) -> Any:
@@ -159,22 +150,17 @@ _ITEM_TAGS = tuple(
 )
 
 
-def _parse_fast(
-    body: bytes, content_type: str, url: str, known: AbstractSet[str]
-) -> ParsedFeed | None:
+def _parse_fast(body: bytes, url: str, known: AbstractSet[str]) -> ParsedFeed | None:
     """The common case, fast. Items are found by their tags' bytes and keyed by a hash
     of those bytes; known ones are cut out, and what is left (usually one new item, or
     none) goes through feedparser-rs: compiled, with feedparser's API, ~50× faster.
 
-    None when anything is unusual (an unclear encoding, items not found where the parser
+    ``body`` is UTF-8 (see ``_as_utf8``). None when anything is unusual (items not
+    found where the parser
     finds them, not well-formed XML, internal DTD entities, a format or result the
     shortcut is not sure of): the caller then hands the document to feedparser, which
     has two decades of broken feeds behind it.
     """
-    utf8 = _as_utf8(body, content_type)
-    if utf8 is None:
-        return None
-    body = utf8
     spans = _item_spans(body)
     if not spans or body.find(b"<!ENTITY", 0, spans[0][0]) >= 0:  # a DTD comes first
         return None
@@ -207,29 +193,72 @@ def _parse_fast(
     return _feed(result, raw, keys, cheap_keys=True)
 
 
-def _as_utf8(body: bytes, content_type: str) -> bytes | None:
-    """The document in UTF-8 (declared so), or None when its encoding is not plain.
+#: byte-order marks, longest first (UTF-32 LE's starts with UTF-16 LE's)
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)  # fmt: skip
+_XML_ENCODING_TEXT = re.compile(r"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
+#: the least coherence (charset-normalizer's measure of reading as a language) for a
+#: detected encoding to beat windows-1252, feedparser's own guess
+_COHERENT = 0.1
 
-    Plain: the HTTP charset and the XML declaration name the same codec, or only one
-    names one, and the bytes decode with it. A windows-1251 feed, common in Russian and
-    Ukrainian, is thus read by the fast path too; a disagreement, a byte-order mark or
-    bytes that do not decode are left to feedparser's rules.
+
+def _as_utf8(body: bytes, content_type: str) -> bytes | None:
+    """The document in UTF-8 (declared so, no byte-order mark), so that both paths read
+    the same text; None when its declarations disagree or lie (feedparser's rules then).
+
+    A byte-order mark decides first (UTF-8/16/32), as in feedparser; then the HTTP charset
+    and the XML declaration, when they name one codec and the bytes decode with it.
+    Undeclared bytes that are not UTF-8 are mostly UTF-8 with a stray byte (replaced:
+    guessing windows-1252 for the whole feed would turn Cyrillic into mojibake) or a
+    legacy encoding, which is detected.
     """
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return _recoded(body[len(bom) :], codec)
     names = _codecs_named(body, content_type)
-    if names is None:
+    if names is None or len(names) > 1:
         return None
-    if not names or names == {"utf-8"}:
-        return body
-    if len(names) > 1 or body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
-        return None
+    if names and names != {"utf-8"}:
+        return _recoded(body, names.pop())
     try:
-        text = body.decode(names.pop())
+        body.decode("utf-8")
     except UnicodeDecodeError:
+        text = body.decode("utf-8", "replace")
+        stray = text.count("\ufffd") - body.count("\ufffd".encode())
+        multibyte = len(text) - len(text.encode("ascii", "ignore")) - stray
+        if names or multibyte > stray:
+            return text.encode("utf-8")
+        return _recoded(body, _detect(body))
+    return body
+
+
+def _recoded(body: bytes, codec: str) -> bytes | None:
+    """``body`` decoded with ``codec`` and written as UTF-8, its declaration saying so."""
+    try:
+        text = body.decode(codec)
+    except (UnicodeDecodeError, LookupError):
         return None
-    declared = _XML_ENCODING.match(body)
-    if declared:  # an ASCII prefix: its byte offsets are character offsets
+    declared = _XML_ENCODING_TEXT.match(text)
+    if declared:
         text = text[: declared.start(1)] + "utf-8" + text[declared.end(1) :]
     return text.encode("utf-8")
+
+
+def _detect(body: bytes) -> str:
+    """The legacy encoding of undeclared bytes: charset-normalizer's most coherent
+    reading, unless none reads as a language (short texts), when feedparser's
+    windows-1252 stays; an equally coherent windows-1252 reading wins too."""
+    import charset_normalizer  # only odd documents pay for it
+
+    best, score = "cp1252", _COHERENT
+    for match in charset_normalizer.from_bytes(body):
+        could_be = {codecs.lookup(name).name for name in match.could_be_from_charset}
+        if match.coherence > score or (match.coherence == score and "cp1252" in could_be):
+            best, score = ("cp1252" if "cp1252" in could_be else match.encoding), match.coherence
+    return best
 
 
 def _codecs_named(body: bytes, content_type: str) -> set[str] | None:
