@@ -34,7 +34,7 @@ from bot.model import Article
 from bot.sources.feed_text import first_sentence, html_to_text, iso639_1, plain_text
 
 #: bump when the mapping from entries to articles changes, so stored fingerprints expire
-PARSER_VERSION = 2
+PARSER_VERSION = 3
 
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
 _CHARSET = re.compile(r"charset\s*=\s*\"?([\w.-]+)", re.IGNORECASE)
@@ -126,13 +126,18 @@ def _feedparser(body: bytes, content_type: str) -> Any:
     )
 
 
+#: a Channel Definition Format document's root (after any prolog)
+_CDF_ROOT = re.compile(rb"(?:\s|<\?[^>]*>|<!--.*?-->|<!DOCTYPE[^>]*>)*<channel[\s>]", re.I | re.S)
+
+
 def _parse_xml_feed(
     name: str, body: bytes, content_type: str, url: str, known: AbstractSet[str]
 ) -> ParsedFeed:
     """The whole document through feedparser; entries are keyed by what they say."""
     result = _feedparser(body, content_type)
     entries = result.get("entries") or []
-    if not entries and (result.get("bozo") or not result.get("version")):
+    empty_cdf = not result.get("bozo") and _CDF_ROOT.match(body)  # CDF has no version
+    if not entries and (result.get("bozo") or not result.get("version")) and not empty_cdf:
         raise SourceError(f"feed {name}: {_not_a_feed(body, content_type, result)} at {url}")
     raw = [_raw_entry(i, e, _feed_lang(result), url) for i, e in enumerate(entries)]
     raw = [replace(entry, key=entry.fingerprint()) for entry in raw]
@@ -147,6 +152,15 @@ _FAST_VERSIONS = frozenset({"rss090", "rss091u", "rss091n", "rss092", "rss093", 
 _ITEM_TAGS = tuple(
     (re.compile(rb"<" + name + rb"[\s/>]"), re.compile(rb"</" + name + rb"\s*>"))
     for name in (b"item", b"entry")
+)
+
+
+#: what feedparser-rs does not read in an item or entry, but feedparser does: RSS's
+#: <xhtml:body>, <body>, <fullitem>, bare <content> and <summary>; Atom 0.3's
+#: base64 and other non-text types; xml:lang in RSS
+_UNREAD_RSS = re.compile(rb"<(?:xhtml:body|body|fullitem|content|summary)[\s/>]|xml:lang")
+_UNREAD_ATOM = re.compile(
+    rb"\smode=|<(?:content|summary|title)\s[^>]*type=[\"'](?!(?:text|html|xhtml)[\"'])"
 )
 
 
@@ -169,6 +183,12 @@ def _parse_fast(body: bytes, url: str, known: AbstractSet[str]) -> ParsedFeed | 
     new = [i for i, key in enumerate(keys) if key not in known]
     if not new:
         return ParsedFeed("", "", "", (), keys, cheap_keys=True)
+    rss = body.startswith(b"<item", spans[0][0])
+    unread = _UNREAD_RSS if rss else _UNREAD_ATOM
+    if (rss and body.find(b"xml:lang", 0, spans[0][0]) >= 0) or any(
+        unread.search(body, *spans[i]) for i in new
+    ):
+        return None
     document = body
     if len(new) < len(spans):  # the document as if it had only the new items
         document = b"".join(
@@ -452,7 +472,7 @@ def _json_entry(index: int, item: Any, feed_lang: str, base: str) -> RawEntry:
     tags = item.get("tags")
     return RawEntry(
         index=index,
-        id=str(raw_id).strip() if isinstance(raw_id, str | int) and raw_id != "" else "",
+        id=_json_id(raw_id),
         link=_absolute(base, _str(item.get("url")) or _str(item.get("external_url"))),
         title=_str(item.get("title")),
         title_html=False,
@@ -469,6 +489,14 @@ def _json_entry(index: int, item: Any, feed_lang: str, base: str) -> RawEntry:
         lang=_str(item.get("language")) or feed_lang,
         image=_absolute(base, _str(item.get("image")) or _str(item.get("banner_image"))),
     )
+
+
+def _json_id(value: Any) -> str:
+    """A JSON Feed id as a string: "1.5" for 1.5 (the spec says string; feeds send
+    numbers), "" for anything else (the link or a hash then identifies the item)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return ""
+    return str(value).strip()
 
 
 # --- entries → articles ------------------------------------------------------------------
@@ -522,15 +550,28 @@ class Built:
 
 
 def entry_identity(entry: RawEntry) -> str:
-    """guid/id, else the link, else a hash of title + date; ``RecordError`` if none."""
+    """guid/id, else the link, else a hash of title + date; ``RecordError`` if none.
+
+    The hash is of what the entry says, not how it is written (the title's text, the
+    date as parsed when it parses), so that either parser gives the same id."""
     if entry.id:
         return entry.id
     if entry.link:
         return entry.link
-    if entry.title.strip() or entry.date_raw.strip():
-        digest = hashlib.sha256(f"{entry.title.strip()}\n{entry.date_raw.strip()}".encode())
+    title = _title_text(entry)
+    date = entry.published.isoformat() if entry.published else entry.date_raw.strip()
+    if title or date:
+        digest = hashlib.sha256(f"{title}\n{date}".encode())
         return "sha256:" + digest.hexdigest()[:32]
     raise RecordError(f"entry #{entry.index + 1} has no id, link, title or date")
+
+
+def _title_text(entry: RawEntry) -> str:
+    """The title as plain text on one line; "" when it is only markup (an image)."""
+    title = html_to_text(entry.title) if entry.title_html else plain_text(entry.title)
+    if not entry.title_html and "<" in title and not html_to_text(title):
+        return ""  # "<img src=…>": feedparser calls it text, feedparser-rs HTML
+    return " ".join(title.split())
 
 
 def to_article(name: str, feed: ParsedFeed, entry: RawEntry, identity: str) -> Built:
@@ -539,8 +580,7 @@ def to_article(name: str, feed: ParsedFeed, entry: RawEntry, identity: str) -> B
     summary = html_to_text(entry.summary) if entry.summary_html else plain_text(entry.summary)
     if not text:
         text = summary
-    title = html_to_text(entry.title) if entry.title_html else plain_text(entry.title)
-    title = " ".join(title.split())
+    title = _title_text(entry)
     titled_from_text = False
     if not title:
         if not text:
@@ -590,8 +630,8 @@ def _absolute(base: str, link: str) -> str:
         return ""
     try:
         return urljoin(base, link)
-    except ValueError:
-        return link
+    except ValueError:  # "http://[bad/": feedparser drops it too
+        return ""
 
 
 def _from_struct(value: Any) -> datetime | None:
