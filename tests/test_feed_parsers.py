@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import RecordError
+from bot.errors import RecordError, SourceError
 from bot.model import Article
 from bot.sources.feed_parse import (
     ParsedFeed,
@@ -25,6 +25,7 @@ from bot.sources.feed_parse import (
     _parse_xml_feed,
     entry_identity,
     parse_document,
+    read_document,
     to_article,
 )
 
@@ -415,3 +416,15 @@ def test_a_float_json_feed_id_is_its_string_form() -> None:
 def test_a_cdf_channel_without_items_is_an_empty_feed() -> None:
     body = b'<?xml version="1.0"?><CHANNEL HREF="https://lab.example/"><TITLE>Lab</TITLE></CHANNEL>'
     assert parse_document("t", body, "application/xml", URL).entries == ()
+
+
+def test_no_feed_file_raises_anything_but_a_one_line_source_error() -> None:
+    """Every file the tests hold, as any path reads it: a reading or a SourceError."""
+    for path in sorted(FEEDS.rglob("*")):
+        if not path.is_file():
+            continue
+        for content_type in ("application/xml", "text/xml; charset=utf-16"):
+            try:
+                read_document("t", path.read_bytes(), content_type, URL, frozenset())
+            except SourceError as exc:
+                assert "\n" not in str(exc), path
