@@ -428,3 +428,12 @@ def test_no_feed_file_raises_anything_but_a_one_line_source_error() -> None:
                 read_document("t", path.read_bytes(), content_type, URL, frozenset())
             except SourceError as exc:
                 assert "\n" not in str(exc), path
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_a_high_bit_date_in_a_feed_without_items_is_an_empty_feed(encoding: str) -> None:
+    """Served as text/xml with no charset, feedparser took it for US-ASCII, complained,
+    and the empty feed was reported as "malformed XML"."""
+    body = rss(head="<lastBuildDate>Mon, 02 Mär 2026</lastBuildDate>").decode().encode(encoding)
+    body = body.replace(b' encoding="utf-8"', b"")
+    assert parse_document("t", body, "text/xml", URL).entries == ()

@@ -111,7 +111,10 @@ def parse_document(
     fast = _parse_fast(utf8, url, known)
     if fast is not None:
         return fast
-    return _parse_xml_feed(name, utf8, _CHARSET.sub("charset=utf-8", content_type), url, known)
+    # UTF-8 now, and said so: text/xml without a charset would be US-ASCII to feedparser
+    # (RFC 3023), and one high-bit byte in a date made an empty feed "malformed XML"
+    media = content_type.split(";", 1)[0].strip() or "application/xml"
+    return _parse_xml_feed(name, utf8, f"{media}; charset=utf-8", url, known)
 
 
 def _feedparser(body: bytes, content_type: str) -> Any:
