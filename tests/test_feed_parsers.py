@@ -437,3 +437,30 @@ def test_a_high_bit_date_in_a_feed_without_items_is_an_empty_feed(encoding: str)
     body = rss(head="<lastBuildDate>Mon, 02 Mär 2026</lastBuildDate>").decode().encode(encoding)
     body = body.replace(b' encoding="utf-8"', b"")
     assert parse_document("t", body, "text/xml", URL).entries == ()
+
+
+IMAGE = "<image><url>https://img.example/a.png</url><title>Logo</title><link>https://img.example/</link></image>"
+
+
+@pytest.mark.parametrize("linked", [True, False])
+def test_an_image_inside_an_item_lends_it_no_title_link_or_id(linked: bool) -> None:
+    """feedparser took the image's <title> (and so the hashed id) for the item's."""
+    entry = item(1).replace("<guid>n1</guid>", "").replace("</title>", "</title>" + IMAGE)
+    if not linked:
+        entry = entry.replace("<link>https://lab.example/1</link>", "")
+    fast, slow = both(rss(entry, item(2)))
+    assert fast is not None and disagreement(fast, slow) == ""
+    (article, _) = articles_of(slow)
+    assert article.title == "Note 1"
+    assert article.url == ("https://lab.example/1" if linked else "")
+
+
+def test_an_rss_1_item_with_a_guid_or_enclosure_goes_to_feedparser() -> None:
+    """feedparser reads RSS 2.0's <guid> and <enclosure> in RSS 1.0; feedparser-rs not."""
+    body = (
+        b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        b'xmlns="http://purl.org/rss/1.0/"><channel rdf:about="x"><title>x</title></channel>'
+        b"<item><title>T</title><guid>g</guid></item></rdf:RDF>"
+    )
+    assert fast_path(body, "", URL, frozenset()) is None
+    assert [e.id for e in parse_document("t", body, "", URL).entries] == ["g"]

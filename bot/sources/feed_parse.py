@@ -137,7 +137,7 @@ def _parse_xml_feed(
     name: str, body: bytes, content_type: str, url: str, known: AbstractSet[str]
 ) -> ParsedFeed:
     """The whole document through feedparser; entries are keyed by what they say."""
-    result = _feedparser(body, content_type)
+    result = _feedparser(_without_item_images(body), content_type)
     entries = result.get("entries") or []
     empty_cdf = not result.get("bozo") and _CDF_ROOT.match(body)  # CDF has no version
     if not entries and (result.get("bozo") or not result.get("version")) and not empty_cdf:
@@ -145,6 +145,44 @@ def _parse_xml_feed(
     raw = [_raw_entry(i, e, _feed_lang(result), url) for i, e in enumerate(entries)]
     raw = [replace(entry, key=entry.fingerprint()) for entry in raw]
     return _feed(result, tuple(e for e in raw if e.key not in known), tuple(e.key for e in raw))
+
+
+_IMAGE_TAG = re.compile(rb"<(/?)image(?:\s[^<>]*?)?(/?)>")
+
+
+def _without_item_images(body: bytes) -> bytes:
+    """The document without the ``<image>`` elements inside RSS items: feedparser takes
+    their <title>, <link> and <url> for the item's own (feedparser-rs does not), and no
+    entry field is read from them. One pass over the image tags; a document whose
+    images do not pair up is left as it is."""
+    if b"<image" not in body or b"<item" not in body:
+        return body
+    cut: list[tuple[int, int]] = []
+    depth_start = -1
+    for match in _IMAGE_TAG.finditer(body):
+        closing, empty = match.group(1, 2)
+        if empty:
+            continue
+        if not closing:
+            if depth_start >= 0:
+                return body  # nested images: not a shape worth guessing at
+            depth_start = match.start()
+        elif depth_start < 0:
+            return body
+        else:
+            cut.append((depth_start, match.end()))
+            depth_start = -1
+    spans = _item_spans(body)
+    inside = [(a, b) for a, b in cut if any(s <= a and b <= e for s, e in spans)]
+    if not inside or depth_start >= 0:
+        return body
+    view = memoryview(body)
+    pieces, at = [], 0
+    for a, b in inside:
+        pieces.append(view[at:a])
+        at = b
+    pieces.append(view[at:])
+    return b"".join(pieces)
 
 
 #: feed formats the compiled parser reads like feedparser does (checked by
@@ -162,6 +200,8 @@ _ITEM_TAGS = tuple(
 #: <xhtml:body>, <body>, <fullitem>, bare <content> and <summary>; Atom 0.3's
 #: base64 and other non-text types; xml:lang in RSS
 _UNREAD_RSS = re.compile(rb"<(?:xhtml:body|body|fullitem|content|summary)[\s/>]|xml:lang")
+#: and in RSS 1.0, <guid> and <enclosure> (RSS 2.0's, which feedparser reads there too)
+_UNREAD_RDF = re.compile(_UNREAD_RSS.pattern + rb"|<(?:guid|enclosure)[\s/>]")
 _UNREAD_ATOM = re.compile(
     rb"\smode=|<(?:content|summary|title)\s[^>]*type=[\"'](?!(?:text|html|xhtml)[\"'])"
 )
@@ -187,7 +227,10 @@ def _parse_fast(body: bytes, url: str, known: AbstractSet[str]) -> ParsedFeed | 
     if not new:
         return ParsedFeed("", "", "", (), keys, cheap_keys=True)
     rss = body.startswith(b"<item", spans[0][0])
-    unread = _UNREAD_RSS if rss else _UNREAD_ATOM
+    unread = _UNREAD_ATOM
+    if rss:
+        rdf = body.find(b"rdf:RDF", 0, spans[0][0]) >= 0
+        unread = _UNREAD_RDF if rdf else _UNREAD_RSS
     if (rss and body.find(b"xml:lang", 0, spans[0][0]) >= 0) or any(
         unread.search(body, *spans[i]) for i in new
     ):
