@@ -212,11 +212,10 @@ def _parse_fast(body: bytes, url: str, known: AbstractSet[str]) -> ParsedFeed | 
     of those bytes; known ones are cut out, and what is left (usually one new item, or
     none) goes through feedparser-rs: compiled, with feedparser's API, ~50× faster.
 
-    ``body`` is UTF-8 (see ``_as_utf8``). None when anything is unusual (items not
-    found where the parser
-    finds them, not well-formed XML, internal DTD entities, a format or result the
-    shortcut is not sure of): the caller then hands the document to feedparser, which
-    has two decades of broken feeds behind it.
+    ``body`` is UTF-8 (see ``_as_utf8``). None when anything is unusual (items not found
+    where the parser finds them, not well-formed XML, internal DTD entities, elements it
+    does not read, a format or result the shortcut is not sure of): the caller then
+    hands the document to feedparser, which has two decades of broken feeds behind it.
     """
     spans = _item_spans(body)
     if not spans or body.find(b"<!ENTITY", 0, spans[0][0]) >= 0:  # a DTD comes first
