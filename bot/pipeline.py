@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bot.clock import Clock, utcnow
-from bot.compose import ComposeOptions, compose, summary_budget
+from bot.compose import ComposeOptions, compose, thread_budget
 from bot.config import Config, FeedSettings
 from bot.decide import Policy, decide
 from bot.errors import (
@@ -31,6 +31,7 @@ from bot.errors import (
     SourceError,
     TransientError,
 )
+from bot.links import parse_post_link
 from bot.model import Article, Plan, Poll, StrongRef, Target, Thread
 from bot.outcomes import (
     Claimed,
@@ -47,7 +48,7 @@ from bot.publish import Publisher
 from bot.sources import Source
 from bot.sources.concurrent import poll_each, poll_one
 from bot.state import Item, State, ThreadRow
-from bot.summarize import Budget, Summarizer
+from bot.summarize import Summarizer
 from bot.summarize.clean import clean_text
 from bot.summarize.extractive import keywords
 from bot.urls import normalize_url
@@ -65,6 +66,7 @@ class FeedReport:
     posted: int = 0
     failed: int = 0
     skipped: int = 0
+    shown: int = 0  # dry run: threads previewed, nothing recorded
     not_modified: bool = False
     problems: list[str] = field(default_factory=list)
     error: str | None = None
@@ -74,8 +76,10 @@ class FeedReport:
             return f"{self.feed}: error: {self.error}"
         if self.not_modified:
             return f"{self.feed}: not modified"
-        if not (self.new or self.posted or self.failed):
+        if not (self.new or self.posted or self.failed or self.shown):
             text = f"{self.feed}: nothing new"
+        elif self.shown:
+            text = f"{self.feed}: {self.new} new, {self.shown} shown (dry run)"
         else:
             text = f"{self.feed}: {self.new} new, {self.posted} posted, {self.failed} failed"
         if self.skipped:
@@ -113,6 +117,8 @@ class Pipeline:
         self.stop = stop or threading.Event()
         self.workers = workers  # feeds fetched at once by run_once
         self.paused_until: dict[str, float] = {}  # account → epoch seconds (HTTP 429)
+        #: dry run: (feed, item) already previewed by this process, so a daemon shows each once
+        self.shown: set[tuple[str, str]] = set()
         self._closing = closing or ExitStack()
 
     def close(self) -> None:
@@ -238,18 +244,24 @@ class Pipeline:
         for item in self.state.pending(feed.name, max_attempts=MAX_ATTEMPTS):
             if self.stop.is_set():
                 return
+            if self.dry_run and (feed.name, item.id) in self.shown:
+                continue
             outcome = self.publish(item, feed)
             if isinstance(outcome, Posted):
                 report.posted += 1
             elif isinstance(outcome, Failed):
                 report.failed += 1
+            elif isinstance(outcome, Shown):
+                self.shown.add((feed.name, item.id))
+                report.shown += 1
 
     def thread_for(self, article: Article, feed: FeedSettings) -> Thread:
         options = ComposeOptions(
             max_posts=feed.summary.max_posts, hashtags=feed.hashtags, langs=feed.langs
         )
-        budget = Budget(
-            graphemes=summary_budget(article, options),
+        budget = thread_budget(
+            article,
+            options,
             sentences=feed.summary.sentences,
             lang=feed.langs[0] if feed.langs else None,
         )
@@ -359,9 +371,10 @@ class Pipeline:
     # --- manual repost ---------------------------------------------------------------
 
     def repost(self, ref: str, *, feed: str | None = None, boost: bool = False) -> str:
-        """Post an item again by id or URL, even if it was posted before: "posted",
-        "boosted" or "shown" (dry run); ``RepostError`` when it can't be done."""
-        item = self.state.find_item(ref, feed=feed)
+        """Post an item again, even if it was posted before: "posted", "boosted" or
+        "shown" (dry run); ``RepostError`` when it can't be done. ``ref`` is its id, its
+        at-uri, any spelling of its URL, or the bsky.app link of a thread posted for it."""
+        item = self.find(ref, feed=feed)
         settings = self.config.feed(item.feed)
         if boost:
             return self._boost(item, settings)
@@ -372,6 +385,14 @@ class Pipeline:
             )
         outcome = self.publish(item, settings, kind=ThreadKind.REPOST)
         return _done(outcome, item, "posted", "can't be posted now", "repost")
+
+    def find(self, ref: str, *, feed: str | None = None) -> Item:
+        link = parse_post_link(ref)
+        if link is not None:
+            found = self.state.item_of_post(*link)
+            if found is not None and feed in (None, found[0]):
+                return self.state.find_item(found[1], feed=found[0])
+        return self.state.find_item(ref, feed=feed, norm_url=normalize_url(ref))
 
     def _boost(self, item: Item, feed: FeedSettings) -> str:
         posted = [

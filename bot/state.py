@@ -16,8 +16,6 @@ so the daemon and a manual ``repost`` can never both post the same item.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -31,6 +29,7 @@ import sqlite_utils
 
 from bot.clock import Clock, utcnow
 from bot.errors import StateError, UnknownItem
+from bot.heartbeat import owner_alive, process_owner
 from bot.model import Article, Plan, StrongRef
 from bot.outcomes import (
     Claim,
@@ -195,26 +194,6 @@ class FeedRow:
     last_error: str | None
     next_poll_at: datetime | None
     disabled: str | None
-
-
-def process_owner() -> str:
-    """Who holds a claim: host and PID, so a dead owner's claim can be recognised."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def owner_alive(owner: str | None) -> bool:
-    if not owner:
-        return False
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False  # another host (an old container): nobody here holds it
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class State:
@@ -429,10 +408,11 @@ class State:
         )
         return [_item(r) for r in rows]
 
-    def find_item(self, ref: str, *, feed: str | None = None) -> Item:
-        """An item by its id, its URL or its normalised URL; else ``UnknownItem``."""
+    def find_item(self, ref: str, *, feed: str | None = None, norm_url: str | None = None) -> Item:
+        """An item by its id, its URL or its normalised URL (``norm_url``, the caller's
+        normalisation of ``ref``); else ``UnknownItem``."""
         where = "(id = ? OR url = ? OR norm_url = ?)"
-        args: list[Any] = [ref, ref, ref]
+        args: list[Any] = [ref, ref, norm_url or ref]
         if feed is not None:
             where += " AND feed = ?"
             args.append(feed)
@@ -449,6 +429,56 @@ class State:
                 " pick one with --feed"
             )
         return _item(rows[0])
+
+    def item_of_post(self, actor: str, rkey: str) -> tuple[str, str] | None:
+        """``(feed, item)`` of the latest thread holding the post ``rkey`` of ``actor``
+        (a DID; a handle matches the record key alone, as only the PDS knows handles)."""
+
+        def literal(text: str) -> str:
+            return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+        repo = literal(actor) if actor.startswith("did:") else "%"
+        pattern = f"at://{repo}/app.bsky.feed.post/{literal(rkey)}"
+        row = self.conn.execute(
+            "SELECT t.feed, t.item FROM threads t, json_each(t.posts) p"
+            " WHERE t.posts IS NOT NULL AND json_extract(p.value, '$.uri') LIKE ? ESCAPE '\\'"
+            " ORDER BY t.id DESC LIMIT 1",
+            (pattern,),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def listing(
+        self,
+        *,
+        feed: str | None = None,
+        status: ItemStatus | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[Item, tuple[StrongRef, ...]]]:
+        """Items newest first, each with the posts of its latest posted thread (or none)."""
+        where, args = [], []
+        if feed is not None:
+            where.append("feed = ?")
+            args.append(feed)
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        sql = (
+            f"SELECT {_ITEM_COLUMNS}, (SELECT t.posts FROM threads t WHERE t.feed = items.feed"
+            f" AND t.item = items.id AND t.status = '{ThreadStatus.POSTED}'"
+            f" AND t.kind != '{ThreadKind.BOOST}'"
+            " ORDER BY t.id DESC LIMIT 1) FROM items"
+        )
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY first_seen DESC, feed, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(str(limit))
+        out = []
+        for row in self.conn.execute(sql, args):
+            posts = tuple(StrongRef(**p) for p in json.loads(row[-1])) if row[-1] else ()
+            out.append((_item(row[:-1]), posts))
+        return out
 
     # --- threads: claim → plan → posted ----------------------------------------------
 
