@@ -266,6 +266,9 @@ _XML_ENCODING_TEXT = re.compile(r"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-
 #: the least coherence (charset-normalizer's measure of reading as a language) for a
 #: detected encoding to beat windows-1252, feedparser's own guess
 _COHERENT = 0.1
+#: how much of a document the detector reads (it samples within that): its time stays
+#: bounded however large ``max_bytes`` allows a feed to be
+DETECT_BYTES = 64 * 1024
 
 
 def _as_utf8(body: bytes, content_type: str) -> bytes | None:
@@ -317,7 +320,7 @@ def _detect(body: bytes) -> str:
     import charset_normalizer  # only odd documents pay for it
 
     best, score = "cp1252", _COHERENT
-    for match in charset_normalizer.from_bytes(body):
+    for match in charset_normalizer.from_bytes(body[:DETECT_BYTES]):
         could_be = {codecs.lookup(name).name for name in match.could_be_from_charset}
         if match.coherence > score or (match.coherence == score and "cp1252" in could_be):
             best, score = ("cp1252" if "cp1252" in could_be else match.encoding), match.coherence
