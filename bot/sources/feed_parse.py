@@ -32,6 +32,7 @@ import feedparser_rs
 from bot.errors import RecordError, SourceError
 from bot.model import Article
 from bot.sources.feed_text import first_sentence, html_to_text, iso639_1, plain_text
+from bot.untrusted import MAX_RAW_CHARS, checked_article, log_safe, parse_json, to_utc
 
 #: bump when the mapping from entries to articles changes, so stored fingerprints expire
 PARSER_VERSION = 3
@@ -122,11 +123,29 @@ def _feedparser(body: bytes, content_type: str) -> Any:
     # No content-location either: feedparser would resolve a bare <guid> against it, and
     # ids must not change when the feed moves. Links are made absolute by _absolute.
     return feedparser.parse(
-        io.BytesIO(body),
+        io.BytesIO(_no_bad_char_refs(body)),
         response_headers={"content-type": content_type or "application/xml"},
         resolve_relative_uris=False,
         sanitize_html=False,
     )
+
+
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _no_bad_char_refs(body: bytes) -> bytes:
+    """Character references to surrogates, NUL or past U+10FFFF (``&#xD800;``) made
+    U+FFFD: feedparser's lenient parser raises on them, losing the whole document."""
+    if b"&#" not in body:
+        return body
+
+    def fix(match: re.Match[bytes]) -> bytes:
+        hex_digits, digits = match.groups()
+        point = int(hex_digits, 16) if hex_digits else int(digits)
+        bad = point == 0 or 0xD800 <= point <= 0xDFFF or point > 0x10FFFF
+        return b"&#xFFFD;" if bad else match.group()
+
+    return _CHAR_REF.sub(fix, body)
 
 
 #: a Channel Definition Format document's root (after any prolog)
@@ -475,7 +494,7 @@ def _entry_image(e: Any) -> str:
 
 def _parse_json_feed(name: str, body: bytes, url: str, known: AbstractSet[str]) -> ParsedFeed:
     try:
-        doc = json.loads(body.decode("utf-8-sig", "replace"))
+        doc = parse_json(body.decode("utf-8-sig", "replace"))
     except ValueError as exc:
         raise SourceError(f"feed {name}: invalid JSON ({exc}) at {url}") from exc
     version = str(doc.get("version") or "") if isinstance(doc, dict) else ""
@@ -621,9 +640,12 @@ def _title_text(entry: RawEntry) -> str:
 
 
 def to_article(name: str, feed: ParsedFeed, entry: RawEntry, identity: str) -> Built:
-    """Build the ``Article``; only what readers see goes in, never fetch-time data."""
-    text = html_to_text(entry.content) if entry.content_html else plain_text(entry.content)
-    summary = html_to_text(entry.summary) if entry.summary_html else plain_text(entry.summary)
+    """Build the ``Article``; only what readers see goes in, never fetch-time data.
+    Raw text is cut at ``MAX_RAW_CHARS`` first, and the article checked at the trust
+    boundary (``bot.untrusted``) last."""
+    content, summary_raw = entry.content[:MAX_RAW_CHARS], entry.summary[:MAX_RAW_CHARS]
+    text = html_to_text(content) if entry.content_html else plain_text(content)
+    summary = html_to_text(summary_raw) if entry.summary_html else plain_text(summary_raw)
     if not text:
         text = summary
     title = _title_text(entry)
@@ -633,23 +655,27 @@ def to_article(name: str, feed: ParsedFeed, entry: RawEntry, identity: str) -> B
             raise RecordError(f"entry {identity} has neither a title nor any text")
         title, titled_from_text = first_sentence(text), True
     lang = iso639_1(entry.lang)
-    return Built(
-        Article(
-            feed=name,
-            id=identity,
-            url=entry.link or (identity if identity.startswith(("http://", "https://")) else ""),
-            title=title,
-            text=text,
-            description=summary,
-            published=entry.published,
-            updated=entry.updated,
-            tags=entry.tags,
-            langs=(lang,) if lang else (),
-            cover_url=entry.image or None,
-            site_name=" ".join(feed.title.split()),
-        ),
-        titled_from_text,
-    )
+    try:
+        checked = checked_article(
+            Article(
+                feed=name,
+                id=identity,
+                url=entry.link
+                or (identity if identity.startswith(("http://", "https://")) else ""),
+                title=title,
+                text=text,
+                description=summary,
+                published=entry.published,
+                updated=entry.updated,
+                tags=entry.tags,
+                langs=(lang,) if lang else (),
+                cover_url=entry.image or None,
+                site_name=" ".join(feed.title.split()),
+            )
+        )
+    except RecordError as exc:
+        raise RecordError(f"{log_safe(identity)}: {exc}") from None
+    return Built(checked, titled_from_text)
 
 
 # --- small helpers -----------------------------------------------------------------------
@@ -694,10 +720,9 @@ def _from_iso(value: str) -> datetime | None:
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        return to_utc(datetime.fromisoformat(value))
     except ValueError:
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _one_line(text: str) -> str:
