@@ -14,6 +14,8 @@ import sys
 import time
 from collections.abc import Iterable
 
+from bot.untrusted import log_safe
+
 MASK = "***"
 
 
@@ -33,6 +35,18 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class OneLine(logging.Filter):
+    """Each message on one line: newlines and control characters that a feed's ids,
+    titles or errors carry are escaped, so no input can forge a log line of its own."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        safe = log_safe(message)
+        if safe != message:
+            record.msg, record.args = safe, None
+        return True
+
+
 def setup_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     handler = logging.StreamHandler(sys.stderr)
     formatter = logging.Formatter(
@@ -41,6 +55,7 @@ def setup_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     formatter.converter = time.gmtime  # the offset in the format is only true in UTC
     handler.setFormatter(formatter)
     handler.addFilter(RedactSecrets(secrets))
+    handler.addFilter(OneLine())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -24,7 +24,7 @@ def start_daemon(tmp_path: Path, interval: str = "1s") -> subprocess.Popen[str]:
     shutil.copytree(ROOT / "config", tmp_path / "config")
     config = tmp_path / "config" / "feeds.yaml"
     config.write_text(config.read_text().replace("interval: 15m", f"interval: {interval}"))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FEEDBOT_MIN_INTERVAL": "1s"}
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],
         cwd=tmp_path,

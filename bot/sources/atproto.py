@@ -30,6 +30,7 @@ from bot.identity import Identity, IdentityResolver, TxtLookup, dns_txt_lookup
 from bot.model import Article, Poll
 from bot.nsids import PUBLICATION_COLLECTIONS
 from bot.sources import atproto_records as records
+from bot.untrusted import parse_json
 
 log = logging.getLogger("bot.sources.atproto")
 
@@ -210,7 +211,7 @@ class AtprotoSource:
         except httpx.HTTPError as exc:
             raise SourceError(f"{where} failed: {type(exc).__name__}: {exc}") from exc
         try:
-            data = response.json()
+            data = parse_json(response.content)  # a bounded depth, unlike response.json()
         except ValueError:
             data = None
         if response.status_code != 200:
