@@ -45,7 +45,7 @@ from bot.outcomes import (
     ThreadKind,
 )
 from bot.publish import Publisher
-from bot.sources import Source
+from bot.sources import Source, poll_guarded
 from bot.sources.concurrent import poll_each
 from bot.state import Item, State, ThreadRow
 from bot.summarize import Budget, Summarizer
@@ -162,10 +162,7 @@ class Pipeline:
 
     def _fetch(self, feed: FeedSettings, cursor: dict[str, Any]) -> Poll | SourceError:
         """The network half of a poll; safe to run in a worker thread (no state)."""
-        try:
-            return self.sources[feed.name].poll(cursor)
-        except SourceError as exc:
-            return exc
+        return poll_guarded(feed.name, self.sources[feed.name], cursor)
 
     def _apply(self, feed: FeedSettings, poll: Poll | SourceError) -> FeedReport:
         """The state half of a poll: record the outcome and the items it brought."""
@@ -273,10 +270,23 @@ class Pipeline:
         def plan() -> Plan:
             if root is not None:
                 return publisher.prepare_boost(root, target, now=self.clock())
-            return publisher.prepare(self.thread_for(item.article, feed), target, now=self.clock())
+            try:
+                thread = self.thread_for(item.article, feed)
+            except FeedbotError:
+                raise
+            except Exception as exc:  # whatever an article nobody foresaw makes them do,
+                # the summarizer and composer fail this one item, not the pass
+                log.debug("compose crashed feed=%s item=%s", feed.name, item.id, exc_info=True)
+                reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+                raise InvalidThread(f"could not compose a thread: {reason}") from exc
+            return publisher.prepare(thread, target, now=self.clock())
 
         if self.dry_run:
-            publisher.write(plan())
+            try:
+                publisher.write(plan())
+            except FeedbotError as exc:  # shown as it would fail, the pass goes on
+                log.warning("cannot show feed=%s item=%s error=%s", feed.name, item.id, exc)
+                return Failed(str(exc), transient=False)
             return Shown()
         if self._paused(feed.account):
             return Skipped(f"account {feed.account} is rate limited")

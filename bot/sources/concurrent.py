@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.errors import SourceError
 from bot.model import Poll
-from bot.sources import Source
+from bot.sources import Source, poll_guarded
 
 
 def poll_each(
@@ -25,17 +25,14 @@ def poll_each(
 
     ``cursors`` is keyed by the same names (missing means ``{}``). Results are handed
     over one by one so a caller storing them as they come holds one feed's articles at a
-    time, not a thousand. Any exception other than ``SourceError`` is a bug and
-    propagates.
+    time, not a thousand. Any other exception is made a ``SourceError`` too
+    (``poll_guarded``).
     """
     if workers < 1:
         raise ValueError("workers must be at least 1")
 
     def one(name: str) -> tuple[str, Poll | SourceError]:
-        try:
-            return name, sources[name].poll(dict(cursors.get(name) or {}))
-        except SourceError as exc:
-            return name, exc
+        return name, poll_guarded(name, sources[name], dict(cursors.get(name) or {}))
 
     with ThreadPoolExecutor(max_workers=min(workers, max(len(sources), 1))) as pool:
         futures = [pool.submit(one, name) for name in sources]
