@@ -27,6 +27,7 @@ from bot.text import (
     squash,
     utf8_len,
 )
+from bot.untrusted import MAX_TEXT_CHARS, clean_line
 
 POST_GRAPHEMES = 300
 POST_BYTES = 3000
@@ -103,7 +104,8 @@ def compose(article: Article, summary: Summary, options: ComposeOptions) -> Thre
     langs = thread_langs(article, summary, options)
     title = squash(article.title)
     description = squash(article.description)
-    sentences = [s for s in (squash(s) for s in summary.sentences) if s]
+    # a summary may be a model's answer, not the article's text: cleaned like one
+    sentences = [s for s in (clean_line(s, MAX_TEXT_CHARS) for s in summary.sentences) if s]
 
     if description and not _repeats(description, title):
         lead = description

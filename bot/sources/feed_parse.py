@@ -518,7 +518,8 @@ def entry_identity(entry: RawEntry) -> str:
     if entry.link:
         return entry.link
     if entry.title.strip() or entry.date_raw.strip():
-        digest = hashlib.sha256(f"{entry.title.strip()}\n{entry.date_raw.strip()}".encode())
+        text = f"{entry.title.strip()}\n{entry.date_raw.strip()}"
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass"))  # a lone one is text
         return "sha256:" + digest.hexdigest()[:32]
     raise RecordError(f"entry #{entry.index + 1} has no id, link, title or date")
 
