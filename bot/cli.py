@@ -140,11 +140,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from bot.daemon import run_daemon
 
         return run_daemon(config, dry_run=args.dry_run)
-    state = _open_state(config)
-    try:
-        reports = _pipeline(config, state, args).run_once()
-    finally:
-        state.close()
+    with _open_state(config) as state, _pipeline(config, state, args) as pipeline:
+        reports = pipeline.run_once()
     report_out = sys.stderr if args.json else sys.stdout
     for report in reports:
         print(report.line(), file=report_out)
@@ -155,11 +152,8 @@ def cmd_repost(args: argparse.Namespace) -> int:
     config = _load(args)
     if args.feed is not None:
         config.feed(args.feed)  # "unknown feed", not "unknown item"
-    state = _open_state(config)
-    try:
-        outcome = _pipeline(config, state, args).repost(args.item, feed=args.feed, boost=args.boost)
-    finally:
-        state.close()
+    with _open_state(config) as state, _pipeline(config, state, args) as pipeline:
+        outcome = pipeline.repost(args.item, feed=args.feed, boost=args.boost)
     if not args.json:
         print(f"{args.item}: {outcome}")
     return 0
@@ -171,17 +165,15 @@ def cmd_items(args: argparse.Namespace) -> int:
     from bot.links import post_link
     from bot.outcomes import ItemStatus
 
-    statuses = tuple(ItemStatus)
+    statuses = [str(s) for s in ItemStatus]
     if args.status is not None and args.status not in statuses:
         raise _usage(f"argument --status: expected one of {', '.join(statuses)}")
+    status = ItemStatus(args.status) if args.status is not None else None
     config = _load(args)
     if args.feed is not None:
         config.feed(args.feed)
-    state = _open_state(config)
-    try:
-        rows = state.listing(feed=args.feed, status=args.status, limit=args.limit)
-    finally:
-        state.close()
+    with _open_state(config) as state:
+        rows = state.listing(feed=args.feed, status=status, limit=args.limit)
     for item, posts in rows:
         links = [link for link in (post_link(p.uri) for p in posts[:1]) if link]
         seen = item.first_seen.isoformat(timespec="seconds")
@@ -211,8 +203,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     import json
 
     config = _load(args)
-    state = _open_state(config)
-    try:
+    with _open_state(config) as state:
         rows: list[dict[str, Any]] = []
         for feed in config.feeds:
             row = state.feed(feed.name)
@@ -230,8 +221,6 @@ def cmd_status(args: argparse.Namespace) -> int:
                     ],
                 }
             )
-    finally:
-        state.close()
     if args.json:
         for row_json in rows:
             print(json.dumps(row_json, ensure_ascii=False))

@@ -72,10 +72,10 @@ def test_the_daemon_polls_then_exits_0_on_a_signal(tmp_path: Path, signum: int) 
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
-    assert out.count("── samples · at://") == 6  # the preview account shows each thread once
+    assert out.count("── samples · at://") == 8  # the preview account shows each thread once
     assert "daemon stopped" in err
     state = State.open(tmp_path / "state" / "feedbot.db")
-    assert state.counts("samples") == {"posted": 6}
+    assert state.counts("samples") == {"posted": 8}
 
 
 def health(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -16,8 +16,9 @@ from urllib.parse import urlsplit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.compose import POST_BYTES, POST_GRAPHEMES, ComposeOptions, compose
+from bot.compose import ComposeOptions, compose
 from bot.errors import RecordError, SourceError
+from bot.lexicon import MAX_BYTES, MAX_GRAPHEMES
 from bot.model import Article, Summary
 from bot.sources import atproto_records as records
 from bot.sources.feed_parse import read_document
@@ -265,7 +266,7 @@ def test_every_post_is_within_limits_clean_and_links_to_valid_uris(
     thread = compose(checked_article(raw), summary, options)
     assert 1 <= len(thread.posts) <= max_posts
     for post in thread.posts:
-        assert graphemes(post.text) <= POST_GRAPHEMES and utf8_len(post.text) <= POST_BYTES
+        assert graphemes(post.text) <= MAX_GRAPHEMES and utf8_len(post.text) <= MAX_BYTES
         assert not UNSAFE.search(post.text), post.text
         size = utf8_len(post.text)
         for facet in post.facets:
