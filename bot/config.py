@@ -55,6 +55,14 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ContentUrls(Strict):
+    """URLs found inside a source's content (covers, article pages, redirects, a PDS
+    named by a DID document) never reach loopback or private addresses unless
+    ``allow_private_addresses`` is true (``bot.netguard``)."""
+
+    allow_private_addresses: bool = False
+
+
 # --- accounts ------------------------------------------------------------------------
 
 
@@ -98,14 +106,14 @@ Account = Annotated[PreviewAccount | BlueskyAccount, Field(discriminator="type")
 # --- sources -------------------------------------------------------------------------
 
 
-class RecordsSource(Strict):
+class RecordsSource(ContentUrls):
     """AT Protocol records in local JSON files (the shape ``listRecords`` returns)."""
 
     type: Literal["records"]
     path: Path
 
 
-class AtprotoSource(Strict):
+class AtprotoSource(ContentUrls):
     """Long-form records read from a repo on the network."""
 
     type: Literal["atproto"]
@@ -141,7 +149,7 @@ class AtprotoSource(Strict):
         return value
 
 
-class FeedSource(Strict):
+class FeedSource(ContentUrls):
     """An RSS, Atom or JSON Feed document over HTTP.
 
     ``timeout`` bounds a whole fetch (redirects and body included); ``max_bytes`` caps a

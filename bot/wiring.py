@@ -22,17 +22,27 @@ from bot.state import State
 from bot.summarize import Summarizer, make_summarizer
 
 
-def make_source(feed: FeedSettings, client: httpx.Client) -> Source:
+def make_source(
+    feed: FeedSettings, client: httpx.Client, guarded: httpx.Client | None = None
+) -> Source:
+    """``client`` asks what the config names; ``guarded`` (refusing private addresses)
+    fetches URLs found in content, unless the source has ``allow_private_addresses``."""
     settings = feed.source
+    content = client if guarded is None or settings.allow_private_addresses else guarded
     if isinstance(settings, RecordsSource):
         return RecordsReader(feed.name, settings.path)
     if isinstance(settings, FeedSource):
         from bot.sources.feed import FeedSource as FeedReader
 
-        return FeedReader(feed.name, settings, client)
+        return FeedReader(feed.name, settings, client, content_client=content)
     from bot.sources.atproto import AtprotoSource as AtprotoReader
 
-    return AtprotoReader(feed.name, settings, client)
+    return AtprotoReader(feed.name, settings, client, content_client=content)
+
+
+def private_ok_feeds(config: Config) -> frozenset[str]:
+    """Feeds whose owner allowed their content's URLs to reach private addresses."""
+    return frozenset(f.name for f in config.feeds if f.source.allow_private_addresses)
 
 
 def make_publishers(
@@ -49,7 +59,9 @@ def make_publishers(
 
             since = datetime.now(UTC) - timedelta(days=1)
             history = [(when, n * CREATE_POINTS) for when, n in state.writes(name, since=since)]
-            publishers[name] = BlueskyPublisher(name, account, state, history=history)
+            publishers[name] = BlueskyPublisher(
+                name, account, state, history=history, private_ok=private_ok_feeds(config)
+            )
     return publishers
 
 
@@ -67,7 +79,8 @@ def build_pipeline(
 
     env = dict(os.environ) if env is None else env
     client = make_client()
-    sources = {f.name: make_source(f, client) for f in config.feeds}
+    guarded = make_client(allow_private=False)
+    sources = {f.name: make_source(f, client, guarded) for f in config.feeds}
     summarizers: dict[str, Summarizer] = {
         f.name: make_summarizer(f.summary, env) for f in config.feeds
     }

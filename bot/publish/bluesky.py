@@ -26,7 +26,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -99,8 +99,10 @@ class BlueskyPublisher:
         backoff: Backoff = DEFAULT_BACKOFF,
         rng: Callable[[], float] = random.random,
         history: Iterable[tuple[float, int]] = (),
+        private_ok: Set[str] = frozenset(),
     ) -> None:
-        """``http`` fetches covers; ``transport`` carries XRPC (tests count or fault it);
+        """``http`` fetches covers (by default from public addresses only, except for
+        the feeds in ``private_ok``); ``transport`` carries XRPC (tests count or fault it);
         ``clock`` (epoch seconds) and ``sleep`` drive pacing, backoff and ``retry_at``."""
         self.name = name
         self._settings = settings
@@ -108,7 +110,9 @@ class BlueskyPublisher:
         seconds = settings.timeout.total_seconds()
         self._timeout = httpx.Timeout(seconds, connect=min(10.0, seconds))
         self._owns_http = http is None
-        self._http = http if http is not None else make_client(timeout=self._timeout)
+        self._http = http or make_client(timeout=self._timeout, allow_private=False)
+        self._open_http = http or make_client(timeout=self._timeout)
+        self._private_ok = private_ok
         options: dict[str, Any] = {"timeout": self._timeout}
         if transport is not None:
             options["transport"] = transport
@@ -135,6 +139,7 @@ class BlueskyPublisher:
         self._client.request.close()
         if self._owns_http:
             self._http.close()
+            self._open_http.close()
 
     # --- the Publisher protocol --------------------------------------------------------
 
@@ -153,7 +158,7 @@ class BlueskyPublisher:
             if post.card is not None and post.card.thumb_url:
                 url = post.card.thumb_url
                 if url not in thumbs:
-                    thumbs[url] = self._thumb_blob(post.card)
+                    thumbs[url] = self._thumb_blob(post.card, target.feed)
                 thumb = thumbs[url]
             record = post_record(
                 post,
@@ -273,10 +278,11 @@ class BlueskyPublisher:
 
     # --- covers ------------------------------------------------------------------------
 
-    def _thumb_blob(self, card: LinkCard) -> dict[str, Any] | None:
+    def _thumb_blob(self, card: LinkCard, feed: str) -> dict[str, Any] | None:
         """The uploaded thumbnail's blob, or None: a bad cover never fails the post."""
         assert card.thumb_url is not None
-        raw = fetch_image(self._http, card.thumb_url, timeout=self._timeout)
+        http = self._open_http if feed in self._private_ok else self._http
+        raw = fetch_image(http, card.thumb_url, seconds=self._settings.timeout.total_seconds())
         thumb = make_thumbnail(raw) if raw is not None else None
         if thumb is None:
             if raw is not None:
