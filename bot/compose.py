@@ -105,6 +105,7 @@ def compose(article: Article, summary: Summary, options: ComposeOptions) -> Thre
     description = squash(article.description)
     sentences = [s for s in (squash(s) for s in summary.sentences) if s]
 
+    lead_is_article = True
     if description and not _repeats(description, title):
         lead = description
     elif sentences and fits(f"{title}{PARAGRAPH}{sentences[0]}", POST_GRAPHEMES, POST_BYTES):
@@ -116,6 +117,7 @@ def compose(article: Article, summary: Summary, options: ComposeOptions) -> Thre
                 break
             lead = longer
             sentences.pop(0)
+        lead_is_article = not summary.generated
     else:
         lead = ""  # a summary sentence is never shortened to fit beside the title
     # Extractive summaries often open with the title or the description again.
@@ -126,7 +128,10 @@ def compose(article: Article, summary: Summary, options: ComposeOptions) -> Thre
     card = LinkCard(
         uri=article.url,
         title=shorten(title, POST_GRAPHEMES),
-        description=shorten(lead, CARD_DESCRIPTION_MAX),
+        # a model's words never describe the article's card
+        description=shorten(
+            lead if lead_is_article else squash(article.text), CARD_DESCRIPTION_MAX
+        ),
         thumb_url=article.cover_url,
         refs=article.refs,
     )

@@ -120,7 +120,8 @@ def request_bounded(
             body = b""
             if read_status(response.status_code):
                 body = read_bounded(
-                    response, url=url, limit=max_bytes, deadline=deadline, fail=fail)
+                    response, url=url, limit=max_bytes, deadline=deadline, fail=fail
+                )
             return Bounded(
                 status=response.status_code,
                 reason=response.reason_phrase,

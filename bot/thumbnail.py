@@ -13,10 +13,10 @@ import warnings
 from dataclasses import dataclass
 
 import httpx
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from bot.errors import FeedbotError
 from bot.http import request_bounded
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
 

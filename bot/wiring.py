@@ -81,8 +81,9 @@ def build_pipeline(
     client = make_client()
     guarded = make_client(allow_private=False)
     sources = {f.name: make_source(f, client, guarded) for f in config.feeds}
+    secrets = secrets_of(config, env)
     summarizers: dict[str, Summarizer] = {
-        f.name: make_summarizer(f.summary, env) for f in config.feeds
+        f.name: make_summarizer(f.summary, env, secrets) for f in config.feeds
     }
     publishers = make_publishers(
         config, state, dry_run=dry_run, as_json=as_json, out=out or sys.stdout

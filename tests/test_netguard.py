@@ -164,7 +164,8 @@ def _feed(server: LocalServer, link: str, **settings: Any) -> tuple[FeedSource, 
 
 PAGE = (
     "<html><head><meta property='og:image' content='/cover.png'></head><body><article>"
-    "<h1>One</h1>" + "<p>The internal page has a long paragraph of text in it.</p>" * 20
+    "<h1>One</h1>"
+    + "<p>The internal page has a long paragraph of text in it.</p>" * 20
     + "</article></body></html>"
 )
 
@@ -197,9 +198,7 @@ def test_a_permanent_redirect_of_the_feed_to_a_private_address_is_not_followed_o
     canary: LocalServer, http_server: LocalServer
 ) -> None:
     canary.routes["/feed.xml"] = Response(200, "<rss/>", {"Content-Type": "application/xml"})
-    http_server.routes["/feed.xml"] = Response(
-        301, b"", {"Location": canary.url + "/feed.xml"}
-    )
+    http_server.routes["/feed.xml"] = Response(301, b"", {"Location": canary.url + "/feed.xml"})
     cfg = config.FeedSource(type="feed", url=http_server.url + "/feed.xml")
     with make_client() as trusted, make_client(allow_private=False) as guarded:
         source = FeedSource("f", cfg, trusted, content_client=guarded)

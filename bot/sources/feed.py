@@ -211,33 +211,33 @@ class FeedSource:
             if urlsplit(url).scheme not in ("http", "https"):
                 raise SourceError(f"feed {self.name}: refusing to fetch non-HTTP URL {url}")
             client = self.client if _origin(url) == self._trusted else self.content_client
-            with translated_errors(url, deadline, fail):
-                with client.stream(
-                    "GET", url, headers=headers, timeout=deadline.timeout()
-                ) as response:
-                    answer = dict(response.headers.items())  # httpx's Headers.get is slow
-                    location = answer.get("location")
-                    if response.status_code != 200:
-                        self._drain(response, answer)
-                    if response.status_code in _REDIRECTS and location:
-                        target = urljoin(str(response.url), location.strip())
-                        all_permanent = all_permanent and response.status_code in _PERMANENT
-                        moved_to = target if all_permanent else None
-                        url = target
-                        continue
-                    body = b""
-                    if response.status_code == 200:
-                        body = read_bounded(
-                            response, url=url, limit=max_bytes, deadline=deadline, fail=fail
-                        )
-                    return Fetched(
-                        status=response.status_code,
-                        reason=response.reason_phrase,
-                        url=url,  # what was asked for: str(response.url) costs more
-                        headers=answer,
-                        body=body,
-                        moved_to=moved_to,
+            with (
+                translated_errors(url, deadline, fail),
+                client.stream("GET", url, headers=headers, timeout=deadline.timeout()) as response,
+            ):
+                answer = dict(response.headers.items())  # httpx's Headers.get is slow
+                location = answer.get("location")
+                if response.status_code != 200:
+                    self._drain(response, answer)
+                if response.status_code in _REDIRECTS and location:
+                    target = urljoin(str(response.url), location.strip())
+                    all_permanent = all_permanent and response.status_code in _PERMANENT
+                    moved_to = target if all_permanent else None
+                    url = target
+                    continue
+                body = b""
+                if response.status_code == 200:
+                    body = read_bounded(
+                        response, url=url, limit=max_bytes, deadline=deadline, fail=fail
                     )
+                return Fetched(
+                    status=response.status_code,
+                    reason=response.reason_phrase,
+                    url=url,  # what was asked for: str(response.url) costs more
+                    headers=answer,
+                    body=body,
+                    moved_to=moved_to,
+                )
         raise SourceError(
             f"feed {self.name}: more than {self.settings.max_redirects} redirects, last to {url}"
         )
