@@ -115,17 +115,17 @@ def request_bounded(
     follows them, included); the body is read only when ``read_status`` says so. Every
     failure, HTTP errors included, is raised as ``fail(one-line reason)``."""
     deadline = Deadline(seconds)
-    with translated_errors(url, deadline, fail):
-        with client.stream(method, url, timeout=deadline.timeout(), **kwargs) as response:
-            body = b""
-            if read_status(response.status_code):
-                body = read_bounded(
-                    response, url=url, limit=max_bytes, deadline=deadline, fail=fail
-                )
-            return Bounded(
-                status=response.status_code,
-                reason=response.reason_phrase,
-                url=str(response.url),
-                headers=dict(response.headers.items()),
-                body=body,
-            )
+    with (
+        translated_errors(url, deadline, fail),
+        client.stream(method, url, timeout=deadline.timeout(), **kwargs) as response,
+    ):
+        body = b""
+        if read_status(response.status_code):
+            body = read_bounded(response, url=url, limit=max_bytes, deadline=deadline, fail=fail)
+        return Bounded(
+            status=response.status_code,
+            reason=response.reason_phrase,
+            url=str(response.url),
+            headers=dict(response.headers.items()),
+            body=body,
+        )
