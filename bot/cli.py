@@ -11,9 +11,9 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from bot import __version__
+from bot import __version__, redact
 from bot.config import ENV_VAR, Config, load_config
 from bot.errors import ConfigError, FeedbotError
 from bot.logs import setup_logging
@@ -22,6 +22,11 @@ from bot.summarize.command import add_parser as add_summarize
 from bot.wiring import build_pipeline, secrets_of
 
 Command = Callable[[argparse.Namespace], int]
+
+
+def _print(text: object, file: TextIO | None = None) -> None:
+    """Every line the CLI shows, with secrets and JWT-shaped tokens masked."""
+    print(redact.mask(str(text)), file=file)
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -33,8 +38,8 @@ def _load(args: argparse.Namespace) -> Config:
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = _load(args)
     names = ", ".join(config.feed_names()) or "none"
-    print(f"{args.config or os.environ.get(ENV_VAR) or 'config/feeds.yaml'}: ok")
-    print(f"feeds: {names}; accounts: {', '.join(config.accounts) or 'none'}")
+    _print(f"{args.config or os.environ.get(ENV_VAR) or 'config/feeds.yaml'}: ok")
+    _print(f"feeds: {names}; accounts: {', '.join(config.accounts) or 'none'}")
     return 0
 
 
@@ -60,7 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         state.close()
     report_out = sys.stderr if args.json else sys.stdout
     for report in reports:
-        print(report.line(), file=report_out)
+        _print(report.line(), file=report_out)
     return 1 if any(r.error or r.failed for r in reports) else 0
 
 
@@ -73,7 +78,7 @@ def cmd_repost(args: argparse.Namespace) -> int:
     finally:
         state.close()
     if not args.json:
-        print(f"{args.item}: {outcome}")
+        _print(f"{args.item}: {outcome}")
     return 0
 
 
@@ -81,6 +86,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     config = _load(args)
     state = State.open(config.state)
     try:
+        damage = state.check()
+        if damage is not None:
+            _print(
+                f"feedbot: {config.state}: the state file is corrupt ({damage}); stop feedbot "
+                "and restore it from a backup",
+                file=sys.stderr,
+            )
+            return 1
         rows: list[dict[str, Any]] = []
         for feed in config.feeds:
             row = state.feed(feed.name)
@@ -102,17 +115,17 @@ def cmd_status(args: argparse.Namespace) -> int:
         state.close()
     if args.json:
         for row_json in rows:
-            print(json.dumps(row_json, ensure_ascii=False))
+            _print(json.dumps(redact.masked(row_json), ensure_ascii=False))
         return 0
     for r in rows:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(r["counts"].items())) or "no items"
         flag = "" if r["enabled"] else " (disabled)"
-        print(f"{r['feed']}{flag}: {counts}")
-        print(f"  last poll: {r['last_poll'] or 'never'}  {r['last_result'] or ''}".rstrip())
+        _print(f"{r['feed']}{flag}: {counts}")
+        _print(f"  last poll: {r['last_poll'] or 'never'}  {r['last_result'] or ''}".rstrip())
         if r["last_error"]:
-            print(f"  last error: {r['last_error']}")
+            _print(f"  last error: {r['last_error']}")
         for err in r["item_errors"]:
-            print(f"  item {err['item']}: {err['kind']}: {err['error']}")
+            _print(f"  item {err['item']}: {err['kind']}: {err['error']}")
     return 0
 
 
@@ -133,13 +146,13 @@ def cmd_health(args: argparse.Namespace) -> int:
     try:
         beat = datetime.fromisoformat(path.read_text().strip())
     except (OSError, ValueError):
-        print(f"unhealthy: no heartbeat in {path}")
+        _print(f"unhealthy: no heartbeat in {path}")
         return 1
     age = datetime.now(UTC) - beat
     if age > limit:
-        print(f"unhealthy: last heartbeat {int(age.total_seconds())}s ago (limit {limit})")
+        _print(f"unhealthy: last heartbeat {int(age.total_seconds())}s ago (limit {limit})")
         return 1
-    print(f"healthy: last heartbeat {int(age.total_seconds())}s ago")
+    _print(f"healthy: last heartbeat {int(age.total_seconds())}s ago")
     return 0
 
 
@@ -240,10 +253,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
+        _print(exc, file=sys.stderr)
         return 2
     except FeedbotError as exc:
-        print(f"feedbot: {exc}", file=sys.stderr)
+        _print(f"feedbot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 MASK = "***"
 #: three base64url parts, the first one a JSON header ("eyJ" is how ``{"`` encodes)
@@ -43,6 +44,17 @@ def mask(text: str, extra: Iterable[str] = ()) -> str:
     if "eyJ" in text:
         text = _JWT.sub(MASK, text)
     return text
+
+
+def masked(value: Any) -> Any:
+    """``value`` (JSON-shaped data) with every string in it masked."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict):
+        return {k: masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [masked(v) for v in value]
+    return value
 
 
 def contains_secret(text: str, extra: Iterable[str] = ()) -> bool:
