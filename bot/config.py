@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from bot.errors import ConfigError
+from bot.nsids import DOCUMENT_COLLECTIONS, STANDARD_DOCUMENT
 
 DEFAULT_PATH = Path("config/feeds.yaml")
 ENV_VAR = "FEEDBOT_CONFIG"
@@ -106,19 +107,19 @@ Account = Annotated[PreviewAccount | BlueskyAccount, Field(discriminator="type")
 # --- sources -------------------------------------------------------------------------
 
 
-class RecordsSource(ContentUrls):
+class RecordsSourceSettings(ContentUrls):
     """AT Protocol records in local JSON files (the shape ``listRecords`` returns)."""
 
     type: Literal["records"]
     path: Path
 
 
-class AtprotoSource(ContentUrls):
+class AtprotoSourceSettings(ContentUrls):
     """Long-form records read from a repo on the network."""
 
     type: Literal["atproto"]
     repo: str  # a handle or a DID
-    collections: tuple[str, ...] = ("site.standard.document",)
+    collections: tuple[str, ...] = (STANDARD_DOCUMENT,)
     plc_url: str = "https://plc.directory"
     #: used to resolve handles through com.atproto.identity.resolveHandle as a last resort
     resolver_url: str | None = None
@@ -132,12 +133,12 @@ class AtprotoSource(ContentUrls):
     @field_validator("collections")
     @classmethod
     def _known_collections(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        known = ("site.standard.document", "pub.leaflet.document", "com.whtwnd.blog.entry")
         if not value:
             raise ValueError("at least one collection")
         for name in value:
-            if name not in known:
-                raise ValueError(f"unsupported collection {name!r} (supported: {', '.join(known)})")
+            if name not in DOCUMENT_COLLECTIONS:
+                supported = ", ".join(DOCUMENT_COLLECTIONS)
+                raise ValueError(f"unsupported collection {name!r} (supported: {supported})")
         return tuple(dict.fromkeys(value))
 
     @field_validator("repo")
@@ -149,7 +150,7 @@ class AtprotoSource(ContentUrls):
         return value
 
 
-class FeedSource(ContentUrls):
+class FeedSourceSettings(ContentUrls):
     """An RSS, Atom or JSON Feed document over HTTP.
 
     ``timeout`` bounds a whole fetch (redirects and body included); ``max_bytes`` caps a
@@ -179,7 +180,10 @@ class FeedSource(ContentUrls):
         return value
 
 
-SourceSettings = Annotated[RecordsSource | AtprotoSource | FeedSource, Field(discriminator="type")]
+SourceSettings = Annotated[
+    RecordsSourceSettings | AtprotoSourceSettings | FeedSourceSettings,
+    Field(discriminator="type"),
+]
 
 
 # --- per-feed settings -----------------------------------------------------------------

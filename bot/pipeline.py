@@ -23,17 +23,30 @@ from bot.errors import (
     FeedbotError,
     FeedGone,
     FeedThrottled,
+    InvalidThread,
     PublishError,
     RejectedError,
+    RepostFailed,
+    RepostRefused,
     SourceError,
-    StateError,
     TransientError,
 )
-from bot.model import Article, Poll, PostedRef, Thread
-from bot.publish import Plan, Publisher, Target
+from bot.model import Article, Plan, Poll, StrongRef, Target, Thread
+from bot.outcomes import (
+    Claimed,
+    ErrorKind,
+    Failed,
+    ItemStatus,
+    Outcome,
+    Posted,
+    Shown,
+    Skipped,
+    ThreadKind,
+)
+from bot.publish import Publisher
 from bot.sources import Source
 from bot.sources.concurrent import poll_each
-from bot.state import NEW, REJECTED, SKIPPED, TRANSIENT, Item, State, ThreadRow
+from bot.state import Item, State, ThreadRow
 from bot.summarize import Budget, Summarizer
 from bot.summarize.clean import clean_text
 from bot.summarize.extractive import keywords
@@ -178,13 +191,13 @@ class Pipeline:
             policy=Policy(feed.backfill, feed.max_age, feed.edits),
             now=self.clock(),
         )
-        rows: list[tuple[Article, str, str | None]] = []
+        rows: list[tuple[Article, ItemStatus, str | None]] = []
         for decision in decisions:
             if decision.action == "publish":
-                rows.append((decision.article, NEW, decision.note))
+                rows.append((decision.article, ItemStatus.NEW, decision.note))
                 report.new += 1
             elif decision.action in ("seen", "too-old", "no-link"):
-                rows.append((decision.article, SKIPPED, decision.note))
+                rows.append((decision.article, ItemStatus.SKIPPED, decision.note))
                 report.skipped += 1
             elif decision.action == "edited":
                 self.state.update_article(decision.article, norm=normalize_url, note="edited")
@@ -213,9 +226,9 @@ class Pipeline:
             if self.stop.is_set():
                 return
             outcome = self.publish(item, feed)
-            if outcome == "posted":
+            if isinstance(outcome, Posted):
                 report.posted += 1
-            elif outcome == "failed":
+            elif isinstance(outcome, Failed):
                 report.failed += 1
 
     def thread_for(self, article: Article, feed: FeedSettings) -> Thread:
@@ -235,10 +248,14 @@ class Pipeline:
         return compose(article, summary, options)
 
     def publish(
-        self, item: Item, feed: FeedSettings, *, kind: str = "post", root: PostedRef | None = None
-    ) -> str:
-        """Post one item (or, with ``root``, boost its earlier thread): "posted", "failed",
-        "shown" (dry run) or "skipped: <why>"."""
+        self,
+        item: Item,
+        feed: FeedSettings,
+        *,
+        kind: ThreadKind = ThreadKind.POST,
+        root: StrongRef | None = None,
+    ) -> Outcome:
+        """Post one item (or, with ``root``, boost its earlier thread)."""
         publisher = self.publishers[feed.account]
         target = Target(feed.name, item.id, item.url)
 
@@ -249,43 +266,43 @@ class Pipeline:
 
         if self.dry_run:
             publisher.write(plan())
-            return "shown"
+            return Shown()
         if self._paused(feed.account):
-            return f"skipped: account {feed.account} is rate limited"
+            return Skipped(f"account {feed.account} is rate limited")
         claim = self.state.claim(item, feed.account, norm_url=normalize_url(item.url), kind=kind)
-        if isinstance(claim, str):
-            log.info("not posting feed=%s item=%s reason=%s", feed.name, item.id, claim)
-            return f"skipped: {claim}"
+        if not isinstance(claim, Claimed):
+            log.info("not posting feed=%s item=%s reason=%s", feed.name, item.id, claim.reason)
+            return Skipped(claim.reason)
         try:
             planned = plan()
         except FeedbotError as exc:
-            return self._failed(claim, item, feed.account, exc, maybe_written=False)
-        self.state.save_plan(claim, planned)
+            return self._failed(claim.thread_id, item, feed.account, exc, maybe_written=False)
+        self.state.save_plan(claim.thread_id, planned)
         try:
             posts = publisher.write(planned)
         except PublishError as exc:
-            return self._failed(claim, item, feed.account, exc, maybe_written=True)
-        self.state.mark_posted(claim, posts)
+            return self._failed(claim.thread_id, item, feed.account, exc, maybe_written=True)
+        self.state.mark_posted(claim.thread_id, posts)
         log.info("posted feed=%s item=%s posts=%d", feed.name, item.id, len(posts))
-        return "posted"
+        return Posted(posts)
 
     def _paused(self, account: str) -> bool:
         until = self.paused_until.get(account)
         return until is not None and until > self.clock().timestamp()
 
     def _failed(
-        self, claim: int, item: Item, account: str, exc: FeedbotError, *, maybe_written: bool
-    ) -> str:
-        kind = REJECTED if isinstance(exc, RejectedError) else TRANSIENT
+        self, thread_id: int, item: Item, account: str, exc: FeedbotError, *, maybe_written: bool
+    ) -> Failed:
+        kind = _error_kind(exc)
         if isinstance(exc, TransientError) and exc.retry_at:
             self.paused_until[account] = exc.retry_at
         # a rejected write never reached the repo; anything else might have
-        written = maybe_written and kind == TRANSIENT
-        self.state.fail(claim, str(exc), kind=kind, maybe_written=written)
+        written = maybe_written and kind == ErrorKind.TRANSIENT
+        self.state.fail(thread_id, str(exc), kind=kind, maybe_written=written)
         log.warning(
             "publish failed feed=%s item=%s kind=%s error=%s", item.feed, item.id, kind, exc
         )
-        return "failed"
+        return Failed(str(exc), transient=kind == ErrorKind.TRANSIENT)
 
     # --- crash recovery --------------------------------------------------------------
 
@@ -298,7 +315,7 @@ class Pipeline:
             self.state.adopt(row.id)
             if row.plan is None:
                 # claimed but never planned: nothing can have been written
-                self.state.fail(row.id, "interrupted before planning", kind=TRANSIENT)
+                self.state.fail(row.id, "interrupted before planning", kind=ErrorKind.TRANSIENT)
                 continue
             done += self._finish(row)
         return done
@@ -313,8 +330,8 @@ class Pipeline:
             found = publisher.find(row.plan)
             posts = found if found is not None else publisher.write(row.plan)
         except PublishError as exc:
-            kind = REJECTED if isinstance(exc, RejectedError) else TRANSIENT
-            self.state.fail(row.id, str(exc), kind=kind, maybe_written=kind == TRANSIENT)
+            kind = _error_kind(exc)
+            self.state.fail(row.id, str(exc), kind=kind, maybe_written=kind == ErrorKind.TRANSIENT)
             log.warning("recovery failed thread=%d item=%s error=%s", row.id, row.item, exc)
             return 0
         self.state.mark_posted(row.id, posts)
@@ -329,36 +346,44 @@ class Pipeline:
     # --- manual repost ---------------------------------------------------------------
 
     def repost(self, ref: str, *, feed: str | None = None, boost: bool = False) -> str:
-        """Post an item again by id or URL, even if it was posted before."""
+        """Post an item again by id or URL, even if it was posted before: "posted",
+        "boosted" or "shown" (dry run); ``RepostError`` when it can't be done."""
         item = self.state.find_item(ref, feed=feed)
         settings = self.config.feed(item.feed)
         if boost:
             return self._boost(item, settings)
         if not self.dry_run and self._paused(settings.account):
             until = datetime.fromtimestamp(self.paused_until[settings.account], UTC)
-            raise StateError(f"account {settings.account} is rate limited until {until:%H:%M} UTC")
-        outcome = self.publish(item, settings, kind="repost")
-        if outcome.startswith("skipped"):
-            reason = outcome.removeprefix("skipped: ")
-            raise StateError(f"item {item.id!r} can't be posted now: {reason}")
-        if outcome == "failed":
-            error = self.state.threads(item.feed, item.id)[-1].error
-            raise StateError(f"repost of {item.id!r} failed: {error}")
-        return outcome
+            raise RepostRefused(
+                f"account {settings.account} is rate limited until {until:%H:%M} UTC"
+            )
+        outcome = self.publish(item, settings, kind=ThreadKind.REPOST)
+        return _done(outcome, item, "posted", "can't be posted now", "repost")
 
     def _boost(self, item: Item, feed: FeedSettings) -> str:
         posted = [
-            t for t in self.state.threads(item.feed, item.id) if t.posts and t.kind != "boost"
+            t
+            for t in self.state.threads(item.feed, item.id)
+            if t.posts and t.kind != ThreadKind.BOOST
         ]
         if not posted:
-            raise StateError(f"item {item.id!r} has no earlier thread to boost")
-        root: PostedRef = posted[-1].posts[0]
-        outcome = self.publish(item, feed, kind="boost", root=root)
-        if outcome.startswith("skipped"):
-            reason = outcome.removeprefix("skipped: ")
-            raise StateError(f"item {item.id!r} can't be boosted now: {reason}")
-        if outcome == "failed":
-            raise StateError(
-                f"boost of {item.id!r} failed: {self.state.threads(item.feed, item.id)[-1].error}"
-            )
-        return "boosted" if outcome == "posted" else outcome
+            raise RepostRefused(f"item {item.id!r} has no earlier thread to boost")
+        root = posted[-1].posts[0]
+        outcome = self.publish(item, feed, kind=ThreadKind.BOOST, root=root)
+        return _done(outcome, item, "boosted", "can't be boosted now", "boost")
+
+
+def _error_kind(exc: FeedbotError) -> ErrorKind:
+    """Refusals (the server's or our own checks') wait for a person; the rest is retried."""
+    if isinstance(exc, RejectedError | InvalidThread):
+        return ErrorKind.REJECTED
+    return ErrorKind.TRANSIENT
+
+
+def _done(outcome: Outcome, item: Item, posted: str, refused: str, what: str) -> str:
+    """A manual repost's outcome as the CLI's word, or the ``RepostError`` it amounts to."""
+    if isinstance(outcome, Skipped):
+        raise RepostRefused(f"item {item.id!r} {refused}: {outcome.reason}")
+    if isinstance(outcome, Failed):
+        raise RepostFailed(f"{what} of {item.id!r} failed: {outcome.error}")
+    return posted if isinstance(outcome, Posted) else "shown"

@@ -33,13 +33,21 @@ import sqlite_utils
 
 from bot import redact
 from bot.clock import Clock, utcnow
-from bot.errors import StateError
-from bot.model import Article, PostedRef
-from bot.publish import Plan
+from bot.errors import StateError, UnknownItem
+from bot.model import Article, Plan, StrongRef
+from bot.outcomes import (
+    Claim,
+    Claimed,
+    ErrorKind,
+    ItemStatus,
+    Refused,
+    ThreadKind,
+    ThreadStatus,
+)
+from bot.publish.session import LoginGate
 
-NEW, SKIPPED, PLANNED, POSTED, FAILED = "new", "skipped", "planned", "posted", "failed"
-TRANSIENT, REJECTED = "transient", "rejected"
-IN_FLIGHT = ("claimed", "planned")
+# SQL spellings of the stored values, from the enums (migrations keep their own text)
+_IN_FLIGHT = ", ".join(f"'{s}'" for s in ThreadStatus.in_flight())
 
 
 def _masked(text: str | None) -> str | None:
@@ -57,7 +65,7 @@ def _when(text: str | None) -> datetime | None:
 
 # --- migrations ----------------------------------------------------------------------
 # Numbered by PRAGMA user_version; each runs once, in a transaction. Never edit a
-# published migration: add a new one.
+# published migration: add a new one. Their status words are history, written out.
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -136,7 +144,18 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2)
+def _v3(db: sqlite_utils.Database) -> None:
+    """Failed logins per account (``LoginGate``), so backoff survives restarts."""
+    db.execute(
+        """CREATE TABLE logins (
+            account TEXT PRIMARY KEY,
+            gate TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -204,10 +223,10 @@ class Item:
     feed: str
     id: str
     url: str
-    status: str
+    status: ItemStatus
     attempts: int
     last_error: str | None
-    error_kind: str | None
+    error_kind: ErrorKind | None
     article: Article
     first_seen: datetime
 
@@ -218,11 +237,11 @@ class ThreadRow:
     feed: str
     item: str
     account: str
-    kind: str
-    status: str
+    kind: ThreadKind
+    status: ThreadStatus
     owner: str | None
     plan: Plan | None
-    posts: tuple[PostedRef, ...]
+    posts: tuple[StrongRef, ...]
     error: str | None
 
 
@@ -409,9 +428,9 @@ class State:
 
     # --- items -----------------------------------------------------------------------
 
-    def known(self, feed: str, ids: list[str]) -> dict[str, tuple[str, str]]:
+    def known(self, feed: str, ids: list[str]) -> dict[str, tuple[str, ItemStatus]]:
         """``{id: (content_hash, status)}`` for the ids already stored."""
-        out: dict[str, tuple[str, str]] = {}
+        out: dict[str, tuple[str, ItemStatus]] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
@@ -419,18 +438,18 @@ class State:
                 f"SELECT id, content_hash, status FROM items WHERE feed = ? AND id IN ({marks})",
                 (feed, *chunk),
             )
-            out.update({r[0]: (r[1], r[2]) for r in rows})
+            out.update({r[0]: (r[1], ItemStatus(r[2])) for r in rows})
         return out
 
     def add_items(
-        self, rows: list[tuple[Article, str, str | None]], *, norm: Callable[[str], str]
+        self, rows: list[tuple[Article, ItemStatus, str | None]], *, norm: Callable[[str], str]
     ) -> None:
         """Insert or update items as ``(article, status, note)``; one transaction."""
         now = _iso(self.clock())
         with self._write() as conn:
             for article, status, note in rows:
                 conn.execute(
-                    """INSERT INTO items (feed, id, url, norm_url, content_hash, first_seen,
+                    f"""INSERT INTO items (feed, id, url, norm_url, content_hash, first_seen,
                            status, article, published, updated_at, note)
                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                        ON CONFLICT (feed, id) DO UPDATE SET
@@ -438,9 +457,9 @@ class State:
                            content_hash = excluded.content_hash, article = excluded.article,
                            published = excluded.published, updated_at = excluded.updated_at,
                            note = excluded.note,
-                           status = CASE WHEN items.status IN ('planned') THEN items.status
-                                         ELSE excluded.status END,
-                           attempts = CASE WHEN excluded.status = 'new' THEN 0
+                           status = CASE WHEN items.status = '{ItemStatus.PLANNED}'
+                                         THEN items.status ELSE excluded.status END,
+                           attempts = CASE WHEN excluded.status = '{ItemStatus.NEW}' THEN 0
                                            ELSE items.attempts END""",
                     (
                         article.feed,
@@ -478,15 +497,15 @@ class State:
     def pending(self, feed: str, *, max_attempts: int) -> list[Item]:
         """Items waiting to be posted, oldest first: new ones and transient failures."""
         rows = self.conn.execute(
-            f"SELECT {_ITEM_COLUMNS} FROM items WHERE feed = ? AND (status = 'new'"
-            " OR (status = 'failed' AND error_kind = 'transient' AND attempts < ?))"
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE feed = ? AND (status = ?"
+            " OR (status = ? AND error_kind = ? AND attempts < ?))"
             " ORDER BY coalesce(published, first_seen), first_seen, id",
-            (feed, max_attempts),
+            (feed, ItemStatus.NEW, ItemStatus.FAILED, ErrorKind.TRANSIENT, max_attempts),
         )
         return [_item(r) for r in rows]
 
     def find_item(self, ref: str, *, feed: str | None = None) -> Item:
-        """An item by its id, its URL or its normalised URL; unknown is a ``StateError``."""
+        """An item by its id, its URL or its normalised URL; else ``UnknownItem``."""
         where = "(id = ? OR url = ? OR norm_url = ?)"
         args: list[Any] = [ref, ref, ref]
         if feed is not None:
@@ -497,72 +516,84 @@ class State:
         ).fetchall()
         if not rows:
             scope = f" in feed {feed!r}" if feed else ""
-            raise StateError(f"unknown item {ref!r}{scope}: it has not been seen by any poll")
+            raise UnknownItem(f"unknown item {ref!r}{scope}: it has not been seen by any poll")
         feeds = {r[0] for r in rows}
         if len(feeds) > 1:
-            raise StateError(
+            raise UnknownItem(
                 f"item {ref!r} is in several feeds ({', '.join(sorted(feeds))});"
                 " pick one with --feed"
             )
         return _item(rows[0])
 
-    def item(self, feed: str, item_id: str) -> Item:
-        row = self.conn.execute(
-            f"SELECT {_ITEM_COLUMNS} FROM items WHERE feed = ? AND id = ?", (feed, item_id)
-        ).fetchone()
-        if row is None:
-            raise StateError(f"unknown item {item_id!r} in feed {feed!r}")
-        return _item(row)
-
     # --- threads: claim → plan → posted ----------------------------------------------
 
-    def claim(self, item: Item, account: str, *, norm_url: str, kind: str = "post") -> int | str:
-        """Take an item for posting: the new thread's id, or why it can't be taken.
+    def claim(
+        self, item: Item, account: str, *, norm_url: str, kind: ThreadKind = ThreadKind.POST
+    ) -> Claim:
+        """Take an item for posting: ``Claimed`` with the new thread's id, or ``Refused``.
 
         A ``post`` is refused when the item is not pending any more or when this account
         already has the same URL (from any feed); any kind is refused while another
         thread of the item is in flight.
         """
         with self._write() as conn:
-            if kind == "post":
-                status = conn.execute(
-                    "SELECT status FROM items WHERE feed = ? AND id = ?", (item.feed, item.id)
-                ).fetchone()
-                if status is None or status[0] not in (NEW, FAILED):
-                    return f"item is {status[0] if status else 'gone'}"
-                dup = conn.execute(
-                    "SELECT feed, item FROM threads WHERE account = ? AND norm_url = ?"
-                    " AND kind = 'post' AND status IN ('claimed', 'planned', 'posted')",
-                    (account, norm_url),
-                ).fetchone()
-                if dup is not None:
-                    note = f"already posted on {account} as {dup[0]}/{dup[1]}"
-                    conn.execute(
-                        "UPDATE items SET status = 'skipped', note = ? WHERE feed = ? AND id = ?",
-                        (note, item.feed, item.id),
-                    )
-                    return note
+            if kind == ThreadKind.POST:
+                refused = self._refuse_post(conn, item, account, norm_url)
+                if refused is not None:
+                    return refused
             try:
                 cursor = conn.execute(
                     "INSERT INTO threads (feed, item, account, kind, status, norm_url, owner,"
-                    " created_at) VALUES (?, ?, ?, ?, 'claimed', ?, ?, ?)",
-                    (item.feed, item.id, account, kind, norm_url, self.owner, _iso(self.clock())),
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        item.feed,
+                        item.id,
+                        account,
+                        kind,
+                        ThreadStatus.CLAIMED,
+                        norm_url,
+                        self.owner,
+                        _iso(self.clock()),
+                    ),
                 )
             except sqlite3.IntegrityError:
                 owner = conn.execute(
                     "SELECT owner FROM threads WHERE feed = ? AND item = ?"
-                    " AND status IN ('claimed', 'planned')",
+                    f" AND status IN ({_IN_FLIGHT})",
                     (item.feed, item.id),
                 ).fetchone()[0]
                 if owner != self.owner and owner_alive(owner):
-                    return "another process is posting it right now"
-                return "an earlier attempt is waiting to be finished by the next run"
-            if kind == "post":
+                    return Refused("another process is posting it right now")
+                return Refused("an earlier attempt is waiting to be finished by the next run")
+            if kind == ThreadKind.POST:
                 conn.execute(
                     "UPDATE items SET attempts = attempts + 1 WHERE feed = ? AND id = ?",
                     (item.feed, item.id),
                 )
-            return int(cursor.lastrowid or 0)
+            return Claimed(int(cursor.lastrowid or 0))
+
+    def _refuse_post(
+        self, conn: sqlite3.Connection, item: Item, account: str, norm_url: str
+    ) -> Refused | None:
+        """Why a ``post`` claim can't be taken (and the duplicate marked skipped), or None."""
+        status = conn.execute(
+            "SELECT status FROM items WHERE feed = ? AND id = ?", (item.feed, item.id)
+        ).fetchone()
+        if status is None or status[0] not in (ItemStatus.NEW, ItemStatus.FAILED):
+            return Refused(f"item is {status[0] if status else 'gone'}")
+        dup = conn.execute(
+            "SELECT feed, item FROM threads WHERE account = ? AND norm_url = ?"
+            " AND kind = ? AND status IN (?, ?, ?)",
+            (account, norm_url, ThreadKind.POST, *ThreadStatus.in_flight(), ThreadStatus.POSTED),
+        ).fetchone()
+        if dup is None:
+            return None
+        note = f"already posted on {account} as {dup[0]}/{dup[1]}"
+        conn.execute(
+            "UPDATE items SET status = ?, note = ? WHERE feed = ? AND id = ?",
+            (ItemStatus.SKIPPED, note, item.feed, item.id),
+        )
+        return Refused(note)
 
     def save_plan(self, thread_id: int, plan: Plan) -> None:
         """Commit the plan before anything is written, so a crash can be recovered."""
@@ -571,36 +602,39 @@ class State:
                 "SELECT feed, item, kind FROM threads WHERE id = ?", (thread_id,)
             ).fetchone()
             conn.execute(
-                "UPDATE threads SET status = 'planned', plan = ? WHERE id = ?",
-                (json.dumps(plan.to_json(), ensure_ascii=False), thread_id),
+                "UPDATE threads SET status = ?, plan = ? WHERE id = ?",
+                (ThreadStatus.PLANNED, json.dumps(plan.to_json(), ensure_ascii=False), thread_id),
             )
-            if row[2] == "post":
+            if row[2] == ThreadKind.POST:
                 conn.execute(
-                    "UPDATE items SET status = 'planned' WHERE feed = ? AND id = ?",
-                    (row[0], row[1]),
+                    "UPDATE items SET status = ? WHERE feed = ? AND id = ?",
+                    (ItemStatus.PLANNED, row[0], row[1]),
                 )
 
-    def mark_posted(self, thread_id: int, posts: tuple[PostedRef, ...]) -> None:
+    def mark_posted(self, thread_id: int, posts: tuple[StrongRef, ...]) -> None:
         with self._write() as conn:
             row = conn.execute(
                 "SELECT feed, item, kind FROM threads WHERE id = ?", (thread_id,)
             ).fetchone()
             conn.execute(
-                "UPDATE threads SET status = 'posted', posts = ?, posted_at = ?, error = NULL"
+                "UPDATE threads SET status = ?, posts = ?, posted_at = ?, error = NULL"
                 " WHERE id = ?",
                 (
-                    json.dumps([{"uri": p.uri, "cid": p.cid} for p in posts]),
+                    ThreadStatus.POSTED,
+                    json.dumps([p.to_json() for p in posts]),
                     _iso(self.clock()),
                     thread_id,
                 ),
             )
             conn.execute(
-                "UPDATE items SET status = 'posted', last_error = NULL, error_kind = NULL"
+                "UPDATE items SET status = ?, last_error = NULL, error_kind = NULL"
                 " WHERE feed = ? AND id = ?",
-                (row[0], row[1]),
+                (ItemStatus.POSTED, row[0], row[1]),
             )
 
-    def fail(self, thread_id: int, error: str, *, kind: str, maybe_written: bool = False) -> None:
+    def fail(
+        self, thread_id: int, error: str, *, kind: ErrorKind, maybe_written: bool = False
+    ) -> None:
         """Give a claim back after an error.
 
         ``maybe_written`` says the write itself failed in a way that may have reached the
@@ -610,21 +644,27 @@ class State:
             row = conn.execute(
                 "SELECT feed, item, kind, status FROM threads WHERE id = ?", (thread_id,)
             ).fetchone()
-            keep = row[3] == "planned" and maybe_written
+            keep = row[3] == ThreadStatus.PLANNED and maybe_written
             conn.execute(
                 "UPDATE threads SET status = ?, error = ? WHERE id = ?",
-                (row[3] if keep else "failed", redact.mask(error), thread_id),
+                (row[3] if keep else ThreadStatus.FAILED, redact.mask(error), thread_id),
             )
-            if row[2] == "post":
+            if row[2] == ThreadKind.POST:
                 conn.execute(
                     "UPDATE items SET status = ?, last_error = ?, error_kind = ?"
                     " WHERE feed = ? AND id = ?",
-                    (PLANNED if keep else FAILED, redact.mask(error), kind, row[0], row[1]),
+                    (
+                        ItemStatus.PLANNED if keep else ItemStatus.FAILED,
+                        redact.mask(error),
+                        kind,
+                        row[0],
+                        row[1],
+                    ),
                 )
 
     def in_flight(self, *, feed: str | None = None) -> list[ThreadRow]:
         """Threads claimed or planned whose owner is gone: what a crash left behind."""
-        sql = f"SELECT {_THREAD_COLUMNS} FROM threads WHERE status IN ('claimed', 'planned')"
+        sql = f"SELECT {_THREAD_COLUMNS} FROM threads WHERE status IN ({_IN_FLIGHT})"
         args: tuple[str, ...] = ()
         if feed is not None:
             sql += " AND feed = ?"
@@ -648,8 +688,8 @@ class State:
         for pacing that survives restarts."""
         rows = self.conn.execute(
             "SELECT posted_at, json_array_length(posts) FROM threads"
-            " WHERE account = ? AND status = 'posted' AND posted_at >= ? ORDER BY posted_at",
-            (account, _iso(since)),
+            " WHERE account = ? AND status = ? AND posted_at >= ? ORDER BY posted_at",
+            (account, ThreadStatus.POSTED, _iso(since)),
         )
         return [(datetime.fromisoformat(r[0]).timestamp(), int(r[1])) for r in rows]
 
@@ -660,6 +700,24 @@ class State:
             "SELECT session FROM sessions WHERE account = ?", (account,)
         ).fetchone()
         return str(row[0]) if row else None
+
+    def load_login(self, account: str) -> LoginGate | None:
+        row = self.conn.execute("SELECT gate FROM logins WHERE account = ?", (account,)).fetchone()
+        return LoginGate.from_json(json.loads(row[0])) if row else None
+
+    def save_login(self, account: str, gate: LoginGate | None) -> None:
+        with self._write() as conn:
+            if gate is None:
+                conn.execute("DELETE FROM logins WHERE account = ?", (account,))
+                return
+            masked = {"last_error": redact.mask(gate.last_error), "refused": _masked(gate.refused)}
+            data = json.dumps({**gate.to_json(), **masked})
+            conn.execute(
+                "INSERT INTO logins (account, gate, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (account) DO UPDATE SET gate = excluded.gate,"
+                " updated_at = excluded.updated_at",
+                (account, data, _iso(self.clock())),
+            )
 
     def save_session(self, account: str, session: str) -> None:
         with self._write() as conn:
@@ -672,18 +730,18 @@ class State:
 
     # --- reporting -------------------------------------------------------------------
 
-    def counts(self, feed: str) -> dict[str, int]:
+    def counts(self, feed: str) -> dict[ItemStatus, int]:
         rows = self.conn.execute(
             "SELECT status, count(*) FROM items WHERE feed = ? GROUP BY status", (feed,)
         )
-        return {r[0]: r[1] for r in rows}
+        return {ItemStatus(r[0]): r[1] for r in rows}
 
     def errors(self, feed: str, *, limit: int = 5) -> list[tuple[str, str, str]]:
         """Recent item errors as ``(item, kind, error)``."""
         rows = self.conn.execute(
             "SELECT id, coalesce(error_kind, ''), last_error FROM items WHERE feed = ?"
-            " AND last_error IS NOT NULL AND status != 'posted' ORDER BY updated_at DESC LIMIT ?",
-            (feed, limit),
+            " AND last_error IS NOT NULL AND status != ? ORDER BY updated_at DESC LIMIT ?",
+            (feed, ItemStatus.POSTED, limit),
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
@@ -697,10 +755,10 @@ def _item(row: tuple[Any, ...]) -> Item:
         feed=row[0],
         id=row[1],
         url=row[2],
-        status=row[3],
+        status=ItemStatus(row[3]),
         attempts=row[4],
         last_error=row[5],
-        error_kind=row[6],
+        error_kind=ErrorKind(row[6]) if row[6] else None,
         article=Article.from_json(json.loads(row[7])),
         first_seen=datetime.fromisoformat(row[8]),
     )
@@ -712,10 +770,10 @@ def _thread(row: tuple[Any, ...]) -> ThreadRow:
         feed=row[1],
         item=row[2],
         account=row[3],
-        kind=row[4],
-        status=row[5],
+        kind=ThreadKind(row[4]),
+        status=ThreadStatus(row[5]),
         owner=row[6],
         plan=Plan.from_json(json.loads(row[7])) if row[7] else None,
-        posts=tuple(PostedRef(**p) for p in json.loads(row[8])) if row[8] else (),
+        posts=tuple(StrongRef(**p) for p in json.loads(row[8])) if row[8] else (),
         error=row[9],
     )

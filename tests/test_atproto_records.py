@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.errors import RecordError
+from bot.errors import NotPublic, RecordError
 from bot.model import StrongRef
 from bot.sources.atproto_records import (
-    NotPublic,
     Publication,
     Repo,
     article,

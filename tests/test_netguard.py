@@ -155,7 +155,7 @@ def _feed(server: LocalServer, link: str, **settings: Any) -> tuple[FeedSource, 
         "<description>Short excerpt.</description></item></channel></rss>"
     )
     server.routes["/feed.xml"] = Response(200, rss, {"Content-Type": "application/rss+xml"})
-    cfg = config.FeedSource(type="feed", url=server.url + "/feed.xml", **settings)
+    cfg = config.FeedSourceSettings(type="feed", url=server.url + "/feed.xml", **settings)
     guarded = make_client(allow_private=False)
     trusted = make_client()
     content = trusted if cfg.allow_private_addresses else guarded
@@ -199,7 +199,7 @@ def test_a_permanent_redirect_of_the_feed_to_a_private_address_is_not_followed_o
 ) -> None:
     canary.routes["/feed.xml"] = Response(200, "<rss/>", {"Content-Type": "application/xml"})
     http_server.routes["/feed.xml"] = Response(301, b"", {"Location": canary.url + "/feed.xml"})
-    cfg = config.FeedSource(type="feed", url=http_server.url + "/feed.xml")
+    cfg = config.FeedSourceSettings(type="feed", url=http_server.url + "/feed.xml")
     with make_client() as trusted, make_client(allow_private=False) as guarded:
         source = FeedSource("f", cfg, trusted, content_client=guarded)
         with pytest.raises(SourceError, match="not a public address"):
@@ -214,7 +214,7 @@ def test_a_same_origin_redirect_of_the_configured_feed_stays_trusted(
     http_server.routes["/new.xml"] = Response(
         200, "<rss version='2.0'><channel><title>t</title></channel></rss>"
     )
-    cfg = config.FeedSource(type="feed", url=http_server.url + "/old.xml")
+    cfg = config.FeedSourceSettings(type="feed", url=http_server.url + "/old.xml")
     with make_client() as trusted, make_client(allow_private=False) as guarded:
         poll = FeedSource("f", cfg, trusted, content_client=guarded).poll({})
     assert poll.cursor["url"] == http_server.url + "/new.xml"

@@ -18,6 +18,7 @@ Neither the password nor tokens are ever logged.
 Errors become ``bot.errors``: 429 → ``TransientError`` with ``retry_at`` from
 ``RateLimit-Reset``; timeouts, connection errors and 5xx are retried with backoff and
 jitter, then ``TransientError``; other 4xx → ``RejectedError`` with the server's message.
+Records that fail our own lexicon checks never leave: ``InvalidThread``.
 """
 
 from __future__ import annotations
@@ -47,19 +48,16 @@ from atproto_core.exceptions import AtProtocolError
 
 from bot.atproto_ids import TidClock, record_cid
 from bot.config import BlueskyAccount
-from bot.errors import PublishError, RejectedError, TransientError
+from bot.errors import InvalidThread, PublishError, RejectedError, TransientError
 from bot.http import USER_AGENT, make_client
-from bot.lexicon import check_post_record, post_record
-from bot.model import LinkCard, PostedRef, StrongRef, Thread
-from bot.publish import Plan, PlannedPost, Target
+from bot.lexicon import POST, check_post_record, post_record, repost_record
+from bot.model import LinkCard, Plan, PlannedPost, StrongRef, Target, Thread
 from bot.publish.pacing import CREATE_POINTS, Backoff, WriteBudget
-from bot.publish.session import SessionStore
+from bot.publish.session import SessionStore, after_failure, login_key
 from bot.thumbnail import fetch_image, make_thumbnail
 
 log = logging.getLogger(__name__)
 
-POST = "app.bsky.feed.post"
-REPOST = "app.bsky.feed.repost"
 _AUTH_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
 _RATE_LIMIT_FALLBACK = 60.0  # seconds, for a 429 without a usable RateLimit-Reset
 
@@ -83,8 +81,6 @@ def _creates(plan: Plan) -> list[_Create]:
 
 
 class BlueskyPublisher:
-    posts_for_real = True
-
     def __init__(
         self,
         name: str,
@@ -147,7 +143,7 @@ class BlueskyPublisher:
         """Record keys, records and CIDs for the whole thread; uploads the cover thumbnail
         (repeating an upload is harmless). Creates no post."""
         if not thread.posts:
-            raise RejectedError(f"empty thread for {target.item}")
+            raise InvalidThread(f"empty thread for {target.item}")
         did = self._connect()
         thumbs: dict[str, dict[str, Any] | None] = {}
         posts: list[PlannedPost] = []
@@ -170,7 +166,7 @@ class BlueskyPublisher:
             )
             problems = check_post_record(record)
             if problems:
-                raise RejectedError(f"post {i + 1} is invalid: {'; '.join(problems)}")
+                raise InvalidThread(f"post {i + 1} is invalid: {'; '.join(problems)}")
             rkey = self._tids.next()
             cid = record_cid(record)
             parent = StrongRef(f"at://{did}/{POST}/{rkey}", cid)
@@ -185,33 +181,29 @@ class BlueskyPublisher:
             posts=tuple(posts),
         )
 
-    def find(self, plan: Plan) -> tuple[PostedRef, ...] | None:
+    def find(self, plan: Plan) -> tuple[StrongRef, ...] | None:
         """The written posts when every planned rkey exists; None when none does."""
         return self._find(plan.repo, _creates(plan))
 
-    def write(self, plan: Plan) -> tuple[PostedRef, ...]:
+    def write(self, plan: Plan) -> tuple[StrongRef, ...]:
         """One applyWrites for the whole thread. Don't call it again for a plan that may
         have been written (its rkeys would collide with HTTP 500): ``find`` first."""
         refs = self._apply(plan.repo, _creates(plan), what=f"thread for {plan.item}")
         log.info("written account=%s item=%s posts=%d", self.name, plan.item, len(refs))
         return refs
 
-    def prepare_boost(self, root: PostedRef, target: Target, *, now: datetime) -> Plan:
+    def prepare_boost(self, root: StrongRef, target: Target, *, now: datetime) -> Plan:
         """A native repost of an earlier root post, planned like a thread."""
         did = self._connect()
-        record = {
-            "$type": REPOST,
-            "subject": {"uri": root.uri, "cid": root.cid},
-            "createdAt": _iso(now),
-        }
+        record = repost_record(root, created_at=now)
         planned = PlannedPost(self._tids.next(), record_cid(record), record)
         return Plan(target.feed, target.item, target.url, self.name, did, (planned,))
 
     # --- writes and lookups ------------------------------------------------------------
 
-    def _apply(self, repo: str, creates: Sequence[_Create], *, what: str) -> tuple[PostedRef, ...]:
+    def _apply(self, repo: str, creates: Sequence[_Create], *, what: str) -> tuple[StrongRef, ...]:
         if not creates:
-            raise RejectedError(f"{what}: nothing to write")
+            raise InvalidThread(f"{what}: nothing to write")
         self._connect()
         self.budget.spend(CREATE_POINTS * len(creates))
         body = {
@@ -230,7 +222,7 @@ class BlueskyPublisher:
         # sent as our own JSON: the records' bytes must be exactly those we hashed
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
-        def attempt() -> tuple[PostedRef, ...]:
+        def attempt() -> tuple[StrongRef, ...]:
             response = self._client.invoke_procedure(
                 "com.atproto.repo.applyWrites",
                 content=content,
@@ -242,7 +234,7 @@ class BlueskyPublisher:
         # with 500 forever): look before trying again
         return self._call(what, attempt, on_retry=lambda: self._find(repo, creates))
 
-    def _find(self, repo: str, creates: Sequence[_Create]) -> tuple[PostedRef, ...] | None:
+    def _find(self, repo: str, creates: Sequence[_Create]) -> tuple[StrongRef, ...] | None:
         found = [self._get_record(repo, c) for c in creates]
         present = [ref for ref in found if ref is not None]
         if not present:
@@ -259,12 +251,12 @@ class BlueskyPublisher:
                 log.error("cid differs rkey=%s planned=%s pds=%s", create.rkey, create.cid, ref.cid)
         return tuple(ref for ref in found if ref is not None)
 
-    def _get_record(self, repo: str, create: _Create) -> PostedRef | None:
+    def _get_record(self, repo: str, create: _Create) -> StrongRef | None:
         params = models.ComAtprotoRepoGetRecord.Params(
             repo=repo, collection=create.collection, rkey=create.rkey
         )
 
-        def attempt() -> PostedRef | None:
+        def attempt() -> StrongRef | None:
             try:
                 response = self._client.invoke_query("com.atproto.repo.getRecord", params=params)
             except RequestErrorBase as exc:
@@ -272,7 +264,7 @@ class BlueskyPublisher:
                     return None
                 raise
             data = _json(response)
-            return PostedRef(str(data["uri"]), str(data["cid"]))
+            return StrongRef(str(data["uri"]), str(data["cid"]))
 
         return self._call(f"getRecord {create.rkey}", attempt)
 
@@ -343,14 +335,53 @@ class BlueskyPublisher:
         return True
 
     def _login(self) -> None:
+        """One login attempt, if the account's ``LoginGate`` allows one now: a failure
+        waits out an exponential backoff (kept in the state file, so shared by every
+        item, feed and process), and a 401 stops logins until the credentials change."""
         password = self._settings.app_password.get_secret_value()
+        what = f"login as {self._settings.handle}"
+        key = login_key(self._settings.handle, password, self._settings.pds)
+        gate = self._sessions.load_login(self.name)
+        now = self._clock()
+        blocked = gate.blocked(key, now) if gate is not None else None
+        if blocked is not None:
+            assert gate is not None
+            if gate.refused is not None:
+                raise RejectedError(f"{what}: {blocked}")
+            raise TransientError(f"{what}: {blocked}", retry_at=gate.next_at)
         log.info("logging in account=%s", self.name)
         self._client.update_base_url(self._settings.pds)
 
         def attempt() -> None:
             self._client.login(self._settings.handle, password, fetch_bsky_profile=False)
 
-        self._call(f"login as {self._settings.handle}", attempt, reauth=False)
+        try:
+            self._call(what, attempt, reauth=False, tries=1)
+        except PublishError as exc:
+            cause = exc.__cause__ if isinstance(exc.__cause__, Exception) else None
+            refused = cause is not None and _classify(cause) == "auth"
+            retry_at = exc.retry_at if isinstance(exc, TransientError) else None
+            failed = after_failure(
+                gate,
+                key,
+                now,
+                _describe(cause) if cause else str(exc),
+                refused=refused,
+                not_before=retry_at,
+            )
+            self._sessions.save_login(self.name, failed)
+            log.warning(
+                "login failed account=%s failures=%d next_attempt_in=%.0fs refused=%s",
+                self.name,
+                failed.failures,
+                (failed.next_at or now) - now,
+                refused,
+            )
+            if refused:
+                raise RejectedError(f"{what}: {failed.blocked(key, now)}") from exc
+            raise TransientError(f"{what}: {exc}", retry_at=failed.next_at) from exc
+        if gate is not None:
+            self._sessions.save_login(self.name, None)
 
     def _reauthenticate(self) -> None:
         """The server refused our token: take a newer session another process saved,
@@ -392,8 +423,11 @@ class BlueskyPublisher:
         *,
         reauth: bool = True,
         on_retry: Callable[[], T | None] | None = None,
+        tries: int | None = None,
     ) -> T:
-        """Run ``fn`` with bounded retries; foreign errors leave as ``bot.errors``."""
+        """Run ``fn`` with bounded retries (``tries``, by default the backoff's);
+        foreign errors leave as ``bot.errors``."""
+        tries = tries if tries is not None else self._backoff.attempts
         reauthed = not reauth
         attempt = 0
         while True:
@@ -414,7 +448,7 @@ class BlueskyPublisher:
                 if kind != "retry":
                     raise RejectedError(f"{what}: {_describe(exc)}") from exc
                 attempt += 1
-                if attempt >= self._backoff.attempts:
+                if attempt >= tries:
                     raise TransientError(
                         f"{what}: {_describe(exc)} (after {attempt} tries)"
                     ) from exc
@@ -482,7 +516,7 @@ def _json(response: Response) -> dict[str, Any]:
     return response.content
 
 
-def _results(creates: Sequence[_Create], response: Response) -> tuple[PostedRef, ...]:
+def _results(creates: Sequence[_Create], response: Response) -> tuple[StrongRef, ...]:
     results = _json(response).get("results") or []
     if len(results) != len(creates):
         raise RejectedError(f"applyWrites answered {len(results)} results for {len(creates)}")
@@ -493,9 +527,5 @@ def _results(creates: Sequence[_Create], response: Response) -> tuple[PostedRef,
             log.error(
                 "cid differs rkey=%s planned=%s pds=%s", create.rkey, create.cid, result.get("cid")
             )
-        refs.append(PostedRef(str(result["uri"]), str(result["cid"])))
+        refs.append(StrongRef(str(result["uri"]), str(result["cid"])))
     return tuple(refs)
-
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
