@@ -17,6 +17,7 @@ from bot import __version__, redact
 from bot.config import ENV_VAR, Config, load_config
 from bot.errors import ConfigError, FeedbotError
 from bot.logs import setup_logging
+from bot.pipeline import MAX_ATTEMPTS
 from bot.state import State
 from bot.summarize.command import add_parser as add_summarize
 from bot.wiring import build_pipeline, secrets_of
@@ -109,13 +110,20 @@ def cmd_status(args: argparse.Namespace) -> int:
                     "item_errors": [
                         {"item": i, "kind": k, "error": e} for i, k, e in state.errors(feed.name)
                     ],
+                    "given_up": [
+                        {"item": i, "attempts": n}
+                        for i, n in state.given_up(feed.name, max_attempts=MAX_ATTEMPTS)
+                    ],
                 }
             )
+        logins = _login_lines(config, state)
     finally:
         state.close()
     if args.json:
         for row_json in rows:
             _print(json.dumps(redact.masked(row_json), ensure_ascii=False))
+        for account, line in logins:
+            _print(json.dumps(redact.masked({"account": account, "login": line})))
         return 0
     for r in rows:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(r["counts"].items())) or "no items"
@@ -126,7 +134,33 @@ def cmd_status(args: argparse.Namespace) -> int:
             _print(f"  last error: {r['last_error']}")
         for err in r["item_errors"]:
             _print(f"  item {err['item']}: {err['kind']}: {err['error']}")
+        for gave in r["given_up"]:
+            _print(
+                f"  item {gave['item']}: gave up after {gave['attempts']} tries, not retried "
+                f"automatically; 'feedbot repost {gave['item']}' tries again"
+            )
+    for account, line in logins:
+        _print(f"account {account}: {line}")
     return 0
+
+
+def _login_lines(config: Config, state: State) -> list[tuple[str, str]]:
+    """Accounts whose logins are held back, for ``status``: a 401 or a backoff."""
+    import time
+
+    from bot.config import BlueskyAccount
+    from bot.publish.session import login_key
+
+    out = []
+    for name, account in config.accounts.items():
+        gate = state.load_login(name)
+        if gate is None or not isinstance(account, BlueskyAccount):
+            continue
+        key = login_key(account.handle, account.app_password.get_secret_value(), account.pds)
+        why = gate.blocked(key, time.time())
+        if why is not None:
+            out.append((name, f"{why}; last error: {gate.last_error}"))
+    return out
 
 
 def cmd_health(args: argparse.Namespace) -> int:

@@ -745,6 +745,16 @@ class State:
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
+    def given_up(self, feed: str, *, max_attempts: int) -> list[tuple[str, int]]:
+        """Items no longer retried automatically, as ``(item, attempts)``: they failed
+        ``max_attempts`` times (interrupted tries count too) and wait for a ``repost``."""
+        rows = self.conn.execute(
+            "SELECT id, attempts FROM items WHERE feed = ? AND status = ? AND attempts >= ?"
+            " ORDER BY updated_at DESC",
+            (feed, ItemStatus.FAILED, max_attempts),
+        )
+        return [(str(r[0]), int(r[1])) for r in rows]
+
 
 _ITEM_COLUMNS = "feed, id, url, status, attempts, last_error, error_kind, article, first_seen"
 _THREAD_COLUMNS = "id, feed, item, account, kind, status, owner, plan, posts, error"

@@ -7,10 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bluesky_fakes import FakeXrpc, error, plan, settings
+from bluesky_fakes import HANDLE, FakeXrpc, error, plan, settings
+from builders import article
 from httpserver import LocalServer, Request, Response
 
-from bot.errors import PublishError, RejectedError, TransientError
+from bot.cli import main
+from bot.errors import PublishError, TransientError
+from bot.logs import setup_logging
+from bot.outcomes import Claimed, ErrorKind, ItemStatus
+from bot.pipeline import MAX_ATTEMPTS
 from bot.publish.bluesky import BlueskyPublisher
 from bot.publish.session import LOGIN_BACKOFF, LOGIN_BACKOFF_MAX
 from bot.state import State
@@ -82,7 +87,7 @@ def test_a_401_stops_logins_until_the_password_changes(fake: FakeXrpc, tmp_path:
     clock = Clock()
     pub = _publisher(fake.server.url, state, clock, app_password="wrong-password-123")
     failures = _items(pub, 5)
-    assert all(isinstance(f, RejectedError) for f in failures)
+    assert all(isinstance(f, TransientError) for f in failures), "the items stay pending"
     assert "until the handle or app_password in the config changes" in str(failures[-1])
     clock.now += 30 * 86400
     _items(pub, 5)
@@ -113,4 +118,50 @@ def test_a_login_that_works_after_failures_clears_the_gate(fake: FakeXrpc, tmp_p
     assert fake.hits(LOGIN) == 2
     assert state.load_login("me") is None
     pub.close()
+    state.close()
+
+
+def test_restarted_runs_share_the_gate_and_status_says_why_logins_stopped(
+    fake: FakeXrpc,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Two ``run --once`` (two starts of the program), each with several items: one
+    login in all, and ``status`` names the account and what would reopen it."""
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "feeds.yaml").write_text(
+        f"""
+state: {tmp_path}/feedbot.db
+accounts:
+  me: {{type: bluesky, handle: {HANDLE}, app_password: not-the-password, pds: {fake.server.url}}}
+feeds:
+  - {{name: samples, source: {{type: records, path: {root}/config/samples}}, account: me}}
+""",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("FEEDBOT_CONFIG", str(tmp_path / "feeds.yaml"))
+    try:
+        assert main(["run", "--once"]) == 1
+        assert main(["run", "--once"]) == 1
+        assert fake.hits(LOGIN) == 1
+        capsys.readouterr()
+        assert main(["status"]) == 0
+        out = capsys.readouterr().out
+    finally:
+        setup_logging("WARNING")
+    (line,) = [x for x in out.splitlines() if x.startswith("account me:")]
+    assert "login refused" in line and "app_password in the config changes" in line
+
+
+def test_an_item_that_stopped_being_retried_says_so_in_status(tmp_path: Path) -> None:
+    state = State.open(tmp_path / "s.db")
+    state.add_items([(article(1), ItemStatus.NEW, None)], norm=lambda u: u)
+    for _ in range(MAX_ATTEMPTS):
+        (item,) = state.pending("f", max_attempts=MAX_ATTEMPTS)
+        claim = state.claim(item, "me", norm_url=item.url)
+        assert isinstance(claim, Claimed)
+        state.fail(claim.thread_id, "HTTP 503", kind=ErrorKind.TRANSIENT)
+    assert state.pending("f", max_attempts=MAX_ATTEMPTS) == []
+    assert state.given_up("f", max_attempts=MAX_ATTEMPTS) == [("item-1", MAX_ATTEMPTS)]
     state.close()

@@ -53,7 +53,13 @@ from bot.http import USER_AGENT, make_client
 from bot.lexicon import POST, check_post_record, post_record, repost_record
 from bot.model import LinkCard, Plan, PlannedPost, StrongRef, Target, Thread
 from bot.publish.pacing import CREATE_POINTS, Backoff, WriteBudget
-from bot.publish.session import SessionStore, after_failure, login_key
+from bot.publish.session import (
+    LOGIN_BACKOFF_MAX,
+    LoginGate,
+    SessionStore,
+    after_failure,
+    login_key,
+)
 from bot.thumbnail import fetch_image, make_thumbnail
 
 log = logging.getLogger(__name__)
@@ -346,9 +352,7 @@ class BlueskyPublisher:
         blocked = gate.blocked(key, now) if gate is not None else None
         if blocked is not None:
             assert gate is not None
-            if gate.refused is not None:
-                raise RejectedError(f"{what}: {blocked}")
-            raise TransientError(f"{what}: {blocked}", retry_at=gate.next_at)
+            raise TransientError(f"{what}: {blocked}", retry_at=_pause(gate, now))
         log.info("logging in account=%s", self.name)
         self._client.update_base_url(self._settings.pds)
 
@@ -377,9 +381,9 @@ class BlueskyPublisher:
                 (failed.next_at or now) - now,
                 refused,
             )
-            if refused:
-                raise RejectedError(f"{what}: {failed.blocked(key, now)}") from exc
-            raise TransientError(f"{what}: {exc}", retry_at=failed.next_at) from exc
+            # the items are fine: they stay pending (transient) for when logins work
+            reason = failed.blocked(key, now) if refused else str(exc)
+            raise TransientError(f"{what}: {reason}", retry_at=_pause(failed, now)) from exc
         if gate is not None:
             self._sessions.save_login(self.name, None)
 
@@ -460,6 +464,14 @@ class BlueskyPublisher:
                     if done is not None:
                         log.info("%s had landed before the retry", what)
                         return done
+
+
+def _pause(gate: LoginGate, now: float) -> float:
+    """Until when the account's other items wait, this pass: the backoff's end, or for
+    refused credentials the longest backoff (status says what reopens the gate)."""
+    if gate.refused is not None or gate.next_at is None:
+        return now + LOGIN_BACKOFF_MAX
+    return gate.next_at
 
 
 def _classify(exc: Exception) -> Kind:
