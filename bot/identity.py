@@ -20,7 +20,6 @@ read someone else's repo under a name it doesn't own for long: the DID is what c
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -36,6 +35,7 @@ import httpx
 from bot.clock import Clock, utcnow
 from bot.errors import IdentityNotFound, SourceError
 from bot.http import request_bounded
+from bot.untrusted import parse_json
 
 log = logging.getLogger("bot.identity")
 
@@ -246,8 +246,8 @@ def pds_endpoint(doc: dict[str, Any]) -> str | None:
 
 def _json_object(body: bytes, url: str) -> dict[str, Any]:
     try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:
+        data = parse_json(body)  # a bounded depth
+    except ValueError as exc:
         raise SourceError(f"{url}: the answer is not JSON") from exc
     if not isinstance(data, dict):
         raise SourceError(f"{url}: the answer is not a JSON object")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
 from bot.clock import Clock, utcnow
-from bot.compose import ComposeOptions, compose, summary_budget
+from bot.compose import ComposeOptions, compose, thread_budget
 from bot.config import Config, FeedSettings
 from bot.decide import Policy, decide
 from bot.errors import (
@@ -31,6 +31,7 @@ from bot.errors import (
     SourceError,
     TransientError,
 )
+from bot.links import parse_post_link
 from bot.model import Article, Plan, Poll, StrongRef, Target, Thread
 from bot.outcomes import (
     Claimed,
@@ -45,9 +46,9 @@ from bot.outcomes import (
 )
 from bot.publish import Publisher
 from bot.sources import Source
-from bot.sources.concurrent import poll_each
+from bot.sources.concurrent import poll_each, poll_one
 from bot.state import Item, State, ThreadRow
-from bot.summarize import Budget, Summarizer
+from bot.summarize import Summarizer
 from bot.summarize.clean import clean_text
 from bot.summarize.extractive import keywords
 from bot.urls import normalize_url
@@ -65,6 +66,7 @@ class FeedReport:
     posted: int = 0
     failed: int = 0
     skipped: int = 0
+    shown: int = 0  # dry run: threads previewed, nothing recorded
     not_modified: bool = False
     problems: list[str] = field(default_factory=list)
     error: str | None = None
@@ -74,8 +76,10 @@ class FeedReport:
             return f"{self.feed}: error: {self.error}"
         if self.not_modified:
             return f"{self.feed}: not modified"
-        if not (self.new or self.posted or self.failed):
+        if not (self.new or self.posted or self.failed or self.shown):
             text = f"{self.feed}: nothing new"
+        elif self.shown:
+            text = f"{self.feed}: {self.new} new, {self.shown} shown (dry run)"
         else:
             text = f"{self.feed}: {self.new} new, {self.posted} posted, {self.failed} failed"
         if self.skipped:
@@ -86,6 +90,9 @@ class FeedReport:
 
 
 class Pipeline:
+    """One pass of the flow over the configured feeds. As a context manager it closes
+    what wiring opened for it (the HTTP client, the publishers) on leaving."""
+
     def __init__(
         self,
         config: Config,
@@ -98,6 +105,7 @@ class Pipeline:
         clock: Clock = utcnow,
         stop: threading.Event | None = None,
         workers: int = 8,
+        closing: ExitStack | None = None,
     ) -> None:
         self.config = config
         self.state = state
@@ -109,6 +117,18 @@ class Pipeline:
         self.stop = stop or threading.Event()
         self.workers = workers  # feeds fetched at once by run_once
         self.paused_until: dict[str, float] = {}  # account → epoch seconds (HTTP 429)
+        #: dry run: (feed, item) already previewed by this process, so a daemon shows each once
+        self.shown: set[tuple[str, str]] = set()
+        self._closing = closing or ExitStack()
+
+    def close(self) -> None:
+        self._closing.close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # --- a whole pass ----------------------------------------------------------------
 
@@ -152,40 +172,53 @@ class Pipeline:
         row = self.state.feed(feed.name)
         if row.disabled:
             return FeedReport(feed.name, error=f"disabled: {row.disabled}")
-        return self._apply(feed, self._fetch(feed, row.cursor))
-
-    def _fetch(self, feed: FeedSettings, cursor: dict[str, Any]) -> Poll | SourceError:
-        """The network half of a poll; safe to run in a worker thread (no state)."""
-        try:
-            return self.sources[feed.name].poll(cursor)
-        except SourceError as exc:
-            return exc
+        return self._apply(feed, poll_one(self.sources[feed.name], row.cursor))
 
     def _apply(self, feed: FeedSettings, poll: Poll | SourceError) -> FeedReport:
         """The state half of a poll: record the outcome and the items it brought."""
-        report = FeedReport(feed.name)
-        if isinstance(poll, FeedGone):
-            report.error = str(poll)
-            log.error("feed gone feed=%s error=%s (disabled)", feed.name, poll)
-            self.state.record_poll(feed.name, result="gone", error=str(poll), disabled=str(poll))
-            return report
         if isinstance(poll, SourceError):
-            report.error = str(poll)
-            log.error("poll failed feed=%s error=%s", feed.name, poll)
-            wait = poll.next_poll if isinstance(poll, FeedThrottled) else None
-            self.state.record_poll(feed.name, result="error", error=str(poll), next_poll=wait)
-            return report
-        report.problems = list(poll.problems)
+            return self._poll_failed(feed, poll)
+        report = FeedReport(feed.name, problems=list(poll.problems))
         if poll.not_modified:
             report.not_modified = True
             self.state.record_poll(
                 feed.name, result="not modified", cursor=poll.cursor, next_poll=poll.next_poll
             )
             return report
+        self._store_items(feed, poll.articles, report)
+        result = f"ok: {report.new} new"
+        if poll.problems:
+            result += f", {len(poll.problems)} bad entries (last: {poll.problems[-1]})"
+        self.state.record_poll(
+            feed.name, result=result, cursor=poll.cursor, next_poll=poll.next_poll
+        )
+        log.info(
+            "polled feed=%s new=%d skipped=%d problems=%d",
+            feed.name,
+            report.new,
+            report.skipped,
+            len(poll.problems),
+        )
+        return report
 
-        known = self.state.known(feed.name, [a.id for a in poll.articles])
+    def _poll_failed(self, feed: FeedSettings, error: SourceError) -> FeedReport:
+        """Record a failed poll: a gone feed is disabled, a throttled one waits."""
+        if isinstance(error, FeedGone):
+            log.error("feed gone feed=%s error=%s (disabled)", feed.name, error)
+            self.state.record_poll(feed.name, result="gone", error=str(error), disabled=str(error))
+        else:
+            log.error("poll failed feed=%s error=%s", feed.name, error)
+            wait = error.next_poll if isinstance(error, FeedThrottled) else None
+            self.state.record_poll(feed.name, result="error", error=str(error), next_poll=wait)
+        return FeedReport(feed.name, error=str(error))
+
+    def _store_items(
+        self, feed: FeedSettings, articles: Sequence[Article], report: FeedReport
+    ) -> None:
+        """Decide what the articles mean and store them: new, skipped, or edited."""
+        known = self.state.known(feed.name, [a.id for a in articles])
         decisions = decide(
-            poll.articles,
+            articles,
             known,
             first_poll=not self.state.has_history(feed.name),
             policy=Policy(feed.backfill, feed.max_age, feed.edits),
@@ -202,20 +235,6 @@ class Pipeline:
             elif decision.action == "edited":
                 self.state.update_article(decision.article, norm=normalize_url, note="edited")
         self.state.add_items(rows, norm=normalize_url)
-        result = f"ok: {report.new} new"
-        if poll.problems:
-            result += f", {len(poll.problems)} bad entries (last: {poll.problems[-1]})"
-        self.state.record_poll(
-            feed.name, result=result, cursor=poll.cursor, next_poll=poll.next_poll
-        )
-        log.info(
-            "polled feed=%s new=%d skipped=%d problems=%d",
-            feed.name,
-            report.new,
-            report.skipped,
-            len(poll.problems),
-        )
-        return report
 
     # --- publishing ------------------------------------------------------------------
 
@@ -225,18 +244,24 @@ class Pipeline:
         for item in self.state.pending(feed.name, max_attempts=MAX_ATTEMPTS):
             if self.stop.is_set():
                 return
+            if self.dry_run and (feed.name, item.id) in self.shown:
+                continue
             outcome = self.publish(item, feed)
             if isinstance(outcome, Posted):
                 report.posted += 1
             elif isinstance(outcome, Failed):
                 report.failed += 1
+            elif isinstance(outcome, Shown):
+                self.shown.add((feed.name, item.id))
+                report.shown += 1
 
     def thread_for(self, article: Article, feed: FeedSettings) -> Thread:
         options = ComposeOptions(
             max_posts=feed.summary.max_posts, hashtags=feed.hashtags, langs=feed.langs
         )
-        budget = Budget(
-            graphemes=summary_budget(article, options),
+        budget = thread_budget(
+            article,
+            options,
             sentences=feed.summary.sentences,
             lang=feed.langs[0] if feed.langs else None,
         )
@@ -346,9 +371,10 @@ class Pipeline:
     # --- manual repost ---------------------------------------------------------------
 
     def repost(self, ref: str, *, feed: str | None = None, boost: bool = False) -> str:
-        """Post an item again by id or URL, even if it was posted before: "posted",
-        "boosted" or "shown" (dry run); ``RepostError`` when it can't be done."""
-        item = self.state.find_item(ref, feed=feed)
+        """Post an item again, even if it was posted before: "posted", "boosted" or
+        "shown" (dry run); ``RepostError`` when it can't be done. ``ref`` is its id, its
+        at-uri, any spelling of its URL, or the bsky.app link of a thread posted for it."""
+        item = self.find(ref, feed=feed)
         settings = self.config.feed(item.feed)
         if boost:
             return self._boost(item, settings)
@@ -359,6 +385,14 @@ class Pipeline:
             )
         outcome = self.publish(item, settings, kind=ThreadKind.REPOST)
         return _done(outcome, item, "posted", "can't be posted now", "repost")
+
+    def find(self, ref: str, *, feed: str | None = None) -> Item:
+        link = parse_post_link(ref)
+        if link is not None:
+            found = self.state.item_of_post(*link)
+            if found is not None and feed in (None, found[0]):
+                return self.state.find_item(found[1], feed=found[0])
+        return self.state.find_item(ref, feed=feed, norm_url=normalize_url(ref))
 
     def _boost(self, item: Item, feed: FeedSettings) -> str:
         posted = [

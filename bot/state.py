@@ -19,7 +19,6 @@ import functools
 import inspect
 import json
 import os
-import socket
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -34,6 +33,7 @@ import sqlite_utils
 from bot import redact
 from bot.clock import Clock, utcnow
 from bot.errors import StateError, UnknownItem
+from bot.heartbeat import owner_alive, process_owner
 from bot.model import Article, Plan, StrongRef
 from bot.outcomes import (
     Claim,
@@ -256,26 +256,6 @@ class FeedRow:
     disabled: str | None
 
 
-def process_owner() -> str:
-    """Who holds a claim: host and PID, so a dead owner's claim can be recognised."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def owner_alive(owner: str | None) -> bool:
-    if not owner:
-        return False
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False  # another host (an old container): nobody here holds it
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 _T = TypeVar("_T")
 
 
@@ -301,7 +281,8 @@ def _translating(cls: type[_T]) -> type[_T]:
 
 @_translating
 class State:
-    """A state file. Open with ``State.open(path)`` or ``State.memory()`` for tests."""
+    """A state file. Open with ``State.open(path)`` or ``State.memory()`` for tests; as a
+    context manager it closes every connection it opened on leaving."""
 
     def __init__(
         self,
@@ -316,6 +297,8 @@ class State:
         self.path = path
         self._connect = connect
         self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []  # every thread's, for close()
+        self._opened_lock = threading.Lock()
         self._shared = connect() if shared else None
         self.clock = clock
         self.owner = process_owner()
@@ -328,6 +311,8 @@ class State:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
+            with self._opened_lock:
+                self._opened.append(conn)
         return conn
 
     @classmethod
@@ -335,7 +320,9 @@ class State:
         path = Path(path)
 
         def connect() -> sqlite3.Connection:
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            # each connection is used by the one thread that opened it; close() may run
+            # on another, after the workers are done
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA busy_timeout = 30000")
@@ -357,7 +344,19 @@ class State:
         return cls(connect, shared=True, clock=clock)
 
     def close(self) -> None:
-        self.conn.close()
+        """Close every thread's connection (the daemon's workers each opened one)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        if self._shared is not None:
+            opened.append(self._shared)
+        for conn in opened:
+            conn.close()
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -504,10 +503,11 @@ class State:
         )
         return [_item(r) for r in rows]
 
-    def find_item(self, ref: str, *, feed: str | None = None) -> Item:
-        """An item by its id, its URL or its normalised URL; else ``UnknownItem``."""
+    def find_item(self, ref: str, *, feed: str | None = None, norm_url: str | None = None) -> Item:
+        """An item by its id, its URL or its normalised URL (``norm_url``, the caller's
+        normalisation of ``ref``); else ``UnknownItem``."""
         where = "(id = ? OR url = ? OR norm_url = ?)"
-        args: list[Any] = [ref, ref, ref]
+        args: list[Any] = [ref, ref, norm_url or ref]
         if feed is not None:
             where += " AND feed = ?"
             args.append(feed)
@@ -524,6 +524,56 @@ class State:
                 " pick one with --feed"
             )
         return _item(rows[0])
+
+    def item_of_post(self, actor: str, rkey: str) -> tuple[str, str] | None:
+        """``(feed, item)`` of the latest thread holding the post ``rkey`` of ``actor``
+        (a DID; a handle matches the record key alone, as only the PDS knows handles)."""
+
+        def literal(text: str) -> str:
+            return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+        repo = literal(actor) if actor.startswith("did:") else "%"
+        pattern = f"at://{repo}/app.bsky.feed.post/{literal(rkey)}"
+        row = self.conn.execute(
+            "SELECT t.feed, t.item FROM threads t, json_each(t.posts) p"
+            " WHERE t.posts IS NOT NULL AND json_extract(p.value, '$.uri') LIKE ? ESCAPE '\\'"
+            " ORDER BY t.id DESC LIMIT 1",
+            (pattern,),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def listing(
+        self,
+        *,
+        feed: str | None = None,
+        status: ItemStatus | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[Item, tuple[StrongRef, ...]]]:
+        """Items newest first, each with the posts of its latest posted thread (or none)."""
+        where, args = [], []
+        if feed is not None:
+            where.append("feed = ?")
+            args.append(feed)
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        sql = (
+            f"SELECT {_ITEM_COLUMNS}, (SELECT t.posts FROM threads t WHERE t.feed = items.feed"
+            f" AND t.item = items.id AND t.status = '{ThreadStatus.POSTED}'"
+            f" AND t.kind != '{ThreadKind.BOOST}'"
+            " ORDER BY t.id DESC LIMIT 1) FROM items"
+        )
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY first_seen DESC, feed, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(str(limit))
+        out = []
+        for row in self.conn.execute(sql, args):
+            posts = tuple(StrongRef(**p) for p in json.loads(row[-1])) if row[-1] else ()
+            out.append((_item(row[:-1]), posts))
+        return out
 
     # --- threads: claim → plan → posted ----------------------------------------------
 

@@ -17,7 +17,6 @@ typed helpers fail a whole page on one bad record and drop CIDs.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -32,6 +31,7 @@ from bot.identity import Identity, IdentityResolver, TxtLookup, dns_txt_lookup
 from bot.model import Article, Poll
 from bot.nsids import PUBLICATION_COLLECTIONS
 from bot.sources import atproto_records as records
+from bot.untrusted import parse_json
 
 log = logging.getLogger("bot.sources.atproto")
 
@@ -231,8 +231,8 @@ class AtprotoSource:
             read_status=lambda status: True,
         )
         try:
-            data = json.loads(response.body)
-        except (ValueError, RecursionError):
+            data = parse_json(response.body)  # a bounded depth, unlike json.loads
+        except ValueError:
             data = None
         if response.status != 200:
             error = data.get("error") if isinstance(data, dict) else None

@@ -12,7 +12,6 @@ instead, so neither a flaky nor a hostile endpoint reaches the account.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -27,10 +26,11 @@ from bot.model import Article, Summary
 from bot.redact import contains_secret
 from bot.summarize import Budget, Summarizer
 from bot.summarize.clean import clean_text
-from bot.summarize.extractive import graphemes
 from bot.summarize.grounding import plain, ungrounded
 from bot.summarize.lang import detect_language
 from bot.summarize.sentences import split_sentences
+from bot.text import graphemes
+from bot.untrusted import parse_json
 
 log = logging.getLogger("bot.summarize")
 
@@ -170,9 +170,9 @@ class LlmSummarizer:
         if response.status != 200:
             raise SummarizeError(f"HTTP {response.status}")
         try:
-            data: Any = json.loads(response.body)
+            data: Any = parse_json(response.body)  # a bounded depth
             content = data["choices"][0]["message"]["content"]
-        except (ValueError, RecursionError) as exc:
+        except ValueError as exc:
             raise SummarizeError("the answer is not JSON") from exc
         except (KeyError, IndexError, TypeError) as exc:
             raise SummarizeError("the answer has no choices[0].message.content") from exc
