@@ -22,6 +22,7 @@ from bot.errors import SourceError
 from bot.http import make_client
 from bot.model import StrongRef
 from bot.sources.atproto import AtprotoSource
+from bot.untrusted import MAX_TEXT_CHARS
 
 DOC = "site.standard.document"
 PUB = "site.standard.publication"
@@ -240,16 +241,20 @@ def test_malformed_newest_record_still_moves_the_cursor(h: Harness, pds: LocalPd
     assert second.articles == () and second.problems == ()
 
 
-def test_very_long_text_content_arrives_whole(h: Harness, pds: LocalPds) -> None:
+def test_very_long_text_content_arrives_whole_up_to_the_cap(h: Harness, pds: LocalPds) -> None:
     account = pds.create_account("long")
     paragraph = "Байкал — самое глубокое озеро на планете. " * 40 + "🌊\n\n"
-    text = (paragraph * 120).strip()  # about 200,000 characters, 380 KB of UTF-8
-    assert len(text) > 190_000
+    text = (paragraph * (MAX_TEXT_CHARS // len(paragraph))).strip()  # 190 KB of UTF-8
+    assert len(text) > MAX_TEXT_CHARS * 0.95
+    longer = (paragraph * 120).strip()  # 200,000 characters: cut at the cap, between words
     pds.put_record(account, DOC, doc("Long", textContent=text))
+    pds.put_record(account, DOC, doc("Longer", 1, textContent=longer))
 
-    (got,) = h.source(account.did).poll({}).articles
+    got = {a.title: a.text for a in h.source(account.did).poll({}).articles}
 
-    assert got.text == text
+    assert got["Long"] == text
+    assert len(got["Longer"]) <= MAX_TEXT_CHARS and longer.startswith(got["Longer"])
+    assert longer[len(got["Longer"])] in " \n"
 
 
 def test_titles_with_emoji_combining_marks_and_cyrillic_are_kept_exactly(
