@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,8 @@ from builders import article
 
 from bot.cli import main
 from bot.errors import StateError
+from bot.model import Article
+from bot.outcomes import ItemStatus
 from bot.state import SCHEMA_VERSION, State, storage_error
 
 
@@ -22,7 +23,7 @@ def _open_and_close(path: str) -> None:
 
 def test_processes_starting_together_on_a_new_file_never_fail(tmp_path: Path) -> None:
     """Each round: four processes open the same new file at once (bounded: 5 rounds)."""
-    context = multiprocessing.get_context("spawn" if sys.platform == "darwin" else "fork")
+    context = multiprocessing.get_context("fork")
     for round_ in range(5):
         path = str(tmp_path / f"new-{round_}.db")
         procs = [context.Process(target=_open_and_close, args=(path,)) for _ in range(4)]
@@ -73,7 +74,7 @@ def _corrupt(path: Path) -> None:
     """Overwrite the middle of a table's pages, keeping the header readable."""
     state = State.open(path)
     for n in range(300):
-        state.add_items([(article(n, text="words " * 200), "new", None)], norm=lambda u: u)
+        state.add_items([(article(n, text="words " * 200), ItemStatus.NEW, None)], norm=lambda u: u)
     state.close()
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -105,10 +106,12 @@ def test_status_detects_a_corrupt_file(
 def test_a_full_disk_records_nothing_half_way(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     state = State.open(path)
-    state.add_items([(article(1), "new", None)], norm=lambda u: u)
+    state.add_items([(article(1), ItemStatus.NEW, None)], norm=lambda u: u)
     pages = state.conn.execute("PRAGMA page_count").fetchone()[0]
     state.conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full from now on
-    big = [(article(n, text="x " * 20_000), "new", None) for n in range(2, 12)]
+    big: list[tuple[Article, ItemStatus, str | None]] = [
+        (article(n, text="x " * 20_000), ItemStatus.NEW, None) for n in range(2, 12)
+    ]
     with pytest.raises(StateError, match="the disk is full; nothing of this change was recorded"):
         state.add_items(big, norm=lambda u: u)
     assert sum(state.counts("f").values()) == 1
