@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -19,6 +19,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.clock import Clock, utcnow
 from bot.config import Config, FeedSettings
 from bot.heartbeat import Phase, write_beat
 from bot.heartbeat import heartbeat_path as beside_state
@@ -45,7 +46,7 @@ def heartbeat_limit(feeds: list[FeedSettings]) -> timedelta:
 
 def _job(pipeline: Pipeline, feed: FeedSettings, heartbeat: Path, limit: timedelta) -> None:
     try:
-        now = datetime.now(UTC)
+        now = pipeline.clock()
         row = pipeline.state.feed(feed.name)
         if row.next_poll_at is not None and row.next_poll_at > now:
             log.info("waiting feed=%s until=%s (asked by the server)", feed.name, row.next_poll_at)
@@ -53,12 +54,14 @@ def _job(pipeline: Pipeline, feed: FeedSettings, heartbeat: Path, limit: timedel
         else:
             report = pipeline.run_feed(feed)
         log.info("pass %s", report.line())
-    except Exception:  # the daemon must outlive any one feed's bug
-        log.exception("job crashed feed=%s", feed.name)
+    except Exception as exc:  # the daemon must outlive any one feed's bug
+        # one line for the operator; the traceback only when asked for (DEBUG)
+        log.error("job crashed feed=%s error=%s: %s", feed.name, type(exc).__name__, exc)
+        log.debug("job crashed feed=%s", feed.name, exc_info=True)
     write_beat(heartbeat, limit)
 
 
-def run_daemon(config: Config, *, dry_run: bool = False) -> int:
+def run_daemon(config: Config, *, dry_run: bool = False, clock: Clock = utcnow) -> int:
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -68,9 +71,18 @@ def run_daemon(config: Config, *, dry_run: bool = False) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    state = State.open(config.state)
-    pipeline = build_pipeline(config, state, dry_run=dry_run, stop=stop)
-    if not dry_run:
+    with (
+        State.open(config.state) as state,
+        build_pipeline(config, state, dry_run=dry_run, stop=stop, clock=clock) as pipeline,
+    ):
+        _serve(config, pipeline, stop)
+    log.info("daemon stopped")
+    return 0
+
+
+def _serve(config: Config, pipeline: Pipeline, stop: threading.Event) -> None:
+    """Schedule every enabled feed's job and run them until ``stop`` is set."""
+    if not pipeline.dry_run:
         pipeline.recover()
     heartbeat = heartbeat_path(config)
     feeds = [f for f in config.feeds if f.enabled]
@@ -79,7 +91,7 @@ def run_daemon(config: Config, *, dry_run: bool = False) -> int:
         executors={"default": ThreadPoolExecutor(max(1, min(MAX_WORKERS, len(feeds))))},
         timezone=UTC,
     )
-    start = datetime.now(UTC)
+    start = pipeline.clock()
     for feed in feeds:
         seconds = max(1, int(feed.interval.total_seconds()))
         scheduler.add_job(
@@ -100,7 +112,4 @@ def run_daemon(config: Config, *, dry_run: bool = False) -> int:
         stop.wait()
     finally:
         scheduler.shutdown(wait=True)
-        state.close()
     write_beat(heartbeat, limit, Phase.STOPPED)  # a clean exit: health says so at once
-    log.info("daemon stopped")
-    return 0

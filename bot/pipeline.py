@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
 from bot.clock import Clock, utcnow
-from bot.compose import ComposeOptions, compose, summary_budget
+from bot.compose import ComposeOptions, compose, thread_budget
 from bot.config import Config, FeedSettings
 from bot.decide import Policy, decide
 from bot.errors import (
@@ -46,9 +46,9 @@ from bot.outcomes import (
 )
 from bot.publish import Publisher
 from bot.sources import Source
-from bot.sources.concurrent import poll_each
+from bot.sources.concurrent import poll_each, poll_one
 from bot.state import Item, State, ThreadRow
-from bot.summarize import Budget, Summarizer
+from bot.summarize import Summarizer
 from bot.summarize.clean import clean_text
 from bot.summarize.extractive import keywords
 from bot.urls import normalize_url
@@ -90,6 +90,9 @@ class FeedReport:
 
 
 class Pipeline:
+    """One pass of the flow over the configured feeds. As a context manager it closes
+    what wiring opened for it (the HTTP client, the publishers) on leaving."""
+
     def __init__(
         self,
         config: Config,
@@ -102,6 +105,7 @@ class Pipeline:
         clock: Clock = utcnow,
         stop: threading.Event | None = None,
         workers: int = 8,
+        closing: ExitStack | None = None,
     ) -> None:
         self.config = config
         self.state = state
@@ -115,6 +119,16 @@ class Pipeline:
         self.paused_until: dict[str, float] = {}  # account → epoch seconds (HTTP 429)
         #: dry run: (feed, item) already previewed by this process, so a daemon shows each once
         self.shown: set[tuple[str, str]] = set()
+        self._closing = closing or ExitStack()
+
+    def close(self) -> None:
+        self._closing.close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # --- a whole pass ----------------------------------------------------------------
 
@@ -158,40 +172,53 @@ class Pipeline:
         row = self.state.feed(feed.name)
         if row.disabled:
             return FeedReport(feed.name, error=f"disabled: {row.disabled}")
-        return self._apply(feed, self._fetch(feed, row.cursor))
-
-    def _fetch(self, feed: FeedSettings, cursor: dict[str, Any]) -> Poll | SourceError:
-        """The network half of a poll; safe to run in a worker thread (no state)."""
-        try:
-            return self.sources[feed.name].poll(cursor)
-        except SourceError as exc:
-            return exc
+        return self._apply(feed, poll_one(self.sources[feed.name], row.cursor, feed=feed.name))
 
     def _apply(self, feed: FeedSettings, poll: Poll | SourceError) -> FeedReport:
         """The state half of a poll: record the outcome and the items it brought."""
-        report = FeedReport(feed.name)
-        if isinstance(poll, FeedGone):
-            report.error = str(poll)
-            log.error("feed gone feed=%s error=%s (disabled)", feed.name, poll)
-            self.state.record_poll(feed.name, result="gone", error=str(poll), disabled=str(poll))
-            return report
         if isinstance(poll, SourceError):
-            report.error = str(poll)
-            log.error("poll failed feed=%s error=%s", feed.name, poll)
-            wait = poll.next_poll if isinstance(poll, FeedThrottled) else None
-            self.state.record_poll(feed.name, result="error", error=str(poll), next_poll=wait)
-            return report
-        report.problems = list(poll.problems)
+            return self._poll_failed(feed, poll)
+        report = FeedReport(feed.name, problems=list(poll.problems))
         if poll.not_modified:
             report.not_modified = True
             self.state.record_poll(
                 feed.name, result="not modified", cursor=poll.cursor, next_poll=poll.next_poll
             )
             return report
+        self._store_items(feed, poll.articles, report)
+        result = f"ok: {report.new} new"
+        if poll.problems:
+            result += f", {len(poll.problems)} bad entries (last: {poll.problems[-1]})"
+        self.state.record_poll(
+            feed.name, result=result, cursor=poll.cursor, next_poll=poll.next_poll
+        )
+        log.info(
+            "polled feed=%s new=%d skipped=%d problems=%d",
+            feed.name,
+            report.new,
+            report.skipped,
+            len(poll.problems),
+        )
+        return report
 
-        known = self.state.known(feed.name, [a.id for a in poll.articles])
+    def _poll_failed(self, feed: FeedSettings, error: SourceError) -> FeedReport:
+        """Record a failed poll: a gone feed is disabled, a throttled one waits."""
+        if isinstance(error, FeedGone):
+            log.error("feed gone feed=%s error=%s (disabled)", feed.name, error)
+            self.state.record_poll(feed.name, result="gone", error=str(error), disabled=str(error))
+        else:
+            log.error("poll failed feed=%s error=%s", feed.name, error)
+            wait = error.next_poll if isinstance(error, FeedThrottled) else None
+            self.state.record_poll(feed.name, result="error", error=str(error), next_poll=wait)
+        return FeedReport(feed.name, error=str(error))
+
+    def _store_items(
+        self, feed: FeedSettings, articles: Sequence[Article], report: FeedReport
+    ) -> None:
+        """Decide what the articles mean and store them: new, skipped, or edited."""
+        known = self.state.known(feed.name, [a.id for a in articles])
         decisions = decide(
-            poll.articles,
+            articles,
             known,
             first_poll=not self.state.has_history(feed.name),
             policy=Policy(feed.backfill, feed.max_age, feed.edits),
@@ -208,20 +235,6 @@ class Pipeline:
             elif decision.action == "edited":
                 self.state.update_article(decision.article, norm=normalize_url, note="edited")
         self.state.add_items(rows, norm=normalize_url)
-        result = f"ok: {report.new} new"
-        if poll.problems:
-            result += f", {len(poll.problems)} bad entries (last: {poll.problems[-1]})"
-        self.state.record_poll(
-            feed.name, result=result, cursor=poll.cursor, next_poll=poll.next_poll
-        )
-        log.info(
-            "polled feed=%s new=%d skipped=%d problems=%d",
-            feed.name,
-            report.new,
-            report.skipped,
-            len(poll.problems),
-        )
-        return report
 
     # --- publishing ------------------------------------------------------------------
 
@@ -246,8 +259,9 @@ class Pipeline:
         options = ComposeOptions(
             max_posts=feed.summary.max_posts, hashtags=feed.hashtags, langs=feed.langs
         )
-        budget = Budget(
-            graphemes=summary_budget(article, options),
+        budget = thread_budget(
+            article,
+            options,
             sentences=feed.summary.sentences,
             lang=feed.langs[0] if feed.langs else None,
         )
@@ -273,10 +287,23 @@ class Pipeline:
         def plan() -> Plan:
             if root is not None:
                 return publisher.prepare_boost(root, target, now=self.clock())
-            return publisher.prepare(self.thread_for(item.article, feed), target, now=self.clock())
+            try:
+                thread = self.thread_for(item.article, feed)
+            except FeedbotError:
+                raise
+            except Exception as exc:  # whatever an article nobody foresaw makes them do,
+                # the summarizer and composer fail this one item, not the pass
+                log.debug("compose crashed feed=%s item=%s", feed.name, item.id, exc_info=True)
+                reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+                raise InvalidThread(f"could not compose a thread: {reason}") from exc
+            return publisher.prepare(thread, target, now=self.clock())
 
         if self.dry_run:
-            publisher.write(plan())
+            try:
+                publisher.write(plan())
+            except FeedbotError as exc:  # shown as it would fail, the pass goes on
+                log.warning("cannot show feed=%s item=%s error=%s", feed.name, item.id, exc)
+                return Failed(str(exc), transient=False)
             return Shown()
         if self._paused(feed.account):
             return Skipped(f"account {feed.account} is rate limited")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.heartbeat import write_beat
+from bot.outcomes import ItemStatus
 from bot.state import State
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +25,7 @@ def start_daemon(tmp_path: Path, interval: str = "1s") -> subprocess.Popen[str]:
     shutil.copytree(ROOT / "config", tmp_path / "config")
     config = tmp_path / "config" / "feeds.yaml"
     config.write_text(config.read_text().replace("interval: 15m", f"interval: {interval}"))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FEEDBOT_MIN_INTERVAL": "1s"}
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],
         cwd=tmp_path,
@@ -50,12 +51,9 @@ def wait_for_a_pass(tmp_path: Path, seconds: float = 30) -> None:
     wait_for(tmp_path / "state" / "feedbot.heartbeat", seconds)
     deadline = time.monotonic() + seconds
     while True:
-        state = State.open(db)
-        try:
-            if state.counts("samples").get("posted") == 6:
+        with State.open(db) as state:
+            if state.counts("samples").get(ItemStatus.POSTED) == 8:  # documents in config/samples
                 return
-        finally:
-            state.close()
         if time.monotonic() > deadline:
             raise AssertionError(f"no pass finished in {seconds}s")
         time.sleep(0.2)
@@ -72,10 +70,10 @@ def test_the_daemon_polls_then_exits_0_on_a_signal(tmp_path: Path, signum: int) 
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
-    assert out.count("── samples · at://") == 6  # the preview account shows each thread once
+    assert out.count("── samples · at://") == 8  # the preview account shows each thread once
     assert "daemon stopped" in err
     state = State.open(tmp_path / "state" / "feedbot.db")
-    assert state.counts("samples") == {"posted": 6}
+    assert state.counts("samples") == {"posted": 8}
 
 
 def health(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

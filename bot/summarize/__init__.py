@@ -6,7 +6,7 @@ thread has. The default backend is offline and extractive; an LLM backend is opt
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,16 +17,27 @@ if TYPE_CHECKING:  # annotations only: ``feedbot --help`` imports this package
     from bot.model import Article, Summary
 
 
+#: Whether these sentences, in this language, all fit whole in the thread being composed.
+FitCheck = Callable[[Sequence[str], "str | None"], bool]
+
+
 @dataclass(frozen=True)
 class Budget:
-    """Room for the summary: at most ``graphemes`` in all, at most ``sentences`` sentences.
+    """Room for the summary: ``graphemes`` in all, at most ``sentences`` sentences.
 
     ``lang`` is the feed's configured language; when set it wins over detection.
+    ``said`` is what the thread already says without the summary (title, lead): the
+    summary adds to it rather than repeating it. ``graphemes`` is what surely fits;
+    when the composer gives a ``fits`` check, more may be taken, up to ``room``
+    graphemes, as long as ``fits`` says every chosen sentence still fits whole.
     """
 
     graphemes: int
     sentences: int | None = None
     lang: str | None = None
+    said: tuple[str, ...] = ()
+    fits: FitCheck | None = None
+    room: int | None = None
 
 
 class Summarizer(Protocol):
@@ -37,8 +48,11 @@ class Summarizer(Protocol):
 DEFAULT_GRAPHEMES = 560
 
 
-def make_summarizer(settings: SummarySettings, env: Mapping[str, str]) -> Summarizer:
-    """The feed's summarizer: extractive, or an LLM that falls back to extractive."""
+def make_summarizer(
+    settings: SummarySettings, env: Mapping[str, str], secrets: Iterable[str] = ()
+) -> Summarizer:
+    """The feed's summarizer: extractive, or an LLM that falls back to extractive;
+    ``secrets`` must never appear in an LLM's answer."""
     from bot.summarize.extractive import ExtractiveSummarizer
 
     extractive = ExtractiveSummarizer()
@@ -48,4 +62,4 @@ def make_summarizer(settings: SummarySettings, env: Mapping[str, str]) -> Summar
         raise ConfigError("summary backend llm needs an llm section")
     from bot.summarize.llm import LlmSummarizer
 
-    return LlmSummarizer(settings.llm, extractive, env=env)
+    return LlmSummarizer(settings.llm, extractive, env=env, secrets=secrets)
