@@ -217,18 +217,19 @@ def test_a_bad_log_level_in_the_environment_is_one_line_and_exit_2(
 
 def test_a_closed_pipe_ends_quietly(project: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "run", "--once", "--dry-run", "--json"],
         cwd=project,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-    ) as proc:
-        assert proc.stdout is not None and proc.stderr is not None
-        first = proc.stdout.readline()  # what `| head -n 1` reads, then it goes away
-        proc.stdout.close()
-        err = proc.stderr.read().decode()
-        proc.wait(timeout=120)
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()  # what `| head -n 1` reads, then it goes away
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    proc.wait(timeout=120)
     assert json.loads(first)["feed"] == "samples"
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
     assert proc.returncode == 141
