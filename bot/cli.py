@@ -17,6 +17,7 @@ ends the command quietly.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -411,6 +412,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 141  # 128 + SIGPIPE, as a shell reports a process a closed pipe ended
+    except Exception as exc:  # a bug: still one line, never a traceback for the user
+        logging.getLogger("bot.cli").debug("crashed", exc_info=True)
+        reason = " ".join(str(exc).split())[:300]
+        print(
+            f"feedbot: internal error: {type(exc).__name__}: {reason}"
+            " (--log-level DEBUG shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _quiet_stdout() -> None:

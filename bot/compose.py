@@ -33,6 +33,7 @@ from bot.text import (
     squash,
     utf8_len,
 )
+from bot.untrusted import MAX_TEXT_CHARS, clean_line
 
 #: URLs longer than this are shown shortened; the link facet keeps the full URL.
 URL_SHOW_MAX = 100
@@ -100,7 +101,8 @@ def compose(article: Article, summary: Summary, options: ComposeOptions) -> Thre
     lang = summary.lang or (langs[0] if langs else None)
     title = squash(article.title)
     lead = thread_lead(article)
-    sentences = [s for s in (squash(s) for s in summary.sentences) if s]
+    # a summary may be a model's answer, not the article's text: cleaned like one
+    sentences = [s for s in (clean_line(s, MAX_TEXT_CHARS) for s in summary.sentences) if s]
 
     if (
         not lead
