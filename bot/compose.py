@@ -172,8 +172,9 @@ def thread_budget(
 ) -> Budget:
     """The summarizer's room in this article's thread: what surely fits, what post 1
     says already, and an exact check that lets it fill the posts up to their limit."""
-    said = tuple(t for t in (squash(article.title), thread_lead(article)) if t)
-    posts = options.max_posts - 1 + (0 if said[1:] else 1)
+    lead = thread_lead(article)
+    said = tuple(t for t in (squash(article.title), lead) if t)
+    posts = options.max_posts - (1 if lead else 0)  # without a lead, post 1 has room too
     return Budget(
         graphemes=summary_budget(article, options),
         sentences=sentences,
