@@ -51,6 +51,15 @@ def parse_duration(value: Any) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
+def split_listen(listen: str) -> tuple[str, int]:
+    """``"127.0.0.1:9464"`` or ``"[::1]:9464"`` → ``(host, port)``."""
+    host, sep, port = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError('expected host:port, like "127.0.0.1:9464"')
+    return host, int(port)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -222,8 +231,21 @@ class FeedSettings(FeedDefaults):
     account: str  # required once defaults are merged in
 
 
+class MetricsSettings(Strict):
+    """The daemon's HTTP listener for ``/metrics`` and ``/healthz``; off unless set."""
+
+    listen: str
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        split_listen(value.strip())
+        return value.strip()
+
+
 class Config(Strict):
     state: Path = Path("state/feedbot.db")
+    metrics: MetricsSettings | None = None
     defaults: FeedDefaults = FeedDefaults()
     accounts: dict[str, Account] = {}
     feeds: tuple[FeedSettings, ...] = ()

@@ -7,6 +7,7 @@
     │   ├── FeedThrottled    the server said "not now" (429, 503); wait until next_poll
     │   └── RecordError      one record or entry is malformed; it is skipped
     ├── StateError           the state file is unusable or an item is unknown
+    │   └── DaemonRunning    another daemon holds the state file's lock
     ├── SummarizeError       a summarizer backend failed (the pipeline falls back)
     └── PublishError         a thread could not be written
         ├── TransientError   worth retrying later: timeouts, 5xx, 429
@@ -51,6 +52,14 @@ class RecordError(SourceError):
 
 class StateError(FeedbotError):
     """The state file is unusable, or an item asked for is unknown."""
+
+
+class DaemonRunning(StateError):
+    """A second daemon on one state file; ``pid`` is the running one's, when known."""
+
+    def __init__(self, message: str, *, pid: int | None) -> None:
+        super().__init__(message)
+        self.pid = pid
 
 
 class SummarizeError(FeedbotError):

@@ -1,4 +1,5 @@
-"""Logging to stderr as ``time level logger message``, with secrets masked.
+"""Logging to stderr as ``time level logger message`` or one JSON object a line, with
+secrets masked the same way in both.
 
 Code never logs secrets on purpose; the filter is the second line of defence, for a
 secret that sneaks into an exception message from a library.
@@ -6,9 +7,15 @@ secret that sneaks into an exception message from a library.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import sys
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Literal
+
+LogFormat = Literal["text", "json"]
 
 MASK = "***"
 
@@ -17,6 +24,11 @@ class RedactSecrets(logging.Filter):
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def mask(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
@@ -29,12 +41,84 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def setup_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+#: a printf placeholder, and a ``key=`` just before one (a field of the event)
+_SPEC = re.compile(r"%(?:\(\w+\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[diouxXeEfFgGcrsa%]")
+_KEY = re.compile(r"(\w+)=$")
+
+
+def _value(value: Any) -> Any:
+    return value if isinstance(value, bool | int | float | None) else str(value)
+
+
+def event_fields(record: logging.LogRecord) -> tuple[str, dict[str, Any]]:
+    """Split ``"posted feed=%s posts=%d"`` and its args into the event ("posted") and
+    its fields ({"feed": …, "posts": 3}), reading the code's format string, never the
+    rendered text. Anything else is all event."""
+    msg, args = record.msg, record.args
+    if not isinstance(msg, str) or not isinstance(args, tuple) or not args:
+        return record.getMessage(), {}
+    fields: dict[str, Any] = {}
+    pieces: list[str] = []
+    pos = used = 0
+    try:
+        for match in _SPEC.finditer(msg):
+            before = msg[pos : match.start()]
+            pos = match.end()
+            if match.group() == "%%":
+                pieces.append(before + "%")
+                continue
+            value = args[used]
+            used += 1
+            key = _KEY.search(before)
+            if key is not None:
+                pieces.append(before[: key.start()])
+                fields[key.group(1)] = _value(value)
+            else:
+                pieces.append(before + match.group() % (value,))
+        if used != len(args):
+            return record.getMessage(), {}
+    except (IndexError, TypeError, ValueError):
+        return record.getMessage(), {}
+    pieces.append(msg[pos:])
+    return " ".join("".join(pieces).split()), fields
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time (with its offset), level, logger, event, fields."""
+
+    def __init__(self, redact: RedactSecrets) -> None:
+        super().__init__()
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        event, fields = event_fields(record)
+        when = datetime.fromtimestamp(record.created).astimezone()
+        out: dict[str, Any] = {
+            "time": when.isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "event": event,
+            "fields": {
+                k: self.redact.mask(v) if isinstance(v, str) else v for k, v in fields.items()
+            },
+        }
+        if record.exc_info:
+            out["exception"] = self.redact.mask(self.formatException(record.exc_info))
+        return json.dumps(out, ensure_ascii=False)
+
+
+def setup_logging(
+    level: str = "INFO", secrets: Iterable[str] = (), log_format: LogFormat = "text"
+) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%S")
-    )
-    handler.addFilter(RedactSecrets(secrets))
+    redact = RedactSecrets(secrets)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter(redact))
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%S")
+        )
+    handler.addFilter(redact)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

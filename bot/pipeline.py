@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from bot.errors import (
     TransientError,
 )
 from bot.model import Article, Poll, PostedRef, Thread
+from bot.observe import NO_OBSERVER, Observer, PollResult, PublishResult
 from bot.publish import Plan, Publisher, Target
 from bot.sources import Source
 from bot.sources.concurrent import poll_each
@@ -85,6 +87,7 @@ class Pipeline:
         clock: Clock = utcnow,
         stop: threading.Event | None = None,
         workers: int = 8,
+        observer: Observer = NO_OBSERVER,
     ) -> None:
         self.config = config
         self.state = state
@@ -95,6 +98,7 @@ class Pipeline:
         self.clock = clock
         self.stop = stop or threading.Event()
         self.workers = workers  # feeds fetched at once by run_once
+        self.observer = observer
         self.paused_until: dict[str, float] = {}  # account → epoch seconds (HTTP 429)
 
     # --- a whole pass ----------------------------------------------------------------
@@ -139,7 +143,9 @@ class Pipeline:
         row = self.state.feed(feed.name)
         if row.disabled:
             return FeedReport(feed.name, error=f"disabled: {row.disabled}")
-        return self._apply(feed, self._fetch(feed, row.cursor))
+        started = time.monotonic()
+        fetched = self._fetch(feed, row.cursor)
+        return self._apply(feed, fetched, seconds=time.monotonic() - started)
 
     def _fetch(self, feed: FeedSettings, cursor: dict[str, Any]) -> Poll | SourceError:
         """The network half of a poll; safe to run in a worker thread (no state)."""
@@ -148,8 +154,19 @@ class Pipeline:
         except SourceError as exc:
             return exc
 
-    def _apply(self, feed: FeedSettings, poll: Poll | SourceError) -> FeedReport:
+    def _apply(
+        self, feed: FeedSettings, poll: Poll | SourceError, *, seconds: float | None = None
+    ) -> FeedReport:
         """The state half of a poll: record the outcome and the items it brought."""
+        report = self._record(feed, poll)
+        self.observer.polled(feed.name, _poll_result(poll), seconds)
+        if isinstance(poll, Poll) and not poll.not_modified:
+            self.observer.items(
+                feed.name, seen=len(poll.articles), new=report.new, skipped=report.skipped
+            )
+        return report
+
+    def _record(self, feed: FeedSettings, poll: Poll | SourceError) -> FeedReport:
         report = FeedReport(feed.name)
         if isinstance(poll, FeedGone):
             report.error = str(poll)
@@ -252,22 +269,33 @@ class Pipeline:
             return "shown"
         if self._paused(feed.account):
             return f"skipped: account {feed.account} is rate limited"
+        started = time.monotonic()
         claim = self.state.claim(item, feed.account, norm_url=normalize_url(item.url), kind=kind)
         if isinstance(claim, str):
             log.info("not posting feed=%s item=%s reason=%s", feed.name, item.id, claim)
+            self._observe(feed, PublishResult.SKIPPED, 0, started)
             return f"skipped: {claim}"
         try:
             planned = plan()
         except FeedbotError as exc:
+            self._observe(feed, PublishResult.FAILED, 0, started)
             return self._failed(claim, item, feed.account, exc, maybe_written=False)
         self.state.save_plan(claim, planned)
         try:
             posts = publisher.write(planned)
         except PublishError as exc:
+            self._observe(feed, PublishResult.FAILED, 0, started)
             return self._failed(claim, item, feed.account, exc, maybe_written=True)
         self.state.mark_posted(claim, posts)
         log.info("posted feed=%s item=%s posts=%d", feed.name, item.id, len(posts))
+        self._observe(feed, PublishResult.POSTED, len(posts), started)
         return "posted"
+
+    def _observe(
+        self, feed: FeedSettings, result: PublishResult, posts: int, started: float
+    ) -> None:
+        seconds = time.monotonic() - started
+        self.observer.published(feed.name, feed.account, result, posts=posts, seconds=seconds)
 
     def _paused(self, account: str) -> bool:
         until = self.paused_until.get(account)
@@ -279,6 +307,7 @@ class Pipeline:
         kind = REJECTED if isinstance(exc, RejectedError) else TRANSIENT
         if isinstance(exc, TransientError) and exc.retry_at:
             self.paused_until[account] = exc.retry_at
+            self.observer.paused(account, exc.retry_at)
         # a rejected write never reached the repo; anything else might have
         written = maybe_written and kind == TRANSIENT
         self.state.fail(claim, str(exc), kind=kind, maybe_written=written)
@@ -362,3 +391,11 @@ class Pipeline:
                 f"boost of {item.id!r} failed: {self.state.threads(item.feed, item.id)[-1].error}"
             )
         return "boosted" if outcome == "posted" else outcome
+
+
+def _poll_result(poll: Poll | SourceError) -> PollResult:
+    if isinstance(poll, FeedGone):
+        return PollResult.GONE
+    if isinstance(poll, SourceError):
+        return PollResult.ERROR
+    return PollResult.NOT_MODIFIED if poll.not_modified else PollResult.OK

@@ -588,6 +588,37 @@ class State:
                 (account, session, _iso(self.clock())),
             )
 
+    # --- backup ----------------------------------------------------------------------
+
+    def backup(self, dest: Path | str) -> int:
+        """Copy the state file to ``dest`` with SQLite's online backup API, consistent
+        even while a daemon writes (WAL readers don't block writers); return its size.
+
+        The copy is written beside ``dest`` and renamed into place, so a reader never
+        sees half a backup; it is private to the owner because it holds sessions.
+        """
+        dest = Path(dest)
+        partial = dest.with_name(dest.name + ".partial")
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            partial.unlink(missing_ok=True)
+            os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            target = sqlite3.connect(partial)
+            try:
+                self.conn.backup(target)
+                target.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+                check = target.execute("PRAGMA quick_check").fetchone()[0]
+            finally:
+                target.close()
+            if check == "ok":
+                os.replace(partial, dest)
+                return dest.stat().st_size
+        except (OSError, sqlite3.Error) as exc:
+            partial.unlink(missing_ok=True)
+            raise StateError(f"{dest}: cannot write the backup: {exc}") from exc
+        partial.unlink(missing_ok=True)
+        raise StateError(f"{dest}: the backup failed its integrity check: {check}")
+
     # --- reporting -------------------------------------------------------------------
 
     def counts(self, feed: str) -> dict[str, int]:

@@ -13,6 +13,7 @@ import httpx
 
 from bot.config import BlueskyAccount, Config, FeedSettings, FeedSource, RecordsSource
 from bot.http import make_client
+from bot.observe import NO_OBSERVER, Observer
 from bot.pipeline import Pipeline
 from bot.publish import Publisher
 from bot.publish.preview import PreviewPublisher
@@ -36,20 +37,33 @@ def make_source(feed: FeedSettings, client: httpx.Client) -> Source:
 
 
 def make_publishers(
-    config: Config, state: State, *, dry_run: bool, as_json: bool, out: TextIO
+    config: Config,
+    state: State,
+    *,
+    dry_run: bool,
+    as_json: bool,
+    out: TextIO,
+    observer: Observer = NO_OBSERVER,
+    keep: Mapping[str, Publisher] | None = None,
 ) -> dict[str, Publisher]:
+    """One publisher per account; those in ``keep`` (a reload's unchanged accounts) are
+    reused with their session and write budget."""
     preview = PreviewPublisher(out, as_json=as_json)
     publishers: dict[str, Publisher] = {}
     for name, account in config.accounts.items():
         if dry_run or not isinstance(account, BlueskyAccount):
             publishers[name] = preview
+        elif keep is not None and name in keep:
+            publishers[name] = keep[name]
         else:
             from bot.publish.bluesky import BlueskyPublisher
             from bot.publish.pacing import CREATE_POINTS
 
             since = datetime.now(UTC) - timedelta(days=1)
             history = [(when, n * CREATE_POINTS) for when, n in state.writes(name, since=since)]
-            publishers[name] = BlueskyPublisher(name, account, state, history=history)
+            publishers[name] = BlueskyPublisher(
+                name, account, state, history=history, observer=observer
+            )
     return publishers
 
 
@@ -62,6 +76,8 @@ def build_pipeline(
     out: TextIO | None = None,
     env: Mapping[str, str] | None = None,
     stop: threading.Event | None = None,
+    observer: Observer = NO_OBSERVER,
+    keep: Mapping[str, Publisher] | None = None,
 ) -> Pipeline:
     import os
 
@@ -72,7 +88,13 @@ def build_pipeline(
         f.name: make_summarizer(f.summary, env) for f in config.feeds
     }
     publishers = make_publishers(
-        config, state, dry_run=dry_run, as_json=as_json, out=out or sys.stdout
+        config,
+        state,
+        dry_run=dry_run,
+        as_json=as_json,
+        out=out or sys.stdout,
+        observer=observer,
+        keep=keep,
     )
     return Pipeline(
         config,
@@ -82,6 +104,7 @@ def build_pipeline(
         summarizers=summarizers,
         dry_run=dry_run,
         stop=stop,
+        observer=observer,
     )
 
 

@@ -51,6 +51,7 @@ from bot.errors import PublishError, RejectedError, TransientError
 from bot.http import USER_AGENT, make_client
 from bot.lexicon import check_post_record, post_record
 from bot.model import LinkCard, PostedRef, StrongRef, Thread
+from bot.observe import NO_OBSERVER, Observer
 from bot.publish import Plan, PlannedPost, Target
 from bot.publish.pacing import CREATE_POINTS, Backoff, WriteBudget
 from bot.publish.session import SessionStore
@@ -99,10 +100,12 @@ class BlueskyPublisher:
         backoff: Backoff = DEFAULT_BACKOFF,
         rng: Callable[[], float] = random.random,
         history: Iterable[tuple[float, int]] = (),
+        observer: Observer = NO_OBSERVER,
     ) -> None:
         """``http`` fetches covers; ``transport`` carries XRPC (tests count or fault it);
         ``clock`` (epoch seconds) and ``sleep`` drive pacing, backoff and ``retry_at``."""
         self.name = name
+        self._observer = observer
         self._settings = settings
         self._sessions = sessions
         seconds = settings.timeout.total_seconds()
@@ -344,7 +347,12 @@ class BlueskyPublisher:
         def attempt() -> None:
             self._client.login(self._settings.handle, password, fetch_bsky_profile=False)
 
-        self._call(f"login as {self._settings.handle}", attempt, reauth=False)
+        try:
+            self._call(f"login as {self._settings.handle}", attempt, reauth=False)
+        except PublishError:
+            self._observer.login(self.name, ok=False)
+            raise
+        self._observer.login(self.name, ok=True)
 
     def _reauthenticate(self) -> None:
         """The server refused our token: take a newer session another process saved,
