@@ -26,8 +26,17 @@ Command = Callable[[argparse.Namespace], int]
 
 def _load(args: argparse.Namespace) -> Config:
     config = load_config(args.config)
-    setup_logging(args.log_level, secrets_of(config, os.environ))
+    setup_logging(args.log_level, secrets_of(config, os.environ), args.log_format)
     return config
+
+
+def _only(config: Config, names: Sequence[str] | None) -> Config:
+    """The config cut down to ``--feed`` names; unknown names fail here."""
+    if not names:
+        return config
+    for name in names:
+        config.feed(name)
+    return config.model_copy(update={"feeds": tuple(f for f in config.feeds if f.name in names)})
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -39,19 +48,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = _load(args)
-    if args.feed:
-        for name in args.feed:
-            config.feed(name)  # unknown names fail here, before anything runs
-        config = config.model_copy(
-            update={"feeds": tuple(f for f in config.feeds if f.name in args.feed)}
-        )
+    config = _only(_load(args), args.feed)
     if not args.once:
         if args.json:
             raise ConfigError("--json goes with --once")
         from bot.daemon import run_daemon
 
-        return run_daemon(config, dry_run=args.dry_run)
+        return run_daemon(config, dry_run=args.dry_run, load=lambda: _only(_load(args), args.feed))
     state = State.open(config.state)
     try:
         pipeline = build_pipeline(config, state, dry_run=args.dry_run, as_json=args.json)
@@ -116,20 +119,27 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    config = _load(args)
+    state = State.open(config.state)
+    try:
+        size = state.backup(args.path)
+    finally:
+        state.close()
+    print(f"{args.path}: backup of {config.state} written ({size} bytes)")
+    return 0
+
+
 def cmd_health(args: argparse.Namespace) -> int:
     """For container health checks: is the daemon's heartbeat recent?"""
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
     from bot.config import parse_duration
-    from bot.daemon import heartbeat_path
+    from bot.daemon import heartbeat_path, max_pass_age
 
     config = _load(args)
     path = heartbeat_path(config)
-    enabled = [f.interval for f in config.feeds if f.enabled]
-    if args.max_age:
-        limit = parse_duration(args.max_age)
-    else:  # a job may run late by its jitter; allow two intervals and a minute
-        limit = 2 * min(enabled or [timedelta(minutes=15)]) + timedelta(minutes=1)
+    limit = parse_duration(args.max_age) if args.max_age else max_pass_age(config)
     try:
         beat = datetime.fromisoformat(path.read_text().strip())
     except (OSError, ValueError):
@@ -161,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         type=str.upper,
         help="how much to log on stderr (default: INFO)",
+    )
+    parser.add_argument(
+        "--log-format",
+        default=os.environ.get("FEEDBOT_LOG_FORMAT", "text"),
+        choices=["text", "json"],
+        help="text lines, or one JSON object a line for log collectors (default: text)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -218,6 +234,17 @@ def build_parser() -> argparse.ArgumentParser:
         "naming the file, line and key, and exit 2.",
     )
     check.set_defaults(func=cmd_check_config)
+
+    backup = sub.add_parser(
+        "backup",
+        help="write a consistent copy of the state file, even while the daemon runs",
+        description="Copy the state file to PATH with SQLite's online backup API: the "
+        "copy is consistent even while a daemon posts. It holds login sessions, so it is "
+        "created readable by its owner only. Restore by stopping the daemon and putting "
+        "the copy where 'state' points.",
+    )
+    backup.add_argument("path", metavar="PATH", type=Path, help="where to write the copy")
+    backup.set_defaults(func=cmd_backup)
 
     health = sub.add_parser(
         "health",
