@@ -52,10 +52,10 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 def split_listen(listen: str) -> tuple[str, int]:
-    """``"127.0.0.1:9464"`` or ``"[::1]:9464"`` → ``(host, port)``."""
+    """``"127.0.0.1:9464"`` or ``"[::1]:9464"`` → ``(host, port)``; port 0 takes any free one."""
     host, sep, port = listen.rpartition(":")
     host = host.removeprefix("[").removesuffix("]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
         raise ValueError('expected host:port, like "127.0.0.1:9464"')
     return host, int(port)
 

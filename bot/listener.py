@@ -66,5 +66,6 @@ class Listener:
         log.info("listening on http://%s (/metrics, /healthz)", self.address)
 
     def close(self) -> None:
-        self.server.shutdown()
+        if self._thread.is_alive():
+            self.server.shutdown()  # waits for serve_forever, so only once it runs
         self.server.server_close()

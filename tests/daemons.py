@@ -55,9 +55,7 @@ def write_records(folder: Path, count: int, *, first: int = 0, words: int = 40) 
     return folder
 
 
-def config_text(
-    feeds: dict[str, str], *, interval: str = "1s", metrics: str | None = None
-) -> str:
+def config_text(feeds: dict[str, str], *, interval: str = "1s", metrics: str | None = None) -> str:
     """A config of records feeds ``{name: folder}`` on the preview account."""
     lines = ["state: state/feedbot.db"]
     if metrics:
