@@ -21,7 +21,7 @@ import socket
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -614,9 +614,9 @@ class State:
                 os.replace(partial, dest)
                 return dest.stat().st_size
         except (OSError, sqlite3.Error) as exc:
-            partial.unlink(missing_ok=True)
+            _discard(partial)
             raise StateError(f"{dest}: cannot write the backup: {exc}") from exc
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         raise StateError(f"{dest}: the backup failed its integrity check: {check}")
 
     # --- reporting -------------------------------------------------------------------
@@ -639,6 +639,11 @@ class State:
 
 _ITEM_COLUMNS = "feed, id, url, status, attempts, last_error, error_kind, article, first_seen"
 _THREAD_COLUMNS = "id, feed, item, account, kind, status, owner, plan, posts, error"
+
+
+def _discard(path: Path) -> None:
+    with suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 def _item(row: tuple[Any, ...]) -> Item:
