@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,28 +26,14 @@ from pydantic import (
     model_validator,
 )
 
+# the light half of reading the configuration; re-exported for callers of this module
+from bot.configfile import DEFAULT_PATH as DEFAULT_PATH
+from bot.configfile import DEFAULT_STATE, ENV_REF, config_path
+from bot.configfile import ENV_VAR as ENV_VAR
+from bot.configfile import format_duration as format_duration
+from bot.configfile import parse_duration as parse_duration
 from bot.errors import ConfigError
-
-DEFAULT_PATH = Path("config/feeds.yaml")
-ENV_VAR = "FEEDBOT_CONFIG"
-
-_DURATION = re.compile(r"(\d+)\s*(d|h|m|s)")
-_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-
-
-def parse_duration(value: Any) -> timedelta:
-    """Accept "90s", "15m", "1h30m", "2d" or a number of seconds."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        text = value.strip().lower().replace(" ", "")
-        parts = _DURATION.findall(text)
-        if parts and "".join(n + u for n, u in parts) == text:
-            return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
-    raise ValueError('expected a duration like "15m"')
-
+from bot.nsids import DOCUMENT_COLLECTIONS, STANDARD_DOCUMENT
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
@@ -107,19 +94,19 @@ Account = Annotated[PreviewAccount | BlueskyAccount, Field(discriminator="type")
 # --- sources -------------------------------------------------------------------------
 
 
-class RecordsSource(Strict):
+class RecordsSourceSettings(Strict):
     """AT Protocol records in local JSON files (the shape ``listRecords`` returns)."""
 
     type: Literal["records"]
     path: Path
 
 
-class AtprotoSource(Strict):
+class AtprotoSourceSettings(Strict):
     """Long-form records read from a repo on the network."""
 
     type: Literal["atproto"]
     repo: str  # a handle or a DID
-    collections: tuple[str, ...] = ("site.standard.document",)
+    collections: tuple[str, ...] = (STANDARD_DOCUMENT,)
     plc_url: str = "https://plc.directory"
     #: used to resolve handles through com.atproto.identity.resolveHandle as a last resort
     resolver_url: str | None = None
@@ -133,12 +120,12 @@ class AtprotoSource(Strict):
     @field_validator("collections")
     @classmethod
     def _known_collections(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        known = ("site.standard.document", "pub.leaflet.document", "com.whtwnd.blog.entry")
         if not value:
             raise ValueError("at least one collection")
         for name in value:
-            if name not in known:
-                raise ValueError(f"unsupported collection {name!r} (supported: {', '.join(known)})")
+            if name not in DOCUMENT_COLLECTIONS:
+                supported = ", ".join(DOCUMENT_COLLECTIONS)
+                raise ValueError(f"unsupported collection {name!r} (supported: {supported})")
         return tuple(dict.fromkeys(value))
 
     @field_validator("repo")
@@ -150,7 +137,7 @@ class AtprotoSource(Strict):
         return value
 
 
-class FeedSource(Strict):
+class FeedSourceSettings(Strict):
     """An RSS, Atom or JSON Feed document over HTTP.
 
     ``timeout`` bounds a whole fetch (redirects and body included); ``max_bytes`` caps a
@@ -180,7 +167,10 @@ class FeedSource(Strict):
         return value
 
 
-SourceSettings = Annotated[RecordsSource | AtprotoSource | FeedSource, Field(discriminator="type")]
+SourceSettings = Annotated[
+    RecordsSourceSettings | AtprotoSourceSettings | FeedSourceSettings,
+    Field(discriminator="type"),
+]
 
 
 # --- per-feed settings -----------------------------------------------------------------
@@ -244,7 +234,7 @@ class MetricsSettings(Strict):
 
 
 class Config(Strict):
-    state: Path = Path("state/feedbot.db")
+    state: Path = DEFAULT_STATE
     metrics: MetricsSettings | None = None
     defaults: FeedDefaults = FeedDefaults()
     accounts: dict[str, Account] = {}
@@ -262,7 +252,6 @@ class Config(Strict):
 
 # --- loading -------------------------------------------------------------------------
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 Loc = tuple[str | int, ...]
 
 
@@ -301,7 +290,7 @@ class _Located:
                 return default
             raise self.error(loc, f"environment variable {name} is not set", node)
 
-        return _ENV_REF.sub(repl, text)
+        return ENV_REF.sub(repl, text)
 
     def error(self, loc: Loc, message: str, node: yaml.Node | None = None) -> ConfigError:
         line = node.start_mark.line + 1 if node is not None else self.line(loc)
@@ -378,7 +367,7 @@ def _merge_defaults(raw: dict[str, Any]) -> dict[str, Any]:
 def load_config(path: Path | str | None = None, env: dict[str, str] | None = None) -> Config:
     """Read and validate the configuration; raise ``ConfigError`` with a one-line message."""
     env = dict(os.environ) if env is None else env
-    path = Path(path) if path is not None else Path(env.get(ENV_VAR) or DEFAULT_PATH)
+    path = config_path(path, env)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -419,3 +408,19 @@ def _check_references(config: Config, located: _Located) -> None:
             )
         if feed.summary.backend == "llm" and feed.summary.llm is None:
             raise located.error(("feeds", i, "summary", "llm"), "backend llm needs an llm section")
+
+
+def offline_problems(config: Config, env: Mapping[str, str]) -> list[str]:
+    """What ``check-config`` can find wrong without the network, beyond validation: one
+    line per problem, naming the key."""
+    problems = []
+    for i, feed in enumerate(config.feeds):
+        source = feed.source
+        if isinstance(source, RecordsSourceSettings) and not source.path.exists():
+            problems.append(f"feeds[{i}].source.path: {source.path} does not exist")
+        key = feed.summary.llm.api_key_env if feed.summary.llm else None
+        if feed.summary.backend == "llm" and key and not env.get(key):
+            problems.append(f"feeds[{i}].summary.llm.api_key_env: {key} is not set")
+    if config.state.exists() and not config.state.is_file():
+        problems.append(f"state: {config.state} is not a file")
+    return problems

@@ -11,6 +11,7 @@ the old one keeps running. Only one daemon runs per state file (``bot.daemon_loc
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable, Mapping
@@ -24,8 +25,11 @@ from apscheduler.schedulers.base import STATE_RUNNING, STATE_STOPPED
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Config, FeedSettings, load_config
+from bot.configfile import format_duration
 from bot.daemon_lock import DaemonLock
 from bot.errors import ConfigError
+from bot.heartbeat import Phase, write_beat
+from bot.heartbeat import heartbeat_path as beside_state
 from bot.observe import NO_OBSERVER, Observer
 from bot.pipeline import Pipeline
 from bot.publish import Publisher
@@ -39,14 +43,15 @@ MAX_WORKERS = 4
 
 
 def heartbeat_path(config: Config) -> Path:
-    return config.state.with_suffix(".heartbeat")
+    return beside_state(config.state)
 
 
-def max_pass_age(config: Config) -> timedelta:
-    """How old the last pass may be while healthy: a job may run late by its jitter, so
-    twice the shortest enabled interval and a minute."""
-    enabled = [f.interval for f in config.feeds if f.enabled]
-    return 2 * min(enabled or [timedelta(minutes=15)]) + timedelta(minutes=1)
+def heartbeat_limit(feeds: list[FeedSettings]) -> timedelta:
+    """How old the heartbeat may get while all is well: a job may run late by its
+    jitter, so two of the shortest intervals and a minute."""
+    return 2 * min((f.interval for f in feeds), default=timedelta(minutes=15)) + timedelta(
+        minutes=1
+    )
 
 
 def _trigger(feed: FeedSettings) -> IntervalTrigger:
@@ -110,13 +115,14 @@ class Daemon:
     def start(self) -> None:
         if not self.dry_run:
             self.pipeline.recover()
-        feeds = [f for f in self.config.feeds if f.enabled]
+        feeds = self._enabled()
         for feed in feeds:
             self._add_job(feed)
+        log.info("daemon started feeds=%d pid=%d", len(feeds), os.getpid())
+        write_beat(self.heartbeat, heartbeat_limit(feeds))
         self.scheduler.start()
         if self.listener is not None:
             self.listener.start()
-        log.info("daemon started feeds=%d", len(feeds))
 
     def _add_job(self, feed: FeedSettings) -> None:
         seconds = max(1, int(feed.interval.total_seconds()))
@@ -147,7 +153,10 @@ class Daemon:
         except Exception:  # the daemon must outlive any one feed's bug
             log.exception("job crashed feed=%s", name)
         self.last_pass = datetime.now(UTC)
-        self.heartbeat.write_text(self.last_pass.isoformat(timespec="seconds") + "\n")
+        write_beat(self.heartbeat, heartbeat_limit(self._enabled()))
+
+    def _enabled(self) -> list[FeedSettings]:
+        return [f for f in self.config.feeds if f.enabled]
 
     def serve(self) -> None:
         """Wait for a stop, handling reloads in this (the main) thread meanwhile."""
@@ -173,6 +182,8 @@ class Daemon:
         if self.listener is not None:
             self.listener.close()
         self.state.close()
+        # a clean exit: health says so at once
+        write_beat(self.heartbeat, heartbeat_limit(self._enabled()), Phase.STOPPED)
 
     # --- health ------------------------------------------------------------------------
 
@@ -181,10 +192,10 @@ class Daemon:
         if self.stop.is_set() or self.scheduler.state != STATE_RUNNING:
             return False, "the scheduler is stopped"
         age = datetime.now(UTC) - max(self.last_pass, self.started)
-        limit = max_pass_age(self.config)
+        limit = heartbeat_limit(self._enabled())
         if age > limit:
-            return False, f"last pass {int(age.total_seconds())}s ago (limit {limit})"
-        return True, f"last pass {int(age.total_seconds())}s ago"
+            return False, f"last pass {format_duration(age)} ago (limit {format_duration(limit)})"
+        return True, f"last pass {format_duration(age)} ago"
 
     # --- reload ------------------------------------------------------------------------
 

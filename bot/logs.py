@@ -1,6 +1,9 @@
 """Logging to stderr as ``time level logger message`` or one JSON object a line, with
 secrets masked the same way in both.
 
+The time is UTC in ISO 8601 with its offset (``2026-05-28T11:45:00+00:00``), the same
+spelling ``status`` and the state file use.
+
 Code never logs secrets on purpose; the filter is the second line of defence, for a
 secret that sneaks into an exception message from a library.
 """
@@ -11,8 +14,9 @@ import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 LogFormat = Literal["text", "json"]
@@ -84,7 +88,7 @@ def event_fields(record: logging.LogRecord) -> tuple[str, dict[str, Any]]:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object a line: time (with its offset), level, logger, event, fields."""
+    """One JSON object a line: time (UTC, with its offset), level, logger, event, fields."""
 
     def __init__(self, redact: RedactSecrets) -> None:
         super().__init__()
@@ -92,7 +96,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         event, fields = event_fields(record)
-        when = datetime.fromtimestamp(record.created).astimezone()
+        when = datetime.fromtimestamp(record.created, UTC)
         out: dict[str, Any] = {
             "time": when.isoformat(timespec="milliseconds"),
             "level": record.levelname,
@@ -115,9 +119,11 @@ def setup_logging(
     if log_format == "json":
         handler.setFormatter(JsonFormatter(redact))
     else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%S")
+        formatter = logging.Formatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%S+00:00"
         )
+        formatter.converter = time.gmtime  # the offset in the format is only true in UTC
+        handler.setFormatter(formatter)
     handler.addFilter(redact)
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -15,7 +15,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from bot import __version__
-from bot.observe import PollResult, PublishResult
+from bot.observe import PollResult
+from bot.outcomes import Failed, Outcome, Posted
 from bot.publish.pacing import WriteBudget
 
 #: seconds; polls are network-bound, posts may wait on pacing
@@ -122,15 +123,13 @@ class Metrics:
         self.items_seen.labels(feed, "new").inc(new)
         self.items_seen.labels(feed, "skipped").inc(skipped)
 
-    def published(
-        self, feed: str, account: str, result: PublishResult, *, posts: int, seconds: float
-    ) -> None:
-        if result is PublishResult.POSTED:
+    def published(self, feed: str, account: str, outcome: Outcome, *, seconds: float) -> None:
+        if isinstance(outcome, Posted):
             self.items_seen.labels(feed, "posted").inc()
             self.threads.labels(account).inc()
-            self.posts.labels(account).inc(posts)
+            self.posts.labels(account).inc(len(outcome.refs))
             self.post_seconds.labels(account).observe(seconds)
-        elif result is PublishResult.FAILED:
+        elif isinstance(outcome, Failed):
             self.items_seen.labels(feed, "failed").inc()
             self.post_seconds.labels(account).observe(seconds)
 

@@ -1,13 +1,16 @@
 """What the pipeline reports as it works, for whoever watches (metrics, nobody).
 
-The pipeline calls an ``Observer`` at its outcomes with plain values and enums, so a
-watcher never parses log lines or report strings. ``NO_OBSERVER`` does nothing.
+The pipeline calls an ``Observer`` at its outcomes with plain values, enums and the
+``bot.outcomes`` types, so a watcher never parses log lines or report strings.
+``NO_OBSERVER`` does nothing.
 """
 
 from __future__ import annotations
 
 import enum
 from typing import Protocol
+
+from bot.outcomes import Outcome
 
 
 class PollResult(enum.StrEnum):
@@ -17,12 +20,6 @@ class PollResult(enum.StrEnum):
     GONE = "gone"
 
 
-class PublishResult(enum.StrEnum):
-    POSTED = "posted"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
 class Observer(Protocol):
     def polled(self, feed: str, result: PollResult, seconds: float | None) -> None:
         """A poll ended; ``seconds`` is its duration when it was timed alone."""
@@ -30,10 +27,8 @@ class Observer(Protocol):
     def items(self, feed: str, *, seen: int, new: int, skipped: int) -> None:
         """A poll brought ``seen`` entries, of which ``new`` are to post."""
 
-    def published(
-        self, feed: str, account: str, result: PublishResult, *, posts: int, seconds: float
-    ) -> None:
-        """One item's publish attempt ended; ``posts`` records written."""
+    def published(self, feed: str, account: str, outcome: Outcome, *, seconds: float) -> None:
+        """One item's publish attempt ended (never called for a dry run)."""
 
     def paused(self, account: str, until: float) -> None:
         """An account is rate limited until ``until`` (epoch seconds)."""
@@ -49,9 +44,7 @@ class _Nobody:
     def items(self, feed: str, *, seen: int, new: int, skipped: int) -> None:
         pass
 
-    def published(
-        self, feed: str, account: str, result: PublishResult, *, posts: int, seconds: float
-    ) -> None:
+    def published(self, feed: str, account: str, outcome: Outcome, *, seconds: float) -> None:
         pass
 
     def paused(self, account: str, until: float) -> None:

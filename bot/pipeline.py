@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Set
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -24,18 +24,32 @@ from bot.errors import (
     FeedbotError,
     FeedGone,
     FeedThrottled,
+    InvalidThread,
     PublishError,
     RejectedError,
+    RepostFailed,
+    RepostRefused,
     SourceError,
-    StateError,
     TransientError,
 )
-from bot.model import Article, Poll, PostedRef, Thread
-from bot.observe import NO_OBSERVER, Observer, PollResult, PublishResult
-from bot.publish import Plan, Publisher, Target
+from bot.links import parse_post_link
+from bot.model import Article, Plan, Poll, StrongRef, Target, Thread
+from bot.observe import NO_OBSERVER, Observer, PollResult
+from bot.outcomes import (
+    Claimed,
+    ErrorKind,
+    Failed,
+    ItemStatus,
+    Outcome,
+    Posted,
+    Shown,
+    Skipped,
+    ThreadKind,
+)
+from bot.publish import Publisher
 from bot.sources import Source
 from bot.sources.concurrent import poll_each
-from bot.state import NEW, REJECTED, SKIPPED, TRANSIENT, Item, State, ThreadRow
+from bot.state import Item, State, ThreadRow
 from bot.summarize import Budget, Summarizer
 from bot.summarize.clean import clean_text
 from bot.summarize.extractive import keywords
@@ -54,6 +68,7 @@ class FeedReport:
     posted: int = 0
     failed: int = 0
     skipped: int = 0
+    shown: int = 0  # dry run: threads previewed, nothing recorded
     not_modified: bool = False
     problems: list[str] = field(default_factory=list)
     error: str | None = None
@@ -63,8 +78,10 @@ class FeedReport:
             return f"{self.feed}: error: {self.error}"
         if self.not_modified:
             return f"{self.feed}: not modified"
-        if not (self.new or self.posted or self.failed):
+        if not (self.new or self.posted or self.failed or self.shown):
             text = f"{self.feed}: nothing new"
+        elif self.shown:
+            text = f"{self.feed}: {self.new} new, {self.shown} shown (dry run)"
         else:
             text = f"{self.feed}: {self.new} new, {self.posted} posted, {self.failed} failed"
         if self.skipped:
@@ -100,6 +117,8 @@ class Pipeline:
         self.workers = workers  # feeds fetched at once by run_once
         self.observer = observer
         self.paused_until: dict[str, float] = {}  # account → epoch seconds (HTTP 429)
+        #: dry run: (feed, item) already previewed by this process, so a daemon shows each once
+        self.shown: set[tuple[str, str]] = set()
 
     # --- a whole pass ----------------------------------------------------------------
 
@@ -195,13 +214,13 @@ class Pipeline:
             policy=Policy(feed.backfill, feed.max_age, feed.edits),
             now=self.clock(),
         )
-        rows: list[tuple[Article, str, str | None]] = []
+        rows: list[tuple[Article, ItemStatus, str | None]] = []
         for decision in decisions:
             if decision.action == "publish":
-                rows.append((decision.article, NEW, decision.note))
+                rows.append((decision.article, ItemStatus.NEW, decision.note))
                 report.new += 1
             elif decision.action in ("seen", "too-old", "no-link"):
-                rows.append((decision.article, SKIPPED, decision.note))
+                rows.append((decision.article, ItemStatus.SKIPPED, decision.note))
                 report.skipped += 1
             elif decision.action == "edited":
                 self.state.update_article(decision.article, norm=normalize_url, note="edited")
@@ -229,11 +248,16 @@ class Pipeline:
         for item in self.state.pending(feed.name, max_attempts=MAX_ATTEMPTS):
             if self.stop.is_set():
                 return
+            if self.dry_run and (feed.name, item.id) in self.shown:
+                continue
             outcome = self.publish(item, feed)
-            if outcome == "posted":
+            if isinstance(outcome, Posted):
                 report.posted += 1
-            elif outcome == "failed":
+            elif isinstance(outcome, Failed):
                 report.failed += 1
+            elif isinstance(outcome, Shown):
+                self.shown.add((feed.name, item.id))
+                report.shown += 1
 
     def thread_for(self, article: Article, feed: FeedSettings) -> Thread:
         options = ComposeOptions(
@@ -252,10 +276,14 @@ class Pipeline:
         return compose(article, summary, options)
 
     def publish(
-        self, item: Item, feed: FeedSettings, *, kind: str = "post", root: PostedRef | None = None
-    ) -> str:
-        """Post one item (or, with ``root``, boost its earlier thread): "posted", "failed",
-        "shown" (dry run) or "skipped: <why>"."""
+        self,
+        item: Item,
+        feed: FeedSettings,
+        *,
+        kind: ThreadKind = ThreadKind.POST,
+        root: StrongRef | None = None,
+    ) -> Outcome:
+        """Post one item (or, with ``root``, boost its earlier thread)."""
         publisher = self.publishers[feed.account]
         target = Target(feed.name, item.id, item.url)
 
@@ -266,55 +294,60 @@ class Pipeline:
 
         if self.dry_run:
             publisher.write(plan())
-            return "shown"
+            return Shown()
         if self._paused(feed.account):
-            return f"skipped: account {feed.account} is rate limited"
+            return Skipped(f"account {feed.account} is rate limited")
         started = time.monotonic()
+        outcome = self._publish(item, feed, publisher, plan, kind)
+        seconds = time.monotonic() - started
+        self.observer.published(feed.name, feed.account, outcome, seconds=seconds)
+        return outcome
+
+    def _publish(
+        self,
+        item: Item,
+        feed: FeedSettings,
+        publisher: Publisher,
+        plan: Callable[[], Plan],
+        kind: ThreadKind,
+    ) -> Outcome:
+        """Claim, plan, save the plan, write, mark posted: the order that makes posting
+        exactly-once."""
         claim = self.state.claim(item, feed.account, norm_url=normalize_url(item.url), kind=kind)
-        if isinstance(claim, str):
-            log.info("not posting feed=%s item=%s reason=%s", feed.name, item.id, claim)
-            self._observe(feed, PublishResult.SKIPPED, 0, started)
-            return f"skipped: {claim}"
+        if not isinstance(claim, Claimed):
+            log.info("not posting feed=%s item=%s reason=%s", feed.name, item.id, claim.reason)
+            return Skipped(claim.reason)
         try:
             planned = plan()
         except FeedbotError as exc:
-            self._observe(feed, PublishResult.FAILED, 0, started)
-            return self._failed(claim, item, feed.account, exc, maybe_written=False)
-        self.state.save_plan(claim, planned)
+            return self._failed(claim.thread_id, item, feed.account, exc, maybe_written=False)
+        self.state.save_plan(claim.thread_id, planned)
         try:
             posts = publisher.write(planned)
         except PublishError as exc:
-            self._observe(feed, PublishResult.FAILED, 0, started)
-            return self._failed(claim, item, feed.account, exc, maybe_written=True)
-        self.state.mark_posted(claim, posts)
+            return self._failed(claim.thread_id, item, feed.account, exc, maybe_written=True)
+        self.state.mark_posted(claim.thread_id, posts)
         log.info("posted feed=%s item=%s posts=%d", feed.name, item.id, len(posts))
-        self._observe(feed, PublishResult.POSTED, len(posts), started)
-        return "posted"
-
-    def _observe(
-        self, feed: FeedSettings, result: PublishResult, posts: int, started: float
-    ) -> None:
-        seconds = time.monotonic() - started
-        self.observer.published(feed.name, feed.account, result, posts=posts, seconds=seconds)
+        return Posted(posts)
 
     def _paused(self, account: str) -> bool:
         until = self.paused_until.get(account)
         return until is not None and until > self.clock().timestamp()
 
     def _failed(
-        self, claim: int, item: Item, account: str, exc: FeedbotError, *, maybe_written: bool
-    ) -> str:
-        kind = REJECTED if isinstance(exc, RejectedError) else TRANSIENT
+        self, thread_id: int, item: Item, account: str, exc: FeedbotError, *, maybe_written: bool
+    ) -> Failed:
+        kind = _error_kind(exc)
         if isinstance(exc, TransientError) and exc.retry_at:
             self.paused_until[account] = exc.retry_at
             self.observer.paused(account, exc.retry_at)
         # a rejected write never reached the repo; anything else might have
-        written = maybe_written and kind == TRANSIENT
-        self.state.fail(claim, str(exc), kind=kind, maybe_written=written)
+        written = maybe_written and kind == ErrorKind.TRANSIENT
+        self.state.fail(thread_id, str(exc), kind=kind, maybe_written=written)
         log.warning(
             "publish failed feed=%s item=%s kind=%s error=%s", item.feed, item.id, kind, exc
         )
-        return "failed"
+        return Failed(str(exc), transient=kind == ErrorKind.TRANSIENT)
 
     # --- crash recovery --------------------------------------------------------------
 
@@ -327,7 +360,7 @@ class Pipeline:
             self.state.adopt(row.id)
             if row.plan is None:
                 # claimed but never planned: nothing can have been written
-                self.state.fail(row.id, "interrupted before planning", kind=TRANSIENT)
+                self.state.fail(row.id, "interrupted before planning", kind=ErrorKind.TRANSIENT)
                 continue
             done += self._finish(row)
         return done
@@ -342,8 +375,8 @@ class Pipeline:
             found = publisher.find(row.plan)
             posts = found if found is not None else publisher.write(row.plan)
         except PublishError as exc:
-            kind = REJECTED if isinstance(exc, RejectedError) else TRANSIENT
-            self.state.fail(row.id, str(exc), kind=kind, maybe_written=kind == TRANSIENT)
+            kind = _error_kind(exc)
+            self.state.fail(row.id, str(exc), kind=kind, maybe_written=kind == ErrorKind.TRANSIENT)
             log.warning("recovery failed thread=%d item=%s error=%s", row.id, row.item, exc)
             return 0
         self.state.mark_posted(row.id, posts)
@@ -358,39 +391,56 @@ class Pipeline:
     # --- manual repost ---------------------------------------------------------------
 
     def repost(self, ref: str, *, feed: str | None = None, boost: bool = False) -> str:
-        """Post an item again by id or URL, even if it was posted before."""
-        item = self.state.find_item(ref, feed=feed)
+        """Post an item again, even if it was posted before: "posted", "boosted" or
+        "shown" (dry run); ``RepostError`` when it can't be done. ``ref`` is its id, its
+        at-uri, any spelling of its URL, or the bsky.app link of a thread posted for it."""
+        item = self.find(ref, feed=feed)
         settings = self.config.feed(item.feed)
         if boost:
             return self._boost(item, settings)
         if not self.dry_run and self._paused(settings.account):
             until = datetime.fromtimestamp(self.paused_until[settings.account], UTC)
-            raise StateError(f"account {settings.account} is rate limited until {until:%H:%M} UTC")
-        outcome = self.publish(item, settings, kind="repost")
-        if outcome.startswith("skipped"):
-            reason = outcome.removeprefix("skipped: ")
-            raise StateError(f"item {item.id!r} can't be posted now: {reason}")
-        if outcome == "failed":
-            error = self.state.threads(item.feed, item.id)[-1].error
-            raise StateError(f"repost of {item.id!r} failed: {error}")
-        return outcome
+            raise RepostRefused(
+                f"account {settings.account} is rate limited until {until:%H:%M} UTC"
+            )
+        outcome = self.publish(item, settings, kind=ThreadKind.REPOST)
+        return _done(outcome, item, "posted", "can't be posted now", "repost")
+
+    def find(self, ref: str, *, feed: str | None = None) -> Item:
+        link = parse_post_link(ref)
+        if link is not None:
+            found = self.state.item_of_post(*link)
+            if found is not None and feed in (None, found[0]):
+                return self.state.item(*found)
+        return self.state.find_item(ref, feed=feed, norm_url=normalize_url(ref))
 
     def _boost(self, item: Item, feed: FeedSettings) -> str:
         posted = [
-            t for t in self.state.threads(item.feed, item.id) if t.posts and t.kind != "boost"
+            t
+            for t in self.state.threads(item.feed, item.id)
+            if t.posts and t.kind != ThreadKind.BOOST
         ]
         if not posted:
-            raise StateError(f"item {item.id!r} has no earlier thread to boost")
-        root: PostedRef = posted[-1].posts[0]
-        outcome = self.publish(item, feed, kind="boost", root=root)
-        if outcome.startswith("skipped"):
-            reason = outcome.removeprefix("skipped: ")
-            raise StateError(f"item {item.id!r} can't be boosted now: {reason}")
-        if outcome == "failed":
-            raise StateError(
-                f"boost of {item.id!r} failed: {self.state.threads(item.feed, item.id)[-1].error}"
-            )
-        return "boosted" if outcome == "posted" else outcome
+            raise RepostRefused(f"item {item.id!r} has no earlier thread to boost")
+        root = posted[-1].posts[0]
+        outcome = self.publish(item, feed, kind=ThreadKind.BOOST, root=root)
+        return _done(outcome, item, "boosted", "can't be boosted now", "boost")
+
+
+def _error_kind(exc: FeedbotError) -> ErrorKind:
+    """Refusals (the server's or our own checks') wait for a person; the rest is retried."""
+    if isinstance(exc, RejectedError | InvalidThread):
+        return ErrorKind.REJECTED
+    return ErrorKind.TRANSIENT
+
+
+def _done(outcome: Outcome, item: Item, posted: str, refused: str, what: str) -> str:
+    """A manual repost's outcome as the CLI's word, or the ``RepostError`` it amounts to."""
+    if isinstance(outcome, Skipped):
+        raise RepostRefused(f"item {item.id!r} {refused}: {outcome.reason}")
+    if isinstance(outcome, Failed):
+        raise RepostFailed(f"{what} of {item.id!r} failed: {outcome.error}")
+    return posted if isinstance(outcome, Posted) else "shown"
 
 
 def _poll_result(poll: Poll | SourceError) -> PollResult:

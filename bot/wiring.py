@@ -11,29 +11,35 @@ from typing import TextIO
 
 import httpx
 
-from bot.config import BlueskyAccount, Config, FeedSettings, FeedSource, RecordsSource
+from bot.config import (
+    BlueskyAccount,
+    Config,
+    FeedSettings,
+    FeedSourceSettings,
+    RecordsSourceSettings,
+)
 from bot.http import make_client
 from bot.observe import NO_OBSERVER, Observer
 from bot.pipeline import Pipeline
 from bot.publish import Publisher
 from bot.publish.preview import PreviewPublisher
 from bot.sources import Source
-from bot.sources.records import RecordsSource as RecordsReader
+from bot.sources.records import RecordsSource
 from bot.state import State
 from bot.summarize import Summarizer, make_summarizer
 
 
 def make_source(feed: FeedSettings, client: httpx.Client) -> Source:
     settings = feed.source
-    if isinstance(settings, RecordsSource):
-        return RecordsReader(feed.name, settings.path)
-    if isinstance(settings, FeedSource):
-        from bot.sources.feed import FeedSource as FeedReader
+    if isinstance(settings, RecordsSourceSettings):
+        return RecordsSource(feed.name, settings.path)
+    if isinstance(settings, FeedSourceSettings):
+        from bot.sources.feed import FeedSource
 
-        return FeedReader(feed.name, settings, client)
-    from bot.sources.atproto import AtprotoSource as AtprotoReader
+        return FeedSource(feed.name, settings, client)
+    from bot.sources.atproto import AtprotoSource
 
-    return AtprotoReader(feed.name, settings, client)
+    return AtprotoSource(feed.name, settings, client)
 
 
 def make_publishers(

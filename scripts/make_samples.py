@@ -1,9 +1,9 @@
-"""Regenerate config/samples/ from ../shared/seeds and the texts below (run from the repo root)."""
+"""Regenerate config/samples/ from tests/data/seeds (the repository's copies of the seed documents) and the texts below (run from the repo root)."""
 
 import json
 from pathlib import Path
 
-SEEDS = Path("../shared/seeds")
+SEEDS = Path("tests/data/seeds")
 OUT = Path("config/samples")
 REPO = "did:plc:av64nrsc7sczp26nmabnikse"
 DEMO = "did:plc:feedbotsamples7xq2kdemo"

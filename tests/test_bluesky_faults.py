@@ -22,8 +22,7 @@ from bluesky_fakes import (
 from httpserver import LocalServer, Request, Response
 
 from bot.errors import RejectedError, TransientError
-from bot.model import PostedRef
-from bot.publish import Target
+from bot.model import StrongRef, Target
 from bot.publish.bluesky import BlueskyPublisher
 from bot.publish.pacing import Backoff
 
@@ -153,8 +152,8 @@ def test_find_tells_written_from_unwritten_and_flags_a_partial_thread(
     written = publisher.write(thread)
     assert publisher.find(thread) == written
     assert written == (
-        PostedRef(f"at://{DID}/app.bsky.feed.post/3kaaaaaaaaj22", thread.posts[0].cid),
-        PostedRef(f"at://{DID}/app.bsky.feed.post/3kaaaaaaaak22", thread.posts[1].cid),
+        StrongRef(f"at://{DID}/app.bsky.feed.post/3kaaaaaaaaj22", thread.posts[0].cid),
+        StrongRef(f"at://{DID}/app.bsky.feed.post/3kaaaaaaaak22", thread.posts[1].cid),
     )
 
     del fake.records["3kaaaaaaaak22"]
@@ -176,7 +175,7 @@ def test_rewriting_an_existing_plan_fails_but_find_recovers_it(
 def test_boost_writes_a_repost_record(fake: FakeXrpc, publisher: BlueskyPublisher) -> None:
     from datetime import UTC, datetime
 
-    root = PostedRef(f"at://{DID}/app.bsky.feed.post/3kaaaaaaaam22", "bafyreiabc")
+    root = StrongRef(f"at://{DID}/app.bsky.feed.post/3kaaaaaaaam22", "bafyreiabc")
     target = Target("f", "item", "https://example.com/a")
     plan = publisher.prepare_boost(root, target, now=datetime(2026, 1, 2, tzinfo=UTC))
     assert fake.records == {}  # planning writes nothing

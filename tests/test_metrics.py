@@ -16,7 +16,9 @@ from bot.daemon import Daemon as InProcessDaemon
 from bot.errors import ConfigError
 from bot.listener import Listener
 from bot.metrics import Metrics
-from bot.observe import PollResult, PublishResult
+from bot.model import StrongRef
+from bot.observe import PollResult
+from bot.outcomes import Failed, Posted, Skipped
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -94,7 +96,7 @@ def test_healthz_says_503_once_the_scheduler_is_stopped_or_passes_are_late(
         daemon.close()
     assert healthy.status_code == 200
     assert late.status_code == 503
-    assert late.text.startswith("unhealthy: last pass 10800s ago (limit 2:01:00)")
+    assert late.text.startswith("unhealthy: last pass 3h ago (limit 2h1m)")
     assert stopped.status_code == 503
     assert stopped.text == "unhealthy: the scheduler is stopped\n"
 
@@ -115,8 +117,11 @@ def test_labels_are_feed_and_account_names_and_fixed_results() -> None:
     metrics = Metrics(budgets=lambda: budgets)  # type: ignore[arg-type, return-value]
     metrics.polled("f", PollResult.ERROR, None)
     metrics.items("f", seen=3, new=1, skipped=2)
-    metrics.published("f", "acct", PublishResult.FAILED, posts=0, seconds=0.5)
-    metrics.published("f", "acct", PublishResult.SKIPPED, posts=0, seconds=0.0)
+    metrics.published("f", "acct", Failed("timeout", transient=True), seconds=0.5)
+    metrics.published("f", "acct", Skipped("in flight"), seconds=0.0)
+    metrics.published(
+        "f", "acct", Posted((StrongRef("at://x", "c"), StrongRef("at://y", "d"))), seconds=1
+    )
     metrics.paused("acct", 1_900_000_000.0)
     metrics.login("acct", ok=False)
     from prometheus_client import generate_latest
@@ -125,6 +130,8 @@ def test_labels_are_feed_and_account_names_and_fixed_results() -> None:
     assert samples[("feedbot_polls_total", (("feed", "f"), ("result", "error")))] == 1
     assert ("feedbot_last_successful_poll_timestamp_seconds", (("feed", "f"),)) not in samples
     assert samples[("feedbot_items_total", (("feed", "f"), ("stage", "failed")))] == 1
+    assert samples[("feedbot_posts_written_total", (("account", "acct"),))] == 2
+    assert samples[("feedbot_items_total", (("feed", "f"), ("stage", "posted")))] == 1
     assert samples[("feedbot_rate_limit_pauses_total", (("account", "acct"),))] == 1
     paused = ("feedbot_rate_limit_paused_until_seconds", (("account", "acct"),))
     assert samples[paused] == 1_900_000_000.0

@@ -11,7 +11,7 @@ from bot.sources.records import RecordsSource
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "config" / "samples"
-SEEDS = ROOT.parent / "shared" / "seeds"
+SEEDS = ROOT / "tests" / "data" / "seeds"  # copies of the shared seed documents
 PUB = "at://did:plc:x/site.standard.publication/3pub"
 
 

@@ -53,11 +53,6 @@ class WriteBudget:
         self._day: deque[tuple[float, int]] = deque()
         self._day_used = 0
 
-    @property
-    def used_today(self) -> int:
-        """Points spent in the last 24 hours (as of the last spend or replay)."""
-        return self._day_used
-
     def points_left(self) -> tuple[float, int]:
         """``(points in the bucket now, points left in the last 24 hours)``, without
         spending: for metrics and ``status``."""

@@ -26,25 +26,21 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.errors import RecordError
+from bot.errors import NotPublic, RecordError
 from bot.markdown import strip_markdown, tidy
 from bot.model import Article, StrongRef
-
-STANDARD_DOCUMENT = "site.standard.document"
-STANDARD_PUBLICATION = "site.standard.publication"
-LEAFLET_DOCUMENT = "pub.leaflet.document"
-LEAFLET_PUBLICATION = "pub.leaflet.publication"
-WHTWND_ENTRY = "com.whtwnd.blog.entry"
-COLLECTIONS = (STANDARD_DOCUMENT, LEAFLET_DOCUMENT, WHTWND_ENTRY)
+from bot.nsids import (
+    LEAFLET_DOCUMENT,
+    LEAFLET_PUBLICATION,
+    STANDARD_DOCUMENT,
+    STANDARD_PUBLICATION,
+    WHTWND_ENTRY,
+)
 
 _AT_URI = re.compile(
     r"^at://(did:[a-z]+:[A-Za-z0-9._:%-]+)/([a-zA-Z0-9.-]+)/([A-Za-z0-9._:~-]{1,512})$"
 )
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-
-
-class NotPublic(RecordError):
-    """A well-formed record its author did not make public (a draft): skipped quietly."""
 
 
 @dataclass(frozen=True)

@@ -41,13 +41,3 @@ def poll_each(
         futures = [pool.submit(one, name) for name in sources]
         for future in as_completed(futures):
             yield future.result()
-
-
-def poll_all(
-    sources: Mapping[str, Source],
-    cursors: Mapping[str, dict[str, Any]],
-    workers: int = 8,
-) -> dict[str, Poll | SourceError]:
-    """Every source's ``Poll`` or ``SourceError``, keyed and ordered like ``sources``."""
-    results = dict(poll_each(sources, cursors, workers))
-    return {name: results[name] for name in sources}

@@ -73,7 +73,7 @@ class FeedSource:
     def __init__(
         self,
         name: str,
-        settings: config.FeedSource,
+        settings: config.FeedSourceSettings,
         client: httpx.Client,
         clock: Clock = utcnow,
     ) -> None:

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from bot.errors import ConfigError
-from bot.model import Article, Summary
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: ``feedbot --help`` imports this package
     from bot.config import SummarySettings
+    from bot.model import Article, Summary
 
 
 @dataclass(frozen=True)

@@ -10,20 +10,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any, TextIO
 
-from bot.model import Article
 from bot.summarize import DEFAULT_GRAPHEMES, Budget
-from bot.summarize.extractive import ExtractiveSummarizer
 
 #: with --sentences the grapheme budget stops mattering
 _UNLIMITED = 10**9
 
 
-def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Register ``summarize`` on the CLI's subcommands."""
+def add_parser(
+    subparsers: argparse._SubParsersAction[Any], parents: Sequence[argparse.ArgumentParser] = ()
+) -> None:
+    """Register ``summarize`` on the CLI's subcommands (``parents``: the global options)."""
     parser = subparsers.add_parser(
         "summarize",
+        parents=list(parents),
         help="summarize a text file or stdin with the offline summarizer",
         description=(
             "Print the summary sentences of FILE (or stdin), one per line. Without "
@@ -70,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(stream: TextIO, jsonl: bool, budget: Budget) -> int:
+    # imported when used: the parser is built for every command, health included
+    from bot.model import Article
+    from bot.summarize.extractive import ExtractiveSummarizer
+
     summarizer = ExtractiveSummarizer()
     if not jsonl:
         article = Article(feed="cli", id="-", url="", title="", text=stream.read())

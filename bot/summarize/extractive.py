@@ -89,7 +89,7 @@ def select(sentences: Sequence[str], title: str, lang: str | None, budget: Budge
     candidates = _candidates(sentences, lang, budget.graphemes)
     if not candidates:
         return []
-    scores = _scores(candidates, tokens(title, lang), len(sentences))
+    scores = _scores(candidates, tokens(title, lang))
     limit = budget.sentences if budget.sentences is not None else len(candidates)
     chosen: list[_Candidate] = []
     used = 0
@@ -135,7 +135,7 @@ def _candidates(sentences: Sequence[str], lang: str | None, room: int) -> list[_
     return out
 
 
-def _scores(candidates: Sequence[_Candidate], title: list[str], total: int) -> dict[int, float]:
+def _scores(candidates: Sequence[_Candidate], title: list[str]) -> dict[int, float]:
     """Position, centrality and title overlap, the last two scaled to [0, 1].
 
     Centrality is the idf-weighted cosine between a sentence and all the others; with
