@@ -84,15 +84,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "FEEDBOT_CONFIG": "feeds.yaml"}
+
+
 def feedbot(cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "FEEDBOT_CONFIG": "feeds.yaml"}
+    """One ``feedbot`` command in ``cwd``, to its end."""
+    command = [sys.executable, "-m", "bot", *args]
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+        command, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def feedbot_process(cwd: Path, *args: str) -> subprocess.Popen[str]:
+    """One ``feedbot`` command in ``cwd``, started; the caller waits for it."""
+    command = [sys.executable, "-m", "bot", *args]
+    return subprocess.Popen(
+        command, cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 
@@ -100,11 +108,10 @@ class Daemon:
     """``feedbot run`` in ``cwd`` (which holds ``feeds.yaml``); always stopped by the test."""
 
     def __init__(self, cwd: Path, *args: str) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "FEEDBOT_CONFIG": "feeds.yaml"}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", *args, "run"],
             cwd=cwd,
-            env=env,
+            env=_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

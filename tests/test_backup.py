@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from daemons import Daemon, config_text, feedbot, write_records
+from daemons import Daemon, config_text, feedbot, feedbot_process, write_records
 
 from bot.errors import StateError
 from bot.state import SCHEMA_VERSION, State
@@ -43,24 +43,25 @@ def test_backups_taken_while_the_daemon_posts_are_consistent(tmp_path: Path) -> 
     copies: list[Path] = []
     try:
         daemon.wait_for(r"posted feed=notes", seconds=60)
-        command = feedbot(tmp_path, "backup", "backups/during.db")
-        assert command.returncode == 0, command.stderr
-        assert command.stdout.startswith("backups/during.db: backup of state/feedbot.db written")
-        copies.append(tmp_path / "backups" / "during.db")
+        command = feedbot_process(tmp_path, "backup", "backups/cli.db")  # starts slowly
         state = State.open(tmp_path / "state" / "feedbot.db")
         try:
             deadline = time.monotonic() + 120
             while "pass notes" not in daemon.stderr and time.monotonic() < deadline:
                 copies.append(tmp_path / "backups" / f"{len(copies)}.db")
                 state.backup(copies[-1])
-                time.sleep(0.2)
+                time.sleep(0.1)
             daemon.wait_for(rf"pass notes: {COUNT} new, {COUNT} posted", seconds=5)
             copies.append(tmp_path / "backups" / "after.db")
             state.backup(copies[-1])
         finally:
             state.close()
+        out, err = command.communicate(timeout=60)
     finally:
         assert daemon.stop() == 0
+    assert command.returncode == 0, err
+    assert out.startswith("backups/cli.db: backup of state/feedbot.db written")
+    assert _check(tmp_path / "backups" / "cli.db") <= COUNT
     posted = [_check(copy) for copy in copies]
     assert posted == sorted(posted) and posted[-1] == COUNT
     assert any(0 < n < COUNT for n in posted), posted  # some were taken mid-posting
