@@ -230,41 +230,19 @@ def _one_line(text: str) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     import json
 
+    from bot.status import gather, render
+
     config = _load(args)
     state = _open_state(config)
     try:
-        rows: list[dict[str, Any]] = []
-        for feed in config.feeds:
-            row = state.feed(feed.name)
-            rows.append(
-                {
-                    "feed": feed.name,
-                    "enabled": feed.enabled and not row.disabled,
-                    "counts": state.counts(feed.name),
-                    "last_poll": row.last_poll_at.isoformat() if row.last_poll_at else None,
-                    "last_result": row.last_result,
-                    "last_error": row.last_error,
-                    "disabled": row.disabled,
-                    "item_errors": [
-                        {"item": i, "kind": k, "error": e} for i, k, e in state.errors(feed.name)
-                    ],
-                }
-            )
+        status = gather(config, state)
+        now = state.clock()
     finally:
         state.close()
     if args.json:
-        for row_json in rows:
-            print(json.dumps(row_json, ensure_ascii=False))
-        return 0
-    for r in rows:
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(r["counts"].items())) or "no items"
-        flag = "" if r["enabled"] else " (disabled)"
-        print(f"{r['feed']}{flag}: {counts}")
-        print(f"  last poll: {r['last_poll'] or 'never'}  {r['last_result'] or ''}".rstrip())
-        if r["last_error"]:
-            print(f"  last error: {r['last_error']}")
-        for err in r["item_errors"]:
-            print(f"  item {err['item']}: {err['kind']}: {err['error']}")
+        print(json.dumps(status.to_json(), ensure_ascii=False))
+    else:
+        render(status, sys.stdout, now=now)
     return 0
 
 
@@ -394,12 +372,15 @@ def build_parser() -> argparse.ArgumentParser:
     status = command(
         "status",
         cmd_status,
-        help="per feed: items by status, last poll, last errors",
-        description="Show, per feed, how many items are in each status, when it was last "
-        "polled and what went wrong last. Never shows secrets. 'feedbot items' lists "
-        "the items themselves.",
+        help="a table per feed and per account: polls, items by status, budgets, pauses",
+        description="Show, per feed, whether it is enabled, its last poll and result, "
+        "its next poll, how many items are in each status and the last error; per "
+        "account, the write points spent in the last hour and day and any rate-limit "
+        "pause. Never shows secrets. 'feedbot items' lists the items themselves.",
     )
-    status.add_argument("--json", action="store_true", help="one JSON object per feed")
+    status.add_argument(
+        "--json", action="store_true", help='one JSON object: {"feeds": [...], "accounts": [...]}'
+    )
 
     command(
         "check-config",

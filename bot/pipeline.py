@@ -340,6 +340,7 @@ class Pipeline:
         kind = _error_kind(exc)
         if isinstance(exc, TransientError) and exc.retry_at:
             self.paused_until[account] = exc.retry_at
+            self.state.record_pause(account, datetime.fromtimestamp(exc.retry_at, UTC), str(exc))
             self.observer.paused(account, exc.retry_at)
         # a rejected write never reached the repo; anything else might have
         written = maybe_written and kind == ErrorKind.TRANSIENT

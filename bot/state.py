@@ -135,7 +135,18 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2)
+def _v3(db: sqlite_utils.Database) -> None:
+    """Rate-limit pauses, so ``status`` (another process) can show them."""
+    db.execute(
+        """CREATE TABLE pauses (
+            account TEXT PRIMARY KEY,
+            until TEXT NOT NULL,
+            reason TEXT NOT NULL
+        )"""
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -633,6 +644,24 @@ class State:
             (account, ThreadStatus.POSTED, _iso(since)),
         )
         return [(datetime.fromisoformat(r[0]).timestamp(), int(r[1])) for r in rows]
+
+    def record_pause(self, account: str, until: datetime, reason: str) -> None:
+        """The account may not write before ``until`` (a rate limit, a spent budget)."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO pauses (account, until, reason) VALUES (?, ?, ?)"
+                " ON CONFLICT (account) DO UPDATE SET until = excluded.until,"
+                " reason = excluded.reason",
+                (account, _iso(until), reason),
+            )
+
+    def pause(self, account: str) -> tuple[datetime, str] | None:
+        """The account's last pause ``(until, reason)`` if it has not ended yet."""
+        row = self.conn.execute(
+            "SELECT until, reason FROM pauses WHERE account = ? AND until > ?",
+            (account, _iso(self.clock())),
+        ).fetchone()
+        return (datetime.fromisoformat(row[0]), str(row[1])) if row else None
 
     # --- sessions (SessionStore) -----------------------------------------------------
 
