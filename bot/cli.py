@@ -28,6 +28,7 @@ from bot import __version__
 if TYPE_CHECKING:
     from bot.config import Config
     from bot.pipeline import Pipeline
+    from bot.progress import Progress
     from bot.state import State
 
 Command = Callable[[argparse.Namespace], int]
@@ -126,10 +127,15 @@ def _open_state(config: Config) -> State:
     return State.open(config.state)
 
 
-def _pipeline(config: Config, state: State, args: argparse.Namespace) -> Pipeline:
+def _pipeline(
+    config: Config, state: State, args: argparse.Namespace, progress: Progress | None = None
+) -> Pipeline:
+    from bot.progress import NO_PROGRESS
     from bot.wiring import build_pipeline
 
-    return build_pipeline(config, state, dry_run=args.dry_run, as_json=args.json)
+    return build_pipeline(
+        config, state, dry_run=args.dry_run, as_json=args.json, progress=progress or NO_PROGRESS
+    )
 
 
 # --- commands ------------------------------------------------------------------------
@@ -162,7 +168,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         return run_daemon(config, dry_run=args.dry_run, load=lambda: _only(_load(args), args.feed))
     state = _open_state(config)
     try:
-        reports = _pipeline(config, state, args).run_once()
+        from bot.progress import progress_on
+
+        with progress_on(sys.stderr) as progress:  # bars only on a terminal
+            reports = _pipeline(config, state, args, progress).run_once()
     finally:
         state.close()
     report_out = sys.stderr if args.json else sys.stdout

@@ -111,10 +111,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time, so logs go above progress bars
+    (which wrap it) instead of through them."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def setup_logging(
     level: str = "INFO", secrets: Iterable[str] = (), log_format: LogFormat = "text"
 ) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     redact = RedactSecrets(secrets)
     if log_format == "json":
         handler.setFormatter(JsonFormatter(redact))

@@ -46,6 +46,7 @@ from bot.outcomes import (
     Skipped,
     ThreadKind,
 )
+from bot.progress import NO_PROGRESS, Progress, Task
 from bot.publish import Publisher
 from bot.sources import Source
 from bot.sources.concurrent import poll_each
@@ -105,6 +106,7 @@ class Pipeline:
         stop: threading.Event | None = None,
         workers: int = 8,
         observer: Observer = NO_OBSERVER,
+        progress: Progress = NO_PROGRESS,
     ) -> None:
         self.config = config
         self.state = state
@@ -116,6 +118,7 @@ class Pipeline:
         self.stop = stop or threading.Event()
         self.workers = workers  # feeds fetched at once by run_once
         self.observer = observer
+        self.progress = progress
         self.paused_until: dict[str, float] = {}  # account → epoch seconds (HTTP 429)
         #: dry run: (feed, item) already previewed by this process, so a daemon shows each once
         self.shown: set[tuple[str, str]] = set()
@@ -245,9 +248,20 @@ class Pipeline:
     def publish_pending(self, feed: FeedSettings, report: FeedReport) -> None:
         if not self.dry_run:
             report.posted += self.recover(feed.name)
-        for item in self.state.pending(feed.name, max_attempts=MAX_ATTEMPTS):
+        pending = self.state.pending(feed.name, max_attempts=MAX_ATTEMPTS)
+        task = self.progress.task(f"posting {feed.name}", total=len(pending))
+        try:
+            self._publish_each(feed, report, pending, task)
+        finally:
+            task.done()
+
+    def _publish_each(
+        self, feed: FeedSettings, report: FeedReport, pending: list[Item], task: Task
+    ) -> None:
+        for item in pending:
             if self.stop.is_set():
                 return
+            task.advance()
             if self.dry_run and (feed.name, item.id) in self.shown:
                 continue
             outcome = self.publish(item, feed)

@@ -21,6 +21,7 @@ from bot.config import (
 from bot.http import make_client
 from bot.observe import NO_OBSERVER, Observer
 from bot.pipeline import Pipeline
+from bot.progress import NO_PROGRESS, Progress
 from bot.publish import Publisher
 from bot.publish.preview import PreviewPublisher
 from bot.sources import Source
@@ -29,7 +30,9 @@ from bot.state import State
 from bot.summarize import Summarizer, make_summarizer
 
 
-def make_source(feed: FeedSettings, client: httpx.Client) -> Source:
+def make_source(
+    feed: FeedSettings, client: httpx.Client, progress: Progress = NO_PROGRESS
+) -> Source:
     settings = feed.source
     if isinstance(settings, RecordsSourceSettings):
         return RecordsSource(feed.name, settings.path)
@@ -39,7 +42,7 @@ def make_source(feed: FeedSettings, client: httpx.Client) -> Source:
         return FeedSource(feed.name, settings, client)
     from bot.sources.atproto import AtprotoSource
 
-    return AtprotoSource(feed.name, settings, client)
+    return AtprotoSource(feed.name, settings, client, progress=progress)
 
 
 def make_publishers(
@@ -84,12 +87,13 @@ def build_pipeline(
     stop: threading.Event | None = None,
     observer: Observer = NO_OBSERVER,
     keep: Mapping[str, Publisher] | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> Pipeline:
     import os
 
     env = dict(os.environ) if env is None else env
     client = make_client()
-    sources = {f.name: make_source(f, client) for f in config.feeds}
+    sources = {f.name: make_source(f, client, progress) for f in config.feeds}
     summarizers: dict[str, Summarizer] = {
         f.name: make_summarizer(f.summary, env) for f in config.feeds
     }
@@ -111,6 +115,7 @@ def build_pipeline(
         dry_run=dry_run,
         stop=stop,
         observer=observer,
+        progress=progress,
     )
 
 

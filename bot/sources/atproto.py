@@ -29,6 +29,7 @@ from bot.errors import IdentityNotFound, NotPublic, RecordError, SourceError
 from bot.identity import Identity, IdentityResolver, TxtLookup, dns_txt_lookup
 from bot.model import Article, Poll
 from bot.nsids import PUBLICATION_COLLECTIONS
+from bot.progress import NO_PROGRESS, Progress, Task
 from bot.sources import atproto_records as records
 
 log = logging.getLogger("bot.sources.atproto")
@@ -45,11 +46,13 @@ class AtprotoSource:
         clock: Clock = utcnow,
         *,
         txt_lookup: TxtLookup = dns_txt_lookup,
+        progress: Progress = NO_PROGRESS,
     ) -> None:
         self.feed = feed
         self.settings = settings
         self.client = client
         self.clock = clock
+        self.progress = progress  # a first listing of a big repo takes a while
         self.identity = IdentityResolver(
             client,
             plc_url=settings.plc_url,
@@ -129,6 +132,15 @@ class AtprotoSource:
         Envelopes (``uri``, ``cid``, ``value``) must be well-formed or the PDS is
         broken; the value itself is checked later, record by record.
         """
+        task = self.progress.task(f"listing {self.feed} {collection}")
+        try:
+            return self._list(identity, collection, stop_at, task)
+        finally:
+            task.done()
+
+    def _list(
+        self, identity: Identity, collection: str, stop_at: str | None, task: Task
+    ) -> tuple[list[dict[str, Any]], bool]:
         out: list[dict[str, Any]] = []
         page_cursor: str | None = None
         while True:
@@ -143,6 +155,7 @@ class AtprotoSource:
             items = data.get("records")
             if not isinstance(items, list):
                 raise SourceError(f"{self.settings.repo}: listRecords answered without records")
+            task.advance(len(items))
             for item in items:
                 if not _is_envelope(item):
                     raise SourceError(f"{self.settings.repo}: listRecords answered a bad entry")
