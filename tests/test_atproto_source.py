@@ -21,6 +21,7 @@ from bot.config import AtprotoSourceSettings
 from bot.errors import SourceError
 from bot.http import make_client
 from bot.model import StrongRef
+from bot.progress import NO_PROGRESS, Progress
 from bot.sources.atproto import AtprotoSource
 
 DOC = "site.standard.document"
@@ -82,7 +83,7 @@ class Harness:
         self.clock = Clock()
         self.dns = Dns()
 
-    def source(self, repo: str, **settings: Any) -> AtprotoSource:
+    def source(self, repo: str, progress: Progress = NO_PROGRESS, **settings: Any) -> AtprotoSource:
         config = AtprotoSourceSettings(
             type="atproto",
             repo=repo,
@@ -90,7 +91,29 @@ class Harness:
             resolver_url=settings.pop("resolver_url", self.pds.pds_url),
             **settings,
         )
-        return AtprotoSource("news", config, self.client, self.clock, txt_lookup=self.dns)
+        return AtprotoSource(
+            "news", config, self.client, self.clock, txt_lookup=self.dns, progress=progress
+        )
+
+
+class Bars:
+    """A ``Progress`` that remembers each bar's description, total and advances."""
+
+    def __init__(self) -> None:
+        self.bars: list[list[Any]] = []  # [description, total, advanced, done]
+
+    def task(self, description: str, total: int | None = None) -> Any:
+        bar = [description, total, 0, False]
+        self.bars.append(bar)
+
+        class Bar:
+            def advance(self, amount: int = 1) -> None:
+                bar[2] += amount
+
+            def done(self) -> None:
+                bar[3] = True
+
+        return Bar()
 
 
 @pytest.fixture
@@ -116,9 +139,11 @@ def test_first_poll_reads_every_page_and_next_poll_only_the_new_record(
 ) -> None:
     account = pds.create_account("paging")
     created = pds.create_records(account, DOC, [doc(f"Doc {i}", i) for i in range(160)])
-    source = h.source(account.did)
+    bars = Bars()
+    source = h.source(account.did, progress=bars)
 
     first = source.poll({})
+    assert bars.bars == [[f"listing news {DOC}", None, 160, True]]  # a bar on a terminal
 
     assert {a.id for a in first.articles} == {uri for uri, _ in created}
     assert len(first.articles) == 160
