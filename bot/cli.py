@@ -166,14 +166,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         from bot.daemon import run_daemon
 
         return run_daemon(config, dry_run=args.dry_run, load=lambda: _only(_load(args), args.feed))
-    state = _open_state(config)
-    try:
-        from bot.progress import progress_on
+    from bot.progress import progress_on
 
-        with progress_on(sys.stderr) as progress:  # bars only on a terminal
-            reports = _pipeline(config, state, args, progress).run_once()
-    finally:
-        state.close()
+    with (
+        _open_state(config) as state,
+        progress_on(sys.stderr) as progress,  # bars only on a terminal
+        _pipeline(config, state, args, progress) as pipeline,
+    ):
+        reports = pipeline.run_once()
     report_out = sys.stderr if args.json else sys.stdout
     for report in reports:
         print(report.line(), file=report_out)
@@ -184,11 +184,8 @@ def cmd_repost(args: argparse.Namespace) -> int:
     config = _load(args)
     if args.feed is not None:
         config.feed(args.feed)  # "unknown feed", not "unknown item"
-    state = _open_state(config)
-    try:
-        outcome = _pipeline(config, state, args).repost(args.item, feed=args.feed, boost=args.boost)
-    finally:
-        state.close()
+    with _open_state(config) as state, _pipeline(config, state, args) as pipeline:
+        outcome = pipeline.repost(args.item, feed=args.feed, boost=args.boost)
     if not args.json:
         print(f"{args.item}: {outcome}")
     return 0
@@ -200,17 +197,15 @@ def cmd_items(args: argparse.Namespace) -> int:
     from bot.links import post_link
     from bot.outcomes import ItemStatus
 
-    statuses = tuple(ItemStatus)
+    statuses = [str(s) for s in ItemStatus]
     if args.status is not None and args.status not in statuses:
         raise _usage(f"argument --status: expected one of {', '.join(statuses)}")
+    status = ItemStatus(args.status) if args.status is not None else None
     config = _load(args)
     if args.feed is not None:
         config.feed(args.feed)
-    state = _open_state(config)
-    try:
-        rows = state.listing(feed=args.feed, status=args.status, limit=args.limit)
-    finally:
-        state.close()
+    with _open_state(config) as state:
+        rows = state.listing(feed=args.feed, status=status, limit=args.limit)
     for item, posts in rows:
         links = [link for link in (post_link(p.uri) for p in posts[:1]) if link]
         seen = item.first_seen.isoformat(timespec="seconds")
@@ -242,12 +237,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     from bot.status import gather, render
 
     config = _load(args)
-    state = _open_state(config)
-    try:
+    with _open_state(config) as state:
         status = gather(config, state)
         now = state.clock()
-    finally:
-        state.close()
     if args.json:
         print(json.dumps(status.to_json(), ensure_ascii=False))
     else:
@@ -257,11 +249,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     config = _load(args)
-    state = _open_state(config)
-    try:
+    with _open_state(config) as state:
         size = state.backup(args.path)
-    finally:
-        state.close()
     print(f"{args.path}: backup of {config.state} written ({size} bytes)")
     return 0
 

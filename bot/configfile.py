@@ -7,6 +7,7 @@ starts without pydantic; ``bot.config`` builds on this for the full validation.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -22,22 +23,32 @@ ENV_VAR = "FEEDBOT_CONFIG"
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
-_DURATION = re.compile(r"(\d+)\s*(d|h|m|s)")
+_DURATION = re.compile(r"(\d{1,12})\s*(d|h|m|s)")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+#: the longest duration any setting takes; anything longer is a typo (``99999999999d``
+#: overflowed ``timedelta`` with a traceback)
+MAX_DURATION = timedelta(days=365)
 
 
 def parse_duration(value: Any) -> timedelta:
-    """Accept "90s", "15m", "1h30m", "2d" or a number of seconds."""
+    """Accept "90s", "15m", "1h30m", "2d" or a number of seconds, up to a year."""
     if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-        return timedelta(seconds=value)
-    if isinstance(value, str):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+        if not math.isfinite(seconds) or seconds < 0:  # ``.inf`` overflowed timedelta
+            raise ValueError('expected a duration like "15m"')
+    elif isinstance(value, str):
         text = value.strip().lower().replace(" ", "")
         parts = _DURATION.findall(text)
-        if parts and "".join(n + u for n, u in parts) == text:
-            return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
-    raise ValueError('expected a duration like "15m"')
+        if not parts or "".join(n + u for n, u in parts) != text:
+            raise ValueError('expected a duration like "15m"')
+        seconds = sum(int(n) * _UNITS[u] for n, u in parts)
+    else:
+        raise ValueError('expected a duration like "15m"')
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"at most {MAX_DURATION.days}d")
+    return timedelta(seconds=seconds)
 
 
 def format_duration(value: timedelta) -> str:

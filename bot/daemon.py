@@ -15,7 +15,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -24,6 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING, STATE_STOPPED
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.clock import Clock, utcnow
 from bot.config import Config, FeedSettings, load_config
 from bot.configfile import format_duration
 from bot.daemon_lock import DaemonLock
@@ -67,15 +68,23 @@ class Daemon:
     """
 
     def __init__(
-        self, config: Config, *, load: Callable[[], Config], dry_run: bool = False
+        self,
+        config: Config,
+        *,
+        load: Callable[[], Config],
+        dry_run: bool = False,
+        clock: Clock = utcnow,
     ) -> None:
         self.config = config
+        self.clock = clock
         self.load = load
         self.dry_run = dry_run
         self.stop = threading.Event()
         self._wake = threading.Event()
         self._reload_wanted = False
-        self.started = self.last_pass = datetime.now(UTC)
+        self.started = self.last_pass = clock()
+        #: pipelines replaced by a reload: their jobs may still run; closed at the end
+        self._retired: list[Pipeline] = []
         self.heartbeat = heartbeat_path(config)
         self.state = State.open(config.state)
         self.observer: Observer = NO_OBSERVER
@@ -100,6 +109,7 @@ class Daemon:
             stop=self.stop,
             observer=self.observer,
             keep=keep,
+            clock=self.clock,
         )
 
     def _budgets(self) -> dict[str, WriteBudget]:
@@ -134,7 +144,7 @@ class Daemon:
             name=f"poll {feed.name}",
             max_instances=1,
             coalesce=True,
-            next_run_time=datetime.now(UTC),
+            next_run_time=self.clock(),
             misfire_grace_time=seconds,
         )
 
@@ -142,7 +152,7 @@ class Daemon:
         pipeline, config = self.pipeline, self.config
         try:
             feed = config.feed(name)
-            now = datetime.now(UTC)
+            now = pipeline.clock()
             row = pipeline.state.feed(feed.name)
             if row.next_poll_at is not None and row.next_poll_at > now:
                 log.info("waiting feed=%s until=%s (asked by the server)", name, row.next_poll_at)
@@ -152,7 +162,7 @@ class Daemon:
             log.info("pass %s", report.line())
         except Exception:  # the daemon must outlive any one feed's bug
             log.exception("job crashed feed=%s", name)
-        self.last_pass = datetime.now(UTC)
+        self.last_pass = self.clock()
         write_beat(self.heartbeat, heartbeat_limit(self._enabled()))
 
     def _enabled(self) -> list[FeedSettings]:
@@ -181,6 +191,8 @@ class Daemon:
             self.scheduler.shutdown(wait=True)
         if self.listener is not None:
             self.listener.close()
+        for pipeline in (self.pipeline, *reversed(self._retired)):
+            pipeline.close()
         self.state.close()
         # a clean exit: health says so at once
         write_beat(self.heartbeat, heartbeat_limit(self._enabled()), Phase.STOPPED)
@@ -191,7 +203,7 @@ class Daemon:
         """For ``/healthz``: the scheduler runs and the last pass is recent."""
         if self.stop.is_set() or self.scheduler.state != STATE_RUNNING:
             return False, "the scheduler is stopped"
-        age = datetime.now(UTC) - max(self.last_pass, self.started)
+        age = self.clock() - max(self.last_pass, self.started)
         limit = heartbeat_limit(self._enabled())
         if age > limit:
             return False, f"last pass {format_duration(age)} ago (limit {format_duration(limit)})"
@@ -227,6 +239,8 @@ class Daemon:
         pipeline.paused_until.update(
             {a: t for a, t in self.pipeline.paused_until.items() if a in keep}
         )
+        # the old pipeline also closes the kept publishers, so it is closed last, at exit
+        self._retired.append(self.pipeline)
         self.pipeline, self.config = pipeline, new
 
         wanted = {f.name: f for f in new.feeds if f.enabled}
@@ -254,12 +268,16 @@ class Daemon:
 
 
 def run_daemon(
-    config: Config, *, dry_run: bool = False, load: Callable[[], Config] = load_config
+    config: Config,
+    *,
+    dry_run: bool = False,
+    load: Callable[[], Config] = load_config,
+    clock: Clock = utcnow,
 ) -> int:
     lock = DaemonLock(config.state)
     lock.acquire()  # a second daemon stops here, naming the first one's pid
     try:
-        daemon = Daemon(config, load=load, dry_run=dry_run)
+        daemon = Daemon(config, load=load, dry_run=dry_run, clock=clock)
 
         def on_stop(signum: int, frame: FrameType | None) -> None:
             log.info("stopping on %s: finishing the item in hand", signal.Signals(signum).name)

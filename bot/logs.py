@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from bot.untrusted import log_safe
+
 LogFormat = Literal["text", "json"]
 
 MASK = "***"
@@ -42,6 +44,18 @@ class RedactSecrets(logging.Filter):
                 masked = masked.replace(secret, MASK)
             if masked != message:
                 record.msg, record.args = masked, None
+        return True
+
+
+class OneLine(logging.Filter):
+    """Each message on one line: newlines and control characters that a feed's ids,
+    titles or errors carry are escaped, so no input can forge a log line of its own."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        safe = log_safe(message)
+        if safe != message:
+            record.msg, record.args = safe, None
         return True
 
 
@@ -138,6 +152,8 @@ def setup_logging(
         formatter.converter = time.gmtime  # the offset in the format is only true in UTC
         handler.setFormatter(formatter)
     handler.addFilter(redact)
+    if log_format == "text":  # JSON escapes newlines and control characters itself
+        handler.addFilter(OneLine())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Set
+from collections.abc import Callable, Mapping, Sequence, Set
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
 from bot.clock import Clock, utcnow
-from bot.compose import ComposeOptions, compose, summary_budget
+from bot.compose import ComposeOptions, compose, thread_budget
 from bot.config import Config, FeedSettings
 from bot.decide import Policy, decide
 from bot.errors import (
@@ -49,9 +49,9 @@ from bot.outcomes import (
 from bot.progress import NO_PROGRESS, Progress, Task
 from bot.publish import Publisher
 from bot.sources import Source
-from bot.sources.concurrent import poll_each
+from bot.sources.concurrent import poll_each, poll_one
 from bot.state import Item, State, ThreadRow
-from bot.summarize import Budget, Summarizer
+from bot.summarize import Summarizer
 from bot.summarize.clean import clean_text
 from bot.summarize.extractive import keywords
 from bot.urls import normalize_url
@@ -93,6 +93,9 @@ class FeedReport:
 
 
 class Pipeline:
+    """One pass of the flow over the configured feeds. As a context manager it closes
+    what wiring opened for it (the HTTP client, the publishers) on leaving."""
+
     def __init__(
         self,
         config: Config,
@@ -107,6 +110,7 @@ class Pipeline:
         workers: int = 8,
         observer: Observer = NO_OBSERVER,
         progress: Progress = NO_PROGRESS,
+        closing: ExitStack | None = None,
     ) -> None:
         self.config = config
         self.state = state
@@ -122,6 +126,16 @@ class Pipeline:
         self.paused_until: dict[str, float] = {}  # account → epoch seconds (HTTP 429)
         #: dry run: (feed, item) already previewed by this process, so a daemon shows each once
         self.shown: set[tuple[str, str]] = set()
+        self._closing = closing or ExitStack()
+
+    def close(self) -> None:
+        self._closing.close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # --- a whole pass ----------------------------------------------------------------
 
@@ -166,15 +180,8 @@ class Pipeline:
         if row.disabled:
             return FeedReport(feed.name, error=f"disabled: {row.disabled}")
         started = time.monotonic()
-        fetched = self._fetch(feed, row.cursor)
+        fetched = poll_one(self.sources[feed.name], row.cursor)
         return self._apply(feed, fetched, seconds=time.monotonic() - started)
-
-    def _fetch(self, feed: FeedSettings, cursor: dict[str, Any]) -> Poll | SourceError:
-        """The network half of a poll; safe to run in a worker thread (no state)."""
-        try:
-            return self.sources[feed.name].poll(cursor)
-        except SourceError as exc:
-            return exc
 
     def _apply(
         self, feed: FeedSettings, poll: Poll | SourceError, *, seconds: float | None = None
@@ -189,29 +196,49 @@ class Pipeline:
         return report
 
     def _record(self, feed: FeedSettings, poll: Poll | SourceError) -> FeedReport:
-        report = FeedReport(feed.name)
-        if isinstance(poll, FeedGone):
-            report.error = str(poll)
-            log.error("feed gone feed=%s error=%s (disabled)", feed.name, poll)
-            self.state.record_poll(feed.name, result="gone", error=str(poll), disabled=str(poll))
-            return report
         if isinstance(poll, SourceError):
-            report.error = str(poll)
-            log.error("poll failed feed=%s error=%s", feed.name, poll)
-            wait = poll.next_poll if isinstance(poll, FeedThrottled) else None
-            self.state.record_poll(feed.name, result="error", error=str(poll), next_poll=wait)
-            return report
-        report.problems = list(poll.problems)
+            return self._poll_failed(feed, poll)
+        report = FeedReport(feed.name, problems=list(poll.problems))
         if poll.not_modified:
             report.not_modified = True
             self.state.record_poll(
                 feed.name, result="not modified", cursor=poll.cursor, next_poll=poll.next_poll
             )
             return report
+        self._store_items(feed, poll.articles, report)
+        result = f"ok: {report.new} new"
+        if poll.problems:
+            result += f", {len(poll.problems)} bad entries (last: {poll.problems[-1]})"
+        self.state.record_poll(
+            feed.name, result=result, cursor=poll.cursor, next_poll=poll.next_poll
+        )
+        log.info(
+            "polled feed=%s new=%d skipped=%d problems=%d",
+            feed.name,
+            report.new,
+            report.skipped,
+            len(poll.problems),
+        )
+        return report
 
-        known = self.state.known(feed.name, [a.id for a in poll.articles])
+    def _poll_failed(self, feed: FeedSettings, error: SourceError) -> FeedReport:
+        """Record a failed poll: a gone feed is disabled, a throttled one waits."""
+        if isinstance(error, FeedGone):
+            log.error("feed gone feed=%s error=%s (disabled)", feed.name, error)
+            self.state.record_poll(feed.name, result="gone", error=str(error), disabled=str(error))
+        else:
+            log.error("poll failed feed=%s error=%s", feed.name, error)
+            wait = error.next_poll if isinstance(error, FeedThrottled) else None
+            self.state.record_poll(feed.name, result="error", error=str(error), next_poll=wait)
+        return FeedReport(feed.name, error=str(error))
+
+    def _store_items(
+        self, feed: FeedSettings, articles: Sequence[Article], report: FeedReport
+    ) -> None:
+        """Decide what the articles mean and store them: new, skipped, or edited."""
+        known = self.state.known(feed.name, [a.id for a in articles])
         decisions = decide(
-            poll.articles,
+            articles,
             known,
             first_poll=not self.state.has_history(feed.name),
             policy=Policy(feed.backfill, feed.max_age, feed.edits),
@@ -228,20 +255,6 @@ class Pipeline:
             elif decision.action == "edited":
                 self.state.update_article(decision.article, norm=normalize_url, note="edited")
         self.state.add_items(rows, norm=normalize_url)
-        result = f"ok: {report.new} new"
-        if poll.problems:
-            result += f", {len(poll.problems)} bad entries (last: {poll.problems[-1]})"
-        self.state.record_poll(
-            feed.name, result=result, cursor=poll.cursor, next_poll=poll.next_poll
-        )
-        log.info(
-            "polled feed=%s new=%d skipped=%d problems=%d",
-            feed.name,
-            report.new,
-            report.skipped,
-            len(poll.problems),
-        )
-        return report
 
     # --- publishing ------------------------------------------------------------------
 
@@ -277,8 +290,9 @@ class Pipeline:
         options = ComposeOptions(
             max_posts=feed.summary.max_posts, hashtags=feed.hashtags, langs=feed.langs
         )
-        budget = Budget(
-            graphemes=summary_budget(article, options),
+        budget = thread_budget(
+            article,
+            options,
             sentences=feed.summary.sentences,
             lang=feed.langs[0] if feed.langs else None,
         )
@@ -426,7 +440,7 @@ class Pipeline:
         if link is not None:
             found = self.state.item_of_post(*link)
             if found is not None and feed in (None, found[0]):
-                return self.state.item(*found)
+                return self.state.find_item(found[1], feed=found[0])
         return self.state.find_item(ref, feed=feed, norm_url=normalize_url(ref))
 
     def _boost(self, item: Item, feed: FeedSettings) -> str:

@@ -209,7 +209,8 @@ class FeedRow:
 
 
 class State:
-    """A state file. Open with ``State.open(path)`` or ``State.memory()`` for tests."""
+    """A state file. Open with ``State.open(path)`` or ``State.memory()`` for tests; as a
+    context manager it closes every connection it opened on leaving."""
 
     def __init__(
         self,
@@ -222,6 +223,8 @@ class State:
         (an in-memory database only exists on one connection)."""
         self._connect = connect
         self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []  # every thread's, for close()
+        self._opened_lock = threading.Lock()
         self._shared = connect() if shared else None
         self.clock = clock
         self.owner = process_owner()
@@ -234,6 +237,8 @@ class State:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
+            with self._opened_lock:
+                self._opened.append(conn)
         return conn
 
     @classmethod
@@ -241,7 +246,9 @@ class State:
         path = Path(path)
 
         def connect() -> sqlite3.Connection:
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            # each connection is used by the one thread that opened it; close() may run
+            # on another, after the workers are done
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA busy_timeout = 30000")
@@ -261,7 +268,19 @@ class State:
         return cls(connect, shared=True, clock=clock)
 
     def close(self) -> None:
-        self.conn.close()
+        """Close every thread's connection (the daemon's workers each opened one)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        if self._shared is not None:
+            opened.append(self._shared)
+        for conn in opened:
+            conn.close()
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -441,7 +460,11 @@ class State:
         return (row[0], row[1]) if row else None
 
     def listing(
-        self, *, feed: str | None = None, status: str | None = None, limit: int | None = None
+        self,
+        *,
+        feed: str | None = None,
+        status: ItemStatus | None = None,
+        limit: int | None = None,
     ) -> list[tuple[Item, tuple[StrongRef, ...]]]:
         """Items newest first, each with the posts of its latest posted thread (or none)."""
         where, args = [], []
@@ -468,14 +491,6 @@ class State:
             posts = tuple(StrongRef(**p) for p in json.loads(row[-1])) if row[-1] else ()
             out.append((_item(row[:-1]), posts))
         return out
-
-    def item(self, feed: str, item_id: str) -> Item:
-        row = self.conn.execute(
-            f"SELECT {_ITEM_COLUMNS} FROM items WHERE feed = ? AND id = ?", (feed, item_id)
-        ).fetchone()
-        if row is None:
-            raise UnknownItem(f"unknown item {item_id!r} in feed {feed!r}")
-        return _item(row)
 
     # --- threads: claim → plan → posted ----------------------------------------------
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from contextlib import ExitStack
+from datetime import timedelta
 from typing import TextIO
 
 import httpx
 
+from bot.clock import Clock, utcnow
 from bot.config import (
     BlueskyAccount,
     Config,
@@ -52,11 +54,14 @@ def make_publishers(
     dry_run: bool,
     as_json: bool,
     out: TextIO,
+    clock: Clock = utcnow,
+    closing: ExitStack | None = None,
     observer: Observer = NO_OBSERVER,
     keep: Mapping[str, Publisher] | None = None,
 ) -> dict[str, Publisher]:
-    """One publisher per account; those in ``keep`` (a reload's unchanged accounts) are
-    reused with their session and write budget."""
+    """One publisher per account; Bluesky ones are closed by ``closing`` when given.
+    Those in ``keep`` (a reload's unchanged accounts) are reused with their session and
+    write budget, and stay closed by whoever opened them."""
     preview = PreviewPublisher(out, as_json=as_json)
     publishers: dict[str, Publisher] = {}
     for name, account in config.accounts.items():
@@ -68,11 +73,17 @@ def make_publishers(
             from bot.publish.bluesky import BlueskyPublisher
             from bot.publish.pacing import CREATE_POINTS
 
-            since = datetime.now(UTC) - timedelta(days=1)
+            since = clock() - timedelta(days=1)
             history = [(when, n * CREATE_POINTS) for when, n in state.writes(name, since=since)]
-            publishers[name] = BlueskyPublisher(
-                name, account, state, history=history, observer=observer
+            publisher = BlueskyPublisher(
+                name,
+                account,
+                state,
+                clock=lambda: clock().timestamp(),
+                history=history,
+                observer=observer,
             )
+            publishers[name] = closing.enter_context(publisher) if closing else publisher
     return publishers
 
 
@@ -85,38 +96,46 @@ def build_pipeline(
     out: TextIO | None = None,
     env: Mapping[str, str] | None = None,
     stop: threading.Event | None = None,
+    clock: Clock = utcnow,
     observer: Observer = NO_OBSERVER,
     keep: Mapping[str, Publisher] | None = None,
     progress: Progress = NO_PROGRESS,
 ) -> Pipeline:
+    """The pipeline for ``config``; use it as a context manager so that the HTTP client
+    and the publishers it opened are closed."""
     import os
 
     env = dict(os.environ) if env is None else env
-    client = make_client()
-    sources = {f.name: make_source(f, client, progress) for f in config.feeds}
-    summarizers: dict[str, Summarizer] = {
-        f.name: make_summarizer(f.summary, env) for f in config.feeds
-    }
-    publishers = make_publishers(
-        config,
-        state,
-        dry_run=dry_run,
-        as_json=as_json,
-        out=out or sys.stdout,
-        observer=observer,
-        keep=keep,
-    )
-    return Pipeline(
-        config,
-        state,
-        sources=sources,
-        publishers=publishers,
-        summarizers=summarizers,
-        dry_run=dry_run,
-        stop=stop,
-        observer=observer,
-        progress=progress,
-    )
+    with ExitStack() as closing:  # closed here only if building fails half-way
+        client = closing.enter_context(make_client())
+        sources = {f.name: make_source(f, client, progress) for f in config.feeds}
+        summarizers: dict[str, Summarizer] = {
+            f.name: make_summarizer(f.summary, env) for f in config.feeds
+        }
+        publishers = make_publishers(
+            config,
+            state,
+            dry_run=dry_run,
+            as_json=as_json,
+            out=out or sys.stdout,
+            clock=clock,
+            closing=closing,
+            observer=observer,
+            keep=keep,
+        )
+        return Pipeline(
+            config,
+            state,
+            sources=sources,
+            publishers=publishers,
+            summarizers=summarizers,
+            dry_run=dry_run,
+            clock=clock,
+            stop=stop,
+            closing=closing.pop_all(),
+            observer=observer,
+            progress=progress,
+        )
 
 
 def secrets_of(config: Config, env: Mapping[str, str]) -> list[str]:

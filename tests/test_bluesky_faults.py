@@ -4,6 +4,7 @@ faults, timeouts, refused writes and sessions. Counts and waits are bounded."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 
@@ -14,6 +15,7 @@ from bluesky_fakes import (
     PASSWORD,
     FakeXrpc,
     MemorySessions,
+    X,
     error,
     jwt,
     plan,
@@ -296,3 +298,34 @@ def test_no_password_or_token_reaches_the_logs(
     for session in store.saves:
         for secret in session.split(":::")[2:4]:
             assert secret not in text
+
+
+def test_threads_sharing_a_publisher_log_in_once(
+    fake: FakeXrpc, publisher: BlueskyPublisher
+) -> None:
+    """The daemon's workers share an account's publisher; the first login is held until
+    a second one arrives (or 0.3s pass), which only happens without the lock."""
+    route = X + "com.atproto.server.createSession"
+    login = fake.server.routes[route]
+    second = threading.Event()
+    logins: list[Request] = []
+
+    def slow_login(request: Request) -> Response:
+        logins.append(request)
+        if len(logins) == 1:
+            second.wait(timeout=0.3)  # under the client's 0.5s timeout
+        else:
+            second.set()
+        return login(request)
+
+    fake.server.routes[route] = slow_login
+    writers = [
+        threading.Thread(target=publisher.write, args=(plan(rkey),))
+        for rkey in ("3kaaaaaaaaz22", "3kaaaaaaabz22")
+    ]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    assert len(logins) == 1
+    assert len(fake.records) == 2

@@ -144,10 +144,11 @@ def posted_thread(state_file: Path, item_id: str, uri: str) -> None:
     """Record a thread as the Bluesky publisher would after writing it."""
     state = State.open(state_file)
     try:
-        item = state.item("samples", item_id)
+        item = state.find_item(item_id, feed="samples")
         claim = state.claim(item, "preview", norm_url=item.url, kind=ThreadKind.REPOST)
         assert isinstance(claim, Claimed)
-        plan = Plan("samples", item_id, item.url, "did:plc:bot", "", (PlannedPost("3k", "", {}),))
+        posts = (PlannedPost("3lbotpost22aa", "", {}),)
+        plan = Plan("samples", item_id, item.url, "preview", "did:plc:botbotbotbot", posts)
         state.save_plan(claim.thread_id, plan)
         state.mark_posted(claim.thread_id, (StrongRef(uri, "bafy"),))
     finally:

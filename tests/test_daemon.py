@@ -24,7 +24,7 @@ def start_daemon(tmp_path: Path, interval: str = "1s") -> subprocess.Popen[str]:
     shutil.copytree(ROOT / "config", tmp_path / "config")
     config = tmp_path / "config" / "feeds.yaml"
     config.write_text(config.read_text().replace("interval: 15m", f"interval: {interval}"))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FEEDBOT_MIN_INTERVAL": "1s"}
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],
         cwd=tmp_path,
@@ -72,10 +72,10 @@ def test_the_daemon_polls_then_exits_0_on_a_signal(tmp_path: Path, signum: int) 
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
-    assert out.count("── samples · at://") == 6  # the preview account shows each thread once
+    assert out.count("── samples · at://") == 8  # the preview account shows each thread once
     assert "daemon stopped" in err
     state = State.open(tmp_path / "state" / "feedbot.db")
-    assert state.counts("samples") == {"posted": 6}
+    assert state.counts("samples") == {"posted": 8}
 
 
 def health(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

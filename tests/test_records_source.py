@@ -33,10 +33,10 @@ def poll(tmp_path: Path, *entries: object) -> tuple:  # type: ignore[type-arg]
     return result.articles, result.problems
 
 
-def test_the_samples_hold_six_documents_with_canonical_urls() -> None:
+def test_the_samples_hold_eight_documents_with_canonical_urls() -> None:
     result = RecordsSource("samples", SAMPLES).poll({})
     assert result.problems == ()
-    assert len(result.articles) == 6
+    assert len(result.articles) == 8
     urls = {a.url for a in result.articles}
     assert "https://vlast.kz/english/69541-kazakhstan-and-russia-renew-friendship-vows.html" in urls
     assert "https://eurasia-notes.example/ru/baikal-led" in urls

@@ -251,3 +251,17 @@ def test_a_bluesky_publisher_starts_with_the_day_s_writes_counted(tmp_path: Path
     budget.spend(3)  # 9 + 3: the day's 12 points
     with pytest.raises(TransientError, match="write budget spent"):
         budget.spend(3)
+
+
+def test_close_closes_the_connection_of_every_thread(tmp_path: Path) -> None:
+    with State.open(tmp_path / "s.db") as state:
+        opened: list[sqlite3.Connection] = []
+        workers = [threading.Thread(target=lambda: opened.append(state.conn)) for _ in range(3)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        assert len(set(map(id, opened))) == 3
+    for conn in opened:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            conn.execute("SELECT 1")

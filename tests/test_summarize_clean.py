@@ -152,3 +152,16 @@ def test_a_sentence_that_opens_with_the_title_words_is_kept() -> None:
 def test_markdown_links_and_images_become_plain_text() -> None:
     out = clean_text("See ![cover](a.png)the [full report](https://x.org/r) today.")
     assert out == "See the full report today."
+
+
+def test_hard_wrapped_prose_keeps_every_line() -> None:
+    text = (
+        "The city will close its coal-fired heating plant in March, two years earlier\n"
+        "than planned, the utility said on Monday. The plant supplies heat to about\n"
+        "40,000 homes.\n\n"
+        "Heat will instead come from a new heat pump on the river and from waste\n"
+        "heat of a steel mill, carried through a pipeline that was\n"
+        "finished in October."
+    )
+    cleaned = clean_text(text)
+    assert " ".join(cleaned.split()) == " ".join(text.split())

@@ -15,6 +15,10 @@ Sessions: logs in with the app password once, keeps the SDK's session string in 
 it expires. Only when the server refuses it and refreshing fails does it log in again.
 Neither the password nor tokens are ever logged.
 
+Threads: feeds on one account share its publisher from the daemon's worker threads. The
+session (connect, re-authenticate) is taken under one lock, so racing threads log in
+once; the write budget and the TID clock lock themselves.
+
 Errors become ``bot.errors``: 429 → ``TransientError`` with ``retry_at`` from
 ``RateLimit-Reset``; timeouts, connection errors and 5xx are retried with backoff and
 jitter, then ``TransientError``; other 4xx → ``RejectedError`` with the server's message.
@@ -26,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -116,6 +121,7 @@ class BlueskyPublisher:
         self._client = Client(base_url=settings.pds, request=request)
         self._client.on_session_change(self._session_changed)
         self._session: Session | None = None
+        self._session_lock = threading.RLock()  # re-entered: login fires _session_changed
         self._clock = clock
         self._sleep = sleep
         self._tids = tids if tids is not None else TidClock()
@@ -134,6 +140,12 @@ class BlueskyPublisher:
         self._client.request.close()
         if self._owns_http:
             self._http.close()
+
+    def __enter__(self) -> BlueskyPublisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # --- the Publisher protocol --------------------------------------------------------
 
@@ -307,13 +319,14 @@ class BlueskyPublisher:
 
     def _connect(self) -> str:
         """The account's DID, from the live session, the stored one, or a login."""
-        if self._session is not None:
+        with self._session_lock:
+            if self._session is not None:
+                return str(self._session.did)
+            stored = self._sessions.load_session(self.name)
+            if not (stored and self._import(stored)):
+                self._login()
+            assert self._session is not None
             return str(self._session.did)
-        stored = self._sessions.load_session(self.name)
-        if not (stored and self._import(stored)):
-            self._login()
-        assert self._session is not None
-        return str(self._session.did)
 
     def _import(self, stored: str) -> bool:
         try:
@@ -349,6 +362,10 @@ class BlueskyPublisher:
     def _reauthenticate(self) -> None:
         """The server refused our token: take a newer session another process saved,
         else refresh, else (only then) log in again."""
+        with self._session_lock:
+            self._reauthenticate_locked()
+
+    def _reauthenticate_locked(self) -> None:
         stored = self._sessions.load_session(self.name)
         current = self._session
         if stored and current is not None and stored != current.export() and self._import(stored):

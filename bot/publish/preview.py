@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from bot.lexicon import REPOST, post_record, repost_record
 from bot.model import Plan, PlannedPost, StrongRef, Target, Thread
 from bot.text import graphemes, utf8_len
+from bot.untrusted import log_safe
 
 
 class PreviewPublisher:
@@ -86,7 +87,8 @@ def render(plan: Plan) -> str:
         embed = record.get("embed")
         if embed:
             lines.extend("   " + line for line in _render_embed(embed))
-    return "\n".join(lines) + "\n\n"
+    # what a feed said reaches a terminal: no raw ESC, no bidi override, one line a line
+    return "\n".join(map(log_safe, lines)) + "\n\n"
 
 
 def _render_embed(embed: dict[str, Any]) -> list[str]:

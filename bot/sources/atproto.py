@@ -31,6 +31,7 @@ from bot.model import Article, Poll
 from bot.nsids import PUBLICATION_COLLECTIONS
 from bot.progress import NO_PROGRESS, Progress, Task
 from bot.sources import atproto_records as records
+from bot.untrusted import parse_json
 
 log = logging.getLogger("bot.sources.atproto")
 
@@ -223,7 +224,7 @@ class AtprotoSource:
         except httpx.HTTPError as exc:
             raise SourceError(f"{where} failed: {type(exc).__name__}: {exc}") from exc
         try:
-            data = response.json()
+            data = parse_json(response.content)  # a bounded depth, unlike response.json()
         except ValueError:
             data = None
         if response.status_code != 200:

@@ -9,7 +9,6 @@ Useful for demos, tests and archives; it needs no network.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from bot.errors import NotPublic, RecordError, SourceError
 from bot.model import Poll
 from bot.nsids import PUBLICATION_COLLECTIONS
 from bot.sources import atproto_records as records
+from bot.untrusted import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,8 @@ class RecordsSource:
         entries = []
         for file in self._files():
             try:
-                data = json.loads(file.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                data = parse_json(file.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSON's are ValueError
                 problems.append(f"{file}: not readable JSON: {exc}")
                 continue
             if isinstance(data, dict) and isinstance(data.get("records"), list):

@@ -30,8 +30,9 @@ def add_parser(
         help="summarize a text file or stdin with the offline summarizer",
         description=(
             "Print the summary sentences of FILE (or stdin), one per line. Without "
-            f"--sentences the summary fits {DEFAULT_GRAPHEMES} graphemes, the room "
-            "a 3-post thread leaves."
+            f"--sentences the summary fits {DEFAULT_GRAPHEMES} graphemes. (In a thread "
+            "the room depends on the article's title, URL and tags: the composer "
+            "computes it per article.)"
         ),
     )
     parser.add_argument("file", nargs="?", default="-", metavar="FILE|-", help="default: stdin")
