@@ -84,15 +84,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "FEEDBOT_CONFIG": "feeds.yaml"}
+def env() -> dict[str, str]:
+    # a 1s interval keeps the tests short; the config refuses under 1m unless told
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "FEEDBOT_CONFIG": "feeds.yaml",
+        "FEEDBOT_MIN_INTERVAL": "1s",
+    }
 
 
 def feedbot(cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """One ``feedbot`` command in ``cwd``, to its end."""
     command = [sys.executable, "-m", "bot", *args]
     return subprocess.run(
-        command, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout
+        command, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -100,7 +106,7 @@ def feedbot_process(cwd: Path, *args: str) -> subprocess.Popen[str]:
     """One ``feedbot`` command in ``cwd``, started; the caller waits for it."""
     command = [sys.executable, "-m", "bot", *args]
     return subprocess.Popen(
-        command, cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command, cwd=cwd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 
@@ -111,7 +117,7 @@ class Daemon:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", *args, "run"],
             cwd=cwd,
-            env=_env(),
+            env=env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

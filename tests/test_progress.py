@@ -10,31 +10,31 @@ import sys
 import threading
 from pathlib import Path
 
-from daemons import ROOT, config_text, write_records
+from daemons import config_text, env, write_records
 
 COUNT = 12
 
 
 def _run(cwd: Path, args: list[str], *, tty: bool, stdin: str = "") -> tuple[int, str, str]:
     """``feedbot ARGS`` with stderr on a pseudo-terminal (or a pipe); (code, out, err)."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "FEEDBOT_CONFIG": "feeds.yaml",
-        "TERM": "xterm",
-        "COLUMNS": "100",
-    }
+    variables = {**env(), "TERM": "xterm", "COLUMNS": "100"}
     command = [sys.executable, "-m", "bot", *args]
     if not tty:
         done = subprocess.run(
-            command, cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=120
+            command,
+            cwd=cwd,
+            env=variables,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         return done.returncode, done.stdout, done.stderr
     master, slave = pty.openpty()
     proc = subprocess.Popen(
         command,
         cwd=cwd,
-        env=env,
+        env=variables,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=slave,
