@@ -39,7 +39,7 @@ devenv:
 	bash scripts/devenv.sh
 
 test: lint devenv
-	$(BIN)/pytest
+	$(BIN)/pytest --cov
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -96,24 +97,31 @@ class Harness:
         )
 
 
+@dataclass
+class Bar:
+    """One bar a ``Bars`` was asked for: what it said and how far it got."""
+
+    description: str
+    total: int | None
+    advanced: int = 0
+    finished: bool = False
+
+    def advance(self, amount: int = 1) -> None:
+        self.advanced += amount
+
+    def done(self) -> None:
+        self.finished = True
+
+
 class Bars:
-    """A ``Progress`` that remembers each bar's description, total and advances."""
+    """A ``Progress`` that remembers each bar it drew."""
 
     def __init__(self) -> None:
-        self.bars: list[list[Any]] = []  # [description, total, advanced, done]
+        self.bars: list[Bar] = []
 
-    def task(self, description: str, total: int | None = None) -> Any:
-        bar = [description, total, 0, False]
-        self.bars.append(bar)
-
-        class Bar:
-            def advance(self, amount: int = 1) -> None:
-                bar[2] += amount
-
-            def done(self) -> None:
-                bar[3] = True
-
-        return Bar()
+    def task(self, description: str, total: int | None = None) -> Bar:
+        self.bars.append(Bar(description, total))
+        return self.bars[-1]
 
 
 @pytest.fixture
@@ -143,7 +151,7 @@ def test_first_poll_reads_every_page_and_next_poll_only_the_new_record(
     source = h.source(account.did, progress=bars)
 
     first = source.poll({})
-    assert bars.bars == [[f"listing news {DOC}", None, 160, True]]  # a bar on a terminal
+    assert bars.bars == [Bar(f"listing news {DOC}", None, 160, True)]  # a bar on a terminal
 
     assert {a.id for a in first.articles} == {uri for uri, _ in created}
     assert len(first.articles) == 160
