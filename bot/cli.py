@@ -17,11 +17,12 @@ ends the command quietly.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from bot import __version__
 
@@ -32,6 +33,14 @@ if TYPE_CHECKING:
     from bot.state import State
 
 Command = Callable[[argparse.Namespace], int]
+
+
+def _print(text: object, file: TextIO | None = None, end: str = "\n") -> None:
+    """Every line the CLI shows, with secrets and JWT-shaped tokens masked."""
+    from bot.redact import mask
+
+    print(mask(str(text)), file=file, end=end)
+
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_LEVEL_ENV = "FEEDBOT_LOG_LEVEL"
@@ -149,12 +158,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     where = config_path(args.config)
     problems = offline_problems(config, os.environ)
     for problem in problems:
-        print(f"{where}: {problem}", file=sys.stderr)
+        _print(f"{where}: {problem}", file=sys.stderr)
     if problems:
         return 2
     names = ", ".join(config.feed_names()) or "none"
-    print(f"{where}: ok")
-    print(f"feeds: {names}; accounts: {', '.join(config.accounts) or 'none'}")
+    _print(f"{where}: ok")
+    _print(f"feeds: {names}; accounts: {', '.join(config.accounts) or 'none'}")
     return 0
 
 
@@ -176,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         reports = pipeline.run_once()
     report_out = sys.stderr if args.json else sys.stdout
     for report in reports:
-        print(report.line(), file=report_out)
+        _print(report.line(), file=report_out)
     return 1 if any(r.error or r.failed for r in reports) else 0
 
 
@@ -187,7 +196,7 @@ def cmd_repost(args: argparse.Namespace) -> int:
     with _open_state(config) as state, _pipeline(config, state, args) as pipeline:
         outcome = pipeline.repost(args.item, feed=args.feed, boost=args.boost)
     if not args.json:
-        print(f"{args.item}: {outcome}")
+        _print(f"{args.item}: {outcome}")
     return 0
 
 
@@ -219,10 +228,10 @@ def cmd_items(args: argparse.Namespace) -> int:
                 "first_seen": seen,
                 "thread": links[0] if links else None,
             }
-            print(json.dumps(line, ensure_ascii=False))
+            _print(json.dumps(line, ensure_ascii=False))
         else:
             fields = [item.feed, item.id, item.url, item.article.title, item.status, seen]
-            print("\t".join(_one_line(f) for f in (*fields, *links)))
+            _print("\t".join(_one_line(f) for f in (*fields, *links)))
     return 0
 
 
@@ -237,13 +246,23 @@ def cmd_status(args: argparse.Namespace) -> int:
     from bot.status import gather, render
 
     config = _load(args)
+    from bot.redact import masked
+
     with _open_state(config) as state:
+        damage = state.check()
+        if damage is not None:
+            _print(
+                f"feedbot: {config.state}: the state file is corrupt ({damage}); stop feedbot "
+                "and restore it from a backup",
+                file=sys.stderr,
+            )
+            return 1
         status = gather(config, state)
         now = state.clock()
     if args.json:
-        print(json.dumps(status.to_json(), ensure_ascii=False))
+        _print(json.dumps(masked(status.to_json()), ensure_ascii=False))
     else:
-        render(status, sys.stdout, now=now)
+        _print(render(status, terminal=sys.stdout.isatty(), now=now), end="")
     return 0
 
 
@@ -251,7 +270,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     config = _load(args)
     with _open_state(config) as state:
         size = state.backup(args.path)
-    print(f"{args.path}: backup of {config.state} written ({size} bytes)")
+    _print(f"{args.path}: backup of {config.state} written ({size} bytes)")
     return 0
 
 
@@ -270,9 +289,9 @@ def cmd_health(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     problem = verdict(beat, now=now, where=path, limit=args.max_age)
     if problem is not None or beat is None:
-        print(f"unhealthy: {problem}")
+        _print(f"unhealthy: {problem}")
         return 1
-    print(f"healthy: last heartbeat {format_duration(now - beat.at)} ago (pid {beat.pid})")
+    _print(f"healthy: last heartbeat {format_duration(now - beat.at)} ago (pid {beat.pid})")
     return 0
 
 
@@ -434,16 +453,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         func: Command = args.func
         return func(args)
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
+        _print(exc, file=sys.stderr)
         return 2
     except FeedbotError as exc:
-        print(f"feedbot: {exc}", file=sys.stderr)
+        _print(f"feedbot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         _quiet_stdout()
         return 141  # 128 + SIGPIPE, as a shell reports a process a closed pipe ended
+    except Exception as exc:  # a bug: still one line, never a traceback for the user
+        logging.getLogger("bot.cli").debug("crashed", exc_info=True)
+        reason = " ".join(str(exc).split())[:300]
+        print(
+            f"feedbot: internal error: {type(exc).__name__}: {reason}"
+            " (--log-level DEBUG shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _quiet_stdout() -> None:

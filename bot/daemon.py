@@ -160,8 +160,10 @@ class Daemon:
             else:
                 report = pipeline.run_feed(feed)
             log.info("pass %s", report.line())
-        except Exception:  # the daemon must outlive any one feed's bug
-            log.exception("job crashed feed=%s", name)
+        except Exception as exc:  # the daemon must outlive any one feed's bug
+            # one line for the operator; the traceback only when asked for (DEBUG)
+            log.error("job crashed feed=%s error=%s: %s", name, type(exc).__name__, exc)
+            log.debug("job crashed feed=%s", name, exc_info=True)
         self.last_pass = self.clock()
         write_beat(self.heartbeat, heartbeat_limit(self._enabled()))
 

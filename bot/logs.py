@@ -4,8 +4,9 @@ secrets masked the same way in both.
 The time is UTC in ISO 8601 with its offset (``2026-05-28T11:45:00+00:00``), the same
 spelling ``status`` and the state file use.
 
-Code never logs secrets on purpose; the filter is the second line of defence, for a
-secret that sneaks into an exception message from a library.
+Code never logs secrets on purpose; masking is the second line of defence, for a secret
+that sneaks into an exception message from a library. The formatter masks the whole
+formatted line, the traceback of ``log.exception`` included (``bot.redact``).
 """
 
 from __future__ import annotations
@@ -19,31 +20,26 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from bot import redact
 from bot.untrusted import log_safe
 
 LogFormat = Literal["text", "json"]
 
-MASK = "***"
+MASK = redact.MASK
 
 
 class RedactSecrets(logging.Filter):
+    """Masks a record's message for handlers that format it themselves."""
+
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-
-    def mask(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, MASK)
-        return text
+        self.secrets = tuple(s for s in secrets if s and len(s) >= redact.MIN_SECRET)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            masked = message
-            for secret in self.secrets:
-                masked = masked.replace(secret, MASK)
-            if masked != message:
-                record.msg, record.args = masked, None
+        message = record.getMessage()
+        masked = redact.mask(message, self.secrets)
+        if masked != message:
+            record.msg, record.args = masked, None
         return True
 
 
@@ -57,6 +53,13 @@ class OneLine(logging.Filter):
         if safe != message:
             record.msg, record.args = safe, None
         return True
+
+
+class MaskingFormatter(logging.Formatter):
+    """Masks the whole formatted record: message, traceback and stack."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact.mask(super().format(record))
 
 
 #: a printf placeholder, and a ``key=`` just before one (a field of the event)
@@ -104,10 +107,6 @@ def event_fields(record: logging.LogRecord) -> tuple[str, dict[str, Any]]:
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time (UTC, with its offset), level, logger, event, fields."""
 
-    def __init__(self, redact: RedactSecrets) -> None:
-        super().__init__()
-        self.redact = redact
-
     def format(self, record: logging.LogRecord) -> str:
         event, fields = event_fields(record)
         when = datetime.fromtimestamp(record.created, UTC)
@@ -115,13 +114,11 @@ class JsonFormatter(logging.Formatter):
             "time": when.isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "event": event,
-            "fields": {
-                k: self.redact.mask(v) if isinstance(v, str) else v for k, v in fields.items()
-            },
+            "event": redact.mask(event),
+            "fields": redact.masked(fields),
         }
         if record.exc_info:
-            out["exception"] = self.redact.mask(self.formatException(record.exc_info))
+            out["exception"] = redact.mask(self.formatException(record.exc_info))
         return json.dumps(out, ensure_ascii=False)
 
 
@@ -141,17 +138,17 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def setup_logging(
     level: str = "INFO", secrets: Iterable[str] = (), log_format: LogFormat = "text"
 ) -> None:
+    redact.remember(secrets)
     handler = StderrHandler()
-    redact = RedactSecrets(secrets)
     if log_format == "json":
-        handler.setFormatter(JsonFormatter(redact))
+        handler.setFormatter(JsonFormatter())
     else:
-        formatter = logging.Formatter(
+        formatter = MaskingFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%S+00:00"
         )
         formatter.converter = time.gmtime  # the offset in the format is only true in UTC
         handler.setFormatter(formatter)
-    handler.addFilter(redact)
+    handler.addFilter(RedactSecrets(secrets))
     if log_format == "text":  # JSON escapes newlines and control characters itself
         handler.addFilter(OneLine())
     root = logging.getLogger()

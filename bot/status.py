@@ -7,12 +7,15 @@ draws them as two tables with rich, imported only here so other commands start f
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import IO, Any
+from typing import Any
 
 from bot.config import BlueskyAccount, Config
+from bot.pipeline import MAX_ATTEMPTS
 from bot.publish.pacing import CREATE_POINTS
+from bot.publish.session import login_key
 from bot.state import State
 
 
@@ -21,6 +24,14 @@ class ItemError:
     item: str
     kind: str
     error: str
+
+
+@dataclass(frozen=True)
+class GivenUp:
+    """An item whose transient failures reached the bound: only a repost retries it."""
+
+    item: str
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,7 @@ class FeedStatus:
     last_error: str | None
     disabled: str | None
     item_errors: list[ItemError] = field(default_factory=list)
+    given_up: list[GivenUp] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,8 @@ class AccountStatus:
     points_per_day: int | None
     paused_until: datetime | None
     pause_reason: str | None
+    #: why logins are held back (a 401, a backoff), with the last error
+    login: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,9 @@ def gather(config: Config, state: State) -> Status:
                 last_error=row.last_error,
                 disabled=row.disabled,
                 item_errors=[ItemError(i, k, e) for i, k, e in state.errors(feed.name)],
+                given_up=[
+                    GivenUp(i, n) for i, n in state.given_up(feed.name, max_attempts=MAX_ATTEMPTS)
+                ],
             )
         )
     accounts = []
@@ -111,6 +128,7 @@ def gather(config: Config, state: State) -> Status:
                     points_per_day=account.points_per_day,
                     paused_until=pause[0] if pause else None,
                     pause_reason=pause[1] if pause else None,
+                    login=_login_held(name, account, state),
                 )
             )
         else:
@@ -120,6 +138,16 @@ def gather(config: Config, state: State) -> Status:
     return Status(feeds, accounts)
 
 
+def _login_held(name: str, account: BlueskyAccount, state: State) -> str | None:
+    """Why the account's logins are held back (a 401 or a backoff), if they are."""
+    gate = state.load_login(name)
+    if gate is None:
+        return None
+    key = login_key(account.handle, account.app_password.get_secret_value(), account.pds)
+    why = gate.blocked(key, time.time())
+    return None if why is None else f"{why}; last error: {gate.last_error}"
+
+
 def _next(value: datetime | None, now: datetime) -> str:
     if value is None:
         return "-"
@@ -127,14 +155,15 @@ def _next(value: datetime | None, now: datetime) -> str:
     return f"{text} (due)" if value <= now else text
 
 
-def render(status: Status, out: IO[str], *, now: datetime) -> None:
+def render(status: Status, *, terminal: bool, now: datetime) -> str:
+    """The tables as text: a terminal's width and colours, else long plain lines."""
     from rich import box
     from rich.console import Console
     from rich.table import Table
 
     # a terminal gets its width; a pipe gets long lines rather than wrapped cells
     console = Console(
-        file=io.StringIO(), width=None if out.isatty() else 200, highlight=False, record=True
+        file=io.StringIO(), width=None if terminal else 200, highlight=False, record=True
     )
     feeds = Table(box=box.SIMPLE, title="feeds", title_justify="left")
     for column in ("feed", "enabled", "last poll", "result", "next poll", "items", "last error"):
@@ -152,7 +181,7 @@ def render(status: Status, out: IO[str], *, now: datetime) -> None:
         )
     console.print(feeds, markup=False)
     accounts = Table(box=box.SIMPLE, title="accounts", title_justify="left")
-    for column in ("account", "type", "points, last hour", "points, last 24 h", "paused"):
+    for column in ("account", "type", "points, last hour", "points, last 24 h", "paused", "login"):
         accounts.add_column(column, overflow="fold")
     for a in status.accounts:
         hour = day = "-"
@@ -162,10 +191,17 @@ def render(status: Status, out: IO[str], *, now: datetime) -> None:
         paused = "no"
         if a.paused_until is not None:
             paused = f"until {a.paused_until.isoformat(timespec='seconds')}: {a.pause_reason}"
-        accounts.add_row(a.account, a.type, hour, day, paused)
+        accounts.add_row(a.account, a.type, hour, day, paused, a.login or "-")
     console.print(accounts, markup=False)
     errors = [(f.feed, e) for f in status.feeds for e in f.item_errors]
     for feed, e in errors:
         console.print(f"{feed} item {e.item}: {e.kind}: {e.error}", markup=False)
-    text = console.export_text(styles=out.isatty())
-    out.write("".join(line.rstrip() + "\n" for line in text.splitlines()))
+    for f in status.feeds:
+        for gave in f.given_up:
+            console.print(
+                f"{f.feed} item {gave.item}: gave up after {gave.attempts} tries, not retried "
+                f"automatically; 'feedbot repost {gave.item}' tries again",
+                markup=False,
+            )
+    text = console.export_text(styles=terminal)
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())

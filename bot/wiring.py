@@ -33,18 +33,29 @@ from bot.summarize import Summarizer, make_summarizer
 
 
 def make_source(
-    feed: FeedSettings, client: httpx.Client, progress: Progress = NO_PROGRESS
+    feed: FeedSettings,
+    client: httpx.Client,
+    guarded: httpx.Client | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> Source:
+    """``client`` asks what the config names; ``guarded`` (refusing private addresses)
+    fetches URLs found in content, unless the source has ``allow_private_addresses``."""
     settings = feed.source
+    content = client if guarded is None or settings.allow_private_addresses else guarded
     if isinstance(settings, RecordsSourceSettings):
         return RecordsSource(feed.name, settings.path)
     if isinstance(settings, FeedSourceSettings):
         from bot.sources.feed import FeedSource
 
-        return FeedSource(feed.name, settings, client)
+        return FeedSource(feed.name, settings, client, content_client=content)
     from bot.sources.atproto import AtprotoSource
 
-    return AtprotoSource(feed.name, settings, client, progress=progress)
+    return AtprotoSource(feed.name, settings, client, content_client=content, progress=progress)
+
+
+def private_ok_feeds(config: Config) -> frozenset[str]:
+    """Feeds whose owner allowed their content's URLs to reach private addresses."""
+    return frozenset(f.name for f in config.feeds if f.source.allow_private_addresses)
 
 
 def make_publishers(
@@ -82,6 +93,7 @@ def make_publishers(
                 clock=lambda: clock().timestamp(),
                 history=history,
                 observer=observer,
+                private_ok=private_ok_feeds(config),
             )
             publishers[name] = closing.enter_context(publisher) if closing else publisher
     return publishers
@@ -108,9 +120,11 @@ def build_pipeline(
     env = dict(os.environ) if env is None else env
     with ExitStack() as closing:  # closed here only if building fails half-way
         client = closing.enter_context(make_client())
-        sources = {f.name: make_source(f, client, progress) for f in config.feeds}
+        guarded = closing.enter_context(make_client(allow_private=False))
+        sources = {f.name: make_source(f, client, guarded, progress) for f in config.feeds}
+        secrets = secrets_of(config, env)
         summarizers: dict[str, Summarizer] = {
-            f.name: make_summarizer(f.summary, env) for f in config.feeds
+            f.name: make_summarizer(f.summary, env, secrets) for f in config.feeds
         }
         publishers = make_publishers(
             config,

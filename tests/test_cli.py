@@ -59,9 +59,8 @@ def test_dry_run_json_is_one_machine_checkable_thread_per_line(
         assert any(f["features"][0].get("uri") == thread["url"] for f in last.get("facets", [])), (
             "the last post links back to the original"
         )
-    assert (
-        f"samples: {SAMPLE_DOCUMENTS} new" in captured.err
-    )  # the report goes to stderr with --json
+    # the report goes to stderr with --json
+    assert f"samples: {SAMPLE_DOCUMENTS} new" in captured.err
 
 
 def test_dry_run_records_nothing_as_posted(

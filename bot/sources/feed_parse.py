@@ -598,7 +598,7 @@ def read_document(
             ids.add(identity)
             built = to_article(name, parsed, entry, identity)
         except RecordError as exc:
-            problems.append(f"feed {name}: {exc}; skipped")
+            problems.append(log_safe(f"feed {name}: {exc}; skipped"))  # shown by status
             continue
         articles.append(built.article)
         if built.titled_from_text:
@@ -626,7 +626,8 @@ def entry_identity(entry: RawEntry) -> str:
     title = _title_text(entry)
     date = entry.published.isoformat() if entry.published else entry.date_raw.strip()
     if title or date:
-        digest = hashlib.sha256(f"{title}\n{date}".encode())
+        # a lone surrogate is text too: it must hash, not raise
+        digest = hashlib.sha256(f"{title}\n{date}".encode("utf-8", "surrogatepass"))
         return "sha256:" + digest.hexdigest()[:32]
     raise RecordError(f"entry #{entry.index + 1} has no id, link, title or date")
 
