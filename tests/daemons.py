@@ -159,7 +159,9 @@ class Daemon:
             code = self.proc.wait(timeout=seconds)
         finally:
             self.kill()
-        self._reader.join(timeout=5)
+            self._reader.join(timeout=5)
+            if self.proc.stderr is not None:
+                self.proc.stderr.close()
         return code
 
     def kill(self) -> None:
