@@ -181,7 +181,7 @@ def render(status: Status, *, terminal: bool, now: datetime) -> str:
         )
     console.print(feeds, markup=False)
     accounts = Table(box=box.SIMPLE, title="accounts", title_justify="left")
-    for column in ("account", "type", "points, last hour", "points, last 24 h", "paused", "login"):
+    for column in ("account", "type", "points, last hour", "points, last 24 h", "paused"):
         accounts.add_column(column, overflow="fold")
     for a in status.accounts:
         hour = day = "-"
@@ -191,7 +191,7 @@ def render(status: Status, *, terminal: bool, now: datetime) -> str:
         paused = "no"
         if a.paused_until is not None:
             paused = f"until {a.paused_until.isoformat(timespec='seconds')}: {a.pause_reason}"
-        accounts.add_row(a.account, a.type, hour, day, paused, a.login or "-")
+        accounts.add_row(a.account, a.type, hour, day, paused)
     console.print(accounts, markup=False)
     errors = [(f.feed, e) for f in status.feeds for e in f.item_errors]
     for feed, e in errors:
@@ -203,5 +203,8 @@ def render(status: Status, *, terminal: bool, now: datetime) -> str:
                 f"automatically; 'feedbot repost {gave.item}' tries again",
                 markup=False,
             )
+    for a in status.accounts:
+        if a.login is not None:  # long: a line of its own, not a cell
+            console.print(f"account {a.account}: {a.login}", markup=False)
     text = console.export_text(styles=terminal)
     return "".join(line.rstrip() + "\n" for line in text.splitlines())

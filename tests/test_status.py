@@ -83,7 +83,7 @@ def test_status_prints_tables_without_secrets(
     assert "9 (pace 4000/h, burst 300)" in me and "15 of 30000" in me
     assert "createRecord: rate limited" in me and "until 20" in me
     demo = next(line for line in lines if line.startswith("  demo "))
-    assert demo.split() == ["demo", "preview", "-", "-", "no", "-"]
+    assert demo.split() == ["demo", "preview", "-", "-", "no"]
     assert all(line == line.rstrip() for line in lines)
 
 
