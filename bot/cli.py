@@ -86,22 +86,23 @@ def global_options() -> Parser:
     return parent
 
 
+def _chosen(given: str | None, variable: str, default: str, choices: Sequence[str]) -> str:
+    """A global option's value: given on the command line, else from ``variable``."""
+    if given is not None:
+        return given
+    value = os.environ.get(variable, default)
+    value = value.upper() if choices == LOG_LEVELS else value.lower()
+    if value not in choices:
+        raise _usage(f"${variable}: expected one of {', '.join(choices)}")
+    return value
+
+
 def _log_level(args: argparse.Namespace) -> str:
-    level: str | None = args.log_level
-    if level is None:
-        level = os.environ.get(LOG_LEVEL_ENV, "INFO").upper()
-        if level not in LOG_LEVELS:
-            raise _usage(f"${LOG_LEVEL_ENV}: expected one of {', '.join(LOG_LEVELS)}")
-    return level
+    return _chosen(args.log_level, LOG_LEVEL_ENV, "INFO", LOG_LEVELS)
 
 
 def _log_format(args: argparse.Namespace) -> Any:
-    chosen: str | None = args.log_format
-    if chosen is None:
-        chosen = os.environ.get(LOG_FORMAT_ENV, "text").lower()
-        if chosen not in LOG_FORMATS:
-            raise _usage(f"${LOG_FORMAT_ENV}: expected one of {', '.join(LOG_FORMATS)}")
-    return chosen
+    return _chosen(args.log_format, LOG_FORMAT_ENV, "text", LOG_FORMATS)
 
 
 def _usage(message: str) -> Exception:
