@@ -94,6 +94,15 @@ Bool = Annotated[bool, BeforeValidator(_only_bool)]
 HttpUrl = Annotated[str, BeforeValidator(lambda v: http_url(v) if isinstance(v, str) else v)]
 
 
+def split_listen(listen: str) -> tuple[str, int]:
+    """``"127.0.0.1:9464"`` or ``"[::1]:9464"`` → ``(host, port)``; port 0 takes any free one."""
+    host, sep, port = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError('expected host:port, like "127.0.0.1:9464"')
+    return host, int(port)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -280,8 +289,21 @@ class FeedSettings(FeedDefaults):
     account: str  # required once defaults are merged in
 
 
+class MetricsSettings(Strict):
+    """The daemon's HTTP listener for ``/metrics`` and ``/healthz``; off unless set."""
+
+    listen: str
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        split_listen(value.strip())
+        return value.strip()
+
+
 class Config(Strict):
     state: Path = DEFAULT_STATE
+    metrics: MetricsSettings | None = None
     defaults: FeedDefaults = FeedDefaults()
     accounts: dict[str, Account] = {}
     feeds: tuple[FeedSettings, ...] = ()

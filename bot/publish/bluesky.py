@@ -57,6 +57,7 @@ from bot.errors import InvalidThread, PublishError, RejectedError, TransientErro
 from bot.http import USER_AGENT, make_client
 from bot.lexicon import POST, check_post_record, post_record, repost_record
 from bot.model import LinkCard, Plan, PlannedPost, StrongRef, Target, Thread
+from bot.observe import NO_OBSERVER, Observer
 from bot.publish.pacing import CREATE_POINTS, Backoff, WriteBudget
 from bot.publish.session import (
     LOGIN_BACKOFF_MAX,
@@ -107,11 +108,13 @@ class BlueskyPublisher:
         rng: Callable[[], float] = random.random,
         history: Iterable[tuple[float, int]] = (),
         private_ok: Set[str] = frozenset(),
+        observer: Observer = NO_OBSERVER,
     ) -> None:
         """``http`` fetches covers (by default from public addresses only, except for
         the feeds in ``private_ok``); ``transport`` carries XRPC (tests count or fault it);
         ``clock`` (epoch seconds) and ``sleep`` drive pacing, backoff and ``retry_at``."""
         self.name = name
+        self._observer = observer
         self._settings = settings
         self._sessions = sessions
         seconds = settings.timeout.total_seconds()
@@ -387,6 +390,7 @@ class BlueskyPublisher:
                 not_before=retry_at,
             )
             self._sessions.save_login(self.name, failed)
+            self._observer.login(self.name, ok=False)
             log.warning(
                 "login failed account=%s failures=%d next_attempt_in=%.0fs refused=%s",
                 self.name,
@@ -399,6 +403,7 @@ class BlueskyPublisher:
             raise TransientError(f"{what}: {reason}", retry_at=_pause(failed, now)) from exc
         if gate is not None:
             self._sessions.save_login(self.name, None)
+        self._observer.login(self.name, ok=True)
 
     def _reauthenticate(self) -> None:
         """The server refused our token: take a newer session another process saved,
