@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from httpserver import LocalServer, serve
 
-pytest_plugins = ["pds"]  # the local AT Protocol network: the ``pds`` fixture
+pytest_plugins = ["pds", "appview"]  # local AT Protocol networks: ``pds``, ``appview``
 
 
 @pytest.fixture
