@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from bot.errors import ConfigError
+from bot.model import Gate, ReplyRule
 
 DEFAULT_PATH = Path("config/feeds.yaml")
 ENV_VAR = "FEEDBOT_CONFIG"
@@ -82,6 +83,8 @@ class BlueskyAccount(Strict):
     points_per_day: int = Field(30000, ge=3, le=35000)
     #: per request; covers are fetched with the same limit
     timeout: Duration = timedelta(seconds=20)
+    #: put the self-label ``bot`` on the account's profile (Bluesky shows it as automated)
+    bot_label: bool = True
 
     @model_validator(mode="after")
     def _under_bluesky_limits(self) -> BlueskyAccount:
@@ -195,8 +198,31 @@ class SummarySettings(Strict):
     keywords: int = Field(0, ge=0, le=5)  # extra hashtags from keywords; off by default
 
 
+_REPLY_RULES = ("mentioned", "following", "followers")
+
+
+def _reply_rules(value: Any) -> Any:
+    """One clear message for every wrong ``replies`` (pydantic would give one per type)."""
+    if value in ("everyone", "nobody"):
+        return value
+    if isinstance(value, list | tuple) and value and all(v in _REPLY_RULES for v in value):
+        if len(set(value)) != len(value):
+            raise ValueError("a rule is listed twice")
+        return tuple(value)
+    raise ValueError('expected "everyone", "nobody" or a list of ' + ", ".join(_REPLY_RULES))
+
+
+Replies = Annotated[
+    Literal["everyone", "nobody"] | tuple[ReplyRule, ...], BeforeValidator(_reply_rules)
+]
+
+
 class FeedDefaults(Strict):
-    """Settings shared by feeds; each feed may override any of them."""
+    """Settings shared by feeds; each feed may override any of them.
+
+    ``replies`` and ``quotes`` decide who may reply to and quote the threads (Bluesky's
+    threadgate and postgate records).
+    """
 
     account: str | None = None
     interval: Duration = timedelta(minutes=15)
@@ -207,6 +233,16 @@ class FeedDefaults(Strict):
     langs: tuple[str, ...] = ()
     enabled: bool = True
     summary: SummarySettings = SummarySettings()
+    replies: Replies = "everyone"
+    quotes: bool = True
+
+    @property
+    def gate(self) -> Gate:
+        if self.replies == "everyone":
+            return Gate(None, self.quotes)
+        if self.replies == "nobody":
+            return Gate((), self.quotes)
+        return Gate(self.replies, self.quotes)
 
     @field_validator("langs")
     @classmethod

@@ -49,6 +49,8 @@ class Article:
     refs: tuple[StrongRef, ...] = ()
     # the author's own announcement post, quoted by the last post when present
     quote: StrongRef | None = None
+    # the document's own self-labels (content warnings such as "graphic-media")
+    labels: tuple[str, ...] = ()
 
     def content_hash(self) -> str:
         """A hash of what readers see; volatile fields (dates, refs' CIDs) excluded.
@@ -88,6 +90,7 @@ class Article:
             "site_name": self.site_name,
             "refs": [r.to_json() for r in self.refs],
             "quote": self.quote.to_json() if self.quote else None,
+            "labels": list(self.labels),
         }
 
     @classmethod
@@ -110,6 +113,7 @@ class Article:
             site_name=data.get("site_name", ""),
             refs=tuple(StrongRef(**r) for r in data.get("refs", ())),
             quote=StrongRef(**data["quote"]) if data.get("quote") else None,
+            labels=tuple(data.get("labels", ())),
         )
 
 
@@ -150,12 +154,36 @@ class Post:
     quote: StrongRef | None = None
 
 
+ReplyRule = Literal["mentioned", "following", "followers"]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Who may reply to and quote a thread, as the feed's owner decided.
+
+    ``replies`` None lets everyone reply (no threadgate is written); an empty tuple lets
+    nobody; otherwise the accounts matching any of the rules may.
+    """
+
+    replies: tuple[ReplyRule, ...] | None = None
+    quotes: bool = True
+
+    @property
+    def open(self) -> bool:
+        return self.replies is None and self.quotes
+
+
 @dataclass(frozen=True)
 class Thread:
-    """Posts in order: the first is the root, each following one replies to the previous."""
+    """Posts in order: the first is the root, each following one replies to the previous.
+
+    ``labels`` are self-labels put on every post; ``gate`` applies to the whole thread.
+    """
 
     posts: tuple[Post, ...]
     langs: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    gate: Gate = Gate()
 
 
 @dataclass(frozen=True)

@@ -232,7 +232,8 @@ class Pipeline:
             text = clean_text(article.text or article.description, article.title)
             extra = keywords(text, summary.lang, feed.summary.keywords)
             options = replace(options, hashtags=(*options.hashtags, *extra))
-        return compose(article, summary, options)
+        thread = compose(article, summary, options)
+        return replace(thread, labels=article.labels, gate=feed.gate)
 
     def publish(
         self, item: Item, feed: FeedSettings, *, kind: str = "post", root: PostedRef | None = None

@@ -21,6 +21,10 @@ from bot.state import State
 DOC = "site.standard.document"
 PUB = "site.standard.publication"
 POST = "app.bsky.feed.post"
+PROFILE = "app.bsky.actor.profile"
+THREADGATE = "app.bsky.feed.threadgate"
+POSTGATE = "app.bsky.feed.postgate"
+SELF_LABELS = "com.atproto.label.defs#selfLabels"
 T0 = datetime(2026, 2, 1, tzinfo=UTC)
 TEXT = (
     "The city council approved a new budget for public libraries on Tuesday. "
@@ -166,3 +170,60 @@ def test_a_thread_reads_whole_in_the_appview_with_its_card_and_quote(
     assert [p["uri"] for p in got] == uris
     for post in got[1:]:
         assert post["record"]["reply"]["root"]["uri"] == uris[0]
+
+
+def test_replies_and_quotes_disabled_labels_kept_and_the_profile_says_bot(
+    appview: AppView, world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pds = world["pds"]
+    bot, reader = world["bot"], world["reader"]
+    # the owner's own profile: every field must survive the label being added
+    pds.put_record(bot, PROFILE, {"displayName": "Ledger bot", "description": "Posts."}, "self")
+    pds.create_records(
+        world["author"],
+        DOC,
+        [
+            {
+                "site": "https://author.example",
+                "path": "/warning",
+                "title": "Photos from the flood",
+                "publishedAt": iso(T0 + timedelta(hours=2)),
+                "textContent": TEXT,
+                "labels": {"$type": SELF_LABELS, "values": [{"val": "graphic-media"}]},
+            }
+        ],
+    )
+    config = Path(world["config"])
+    config.write_text(
+        config.read_text(encoding="utf-8") + "    replies: nobody\n    quotes: false\n",
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "run", "--once"]) == 0
+    assert "author: 2 new, 2 posted" in capsys.readouterr().out
+    threads = posted(world["state"])
+    appview.sync()
+
+    for uris in threads.values():
+        view = pds.query("app.bsky.feed.getPostThread", auth=reader, uri=uris[0])["thread"]
+        shown = chain(view)
+        assert [p["uri"] for p in shown] == uris
+        root = shown[0]
+        assert root["threadgate"]["uri"] == uris[0].replace(POST, THREADGATE)
+        assert root["threadgate"]["record"]["allow"] == []
+        for post in shown:
+            assert post["viewer"]["replyDisabled"] is True, "nobody may reply"
+        assert root["viewer"]["embeddingDisabled"] is True, "nobody may quote"
+        rkey = uris[0].rsplit("/", 1)[1]
+        postgate = pds.get_record(f"at://{bot.did}/{POSTGATE}/{rkey}")["value"]
+        assert postgate["post"] == uris[0]
+        assert postgate["embeddingRules"] == [{"$type": f"{POSTGATE}#disableRule"}]
+
+    warned = threads[next(i for i in threads if i != world["docs"][0][0])]
+    got = pds.query("app.bsky.feed.getPosts", auth=reader, uris=warned)["posts"]
+    for post in got:
+        assert {(lab["val"], lab["src"]) for lab in post["labels"]} == {("graphic-media", bot.did)}
+
+    profile = pds.query("app.bsky.actor.getProfile", auth=reader, actor=bot.did)
+    assert {(lab["val"], lab["src"]) for lab in profile["labels"]} == {("bot", bot.did)}
+    assert profile["displayName"] == "Ledger bot"
+    assert profile["description"] == "Posts."

@@ -31,16 +31,21 @@ class Plan:
     account: str
     repo: str  # the account's DID; empty for the preview
     posts: tuple[PlannedPost, ...]  # app.bsky.feed.post records, or one repost record
+    # threadgate/postgate records for the root, keyed by its rkey; written with the posts
+    gates: tuple[PlannedPost, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "feed": self.feed,
             "item": self.item,
             "url": self.url,
             "account": self.account,
             "repo": self.repo,
-            "posts": [{"rkey": p.rkey, "cid": p.cid, "record": p.record} for p in self.posts],
+            "posts": [_planned_json(p) for p in self.posts],
         }
+        if self.gates:
+            data["gates"] = [_planned_json(p) for p in self.gates]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
@@ -51,7 +56,12 @@ class Plan:
             account=data["account"],
             repo=data["repo"],
             posts=tuple(PlannedPost(**p) for p in data["posts"]),
+            gates=tuple(PlannedPost(**p) for p in data.get("gates", ())),
         )
+
+
+def _planned_json(planned: PlannedPost) -> dict[str, Any]:
+    return {"rkey": planned.rkey, "cid": planned.cid, "record": planned.record}
 
 
 @dataclass(frozen=True)
