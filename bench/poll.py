@@ -165,7 +165,8 @@ def run(mode: str, scenario: str, port: int, feeds: int, workers: int) -> dict[s
 
     if mode == "source":
         sources = {
-            url: FeedSource(url, config.FeedSource(type="feed", url=url), client) for url in urls
+            url: FeedSource(url, config.FeedSourceSettings(type="feed", url=url), client)
+            for url in urls
         }
         cursors: dict[str, dict[str, Any]] = {url: {} for url in urls}
 

@@ -36,8 +36,7 @@ from httpserver import LocalServer, Response  # noqa: E402
 from pds import LocalPds, Network, install_devenv, node_binary  # noqa: E402
 
 from bot.config import BlueskyAccount  # noqa: E402
-from bot.model import Facet, LinkCard, Post, Thread  # noqa: E402
-from bot.publish import Target  # noqa: E402
+from bot.model import Facet, LinkCard, Post, Target, Thread  # noqa: E402
 from bot.publish.bluesky import BlueskyPublisher  # noqa: E402
 
 

@@ -3,18 +3,28 @@
 Run: ``.venv/bin/python bench/summarize.py [--eval-dir ../shared/eval] [--limit N]``
 (needs the ``bench`` extra). Prints a markdown table: ROUGE-1/2/Lsum F1 (rouge-score with
 a Unicode word tokenizer and a Snowball stemmer), ms per article (median, p95), at 3
-sentences and at the thread budget, plus how many budget summaries fit and whether any
-sentence came out cut. Every method gets the same cleaned text and sentence split, so
-the table compares scorers, not preprocessing (feedbot's time includes cleaning,
-language detection and splitting; the baselines' does not). At the thread budget the
-lead baseline takes leading sentences while they fit ("Lead (fill)") and sumy gets the
-largest count up to 3 whose sentences fit. Offline: sumy gets our tokenizer instead of
-nltk's punkt, and our Russian stop words (it ships none).
+sentences and at the thread budget, plus how many budget summaries fit, whether any
+sentence came out cut, the share of threads that say something twice (a sentence that
+restates another, title included: ``repeats``) and how much of the thread's room the
+summary fills (graphemes used / room, mean). Every method gets the same cleaned text and
+sentence split, so the table compares scorers, not preprocessing.
+
+Each development set is split in two fixed halves by a hash of the item id: A is the
+half the summarizer's weights were tuned on, B was never looked at while tuning. A
+change counts as an improvement only if it shows on both. A last table gives the
+repeats and fill figures of the threads made from the sample records in config/samples.
+
+At the thread budget feedbot gets the composer's budget for a typical 3-post article
+(its sure budget plus the exact fit check), the lead baseline takes leading sentences
+while the thread still holds them whole ("Lead (fill)"), and sumy gets the largest count
+up to 3 whose sentences fit. Offline: sumy gets our tokenizer instead of nltk's punkt,
+and stopwords-iso's Russian stopwords (it ships none).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import sys
@@ -36,13 +46,24 @@ from sumy.utils import get_stop_words
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.compose import ComposeOptions, compose, summary_budget  # noqa: E402
-from bot.model import Article, Summary  # noqa: E402
+from bot.compose import (  # noqa: E402
+    ComposeOptions,
+    compose,
+    summary_budget,
+    summary_fits,
+    thread_budget,
+    thread_lead,
+)
+from bot.lexicon import MAX_GRAPHEMES  # noqa: E402
+from bot.model import Article, Summary, Thread  # noqa: E402
+from bot.sources.records import RecordsSource  # noqa: E402
 from bot.summarize import Budget  # noqa: E402
 from bot.summarize.clean import clean_text  # noqa: E402
-from bot.summarize.extractive import ExtractiveSummarizer, graphemes  # noqa: E402
+from bot.summarize.extractive import ExtractiveSummarizer  # noqa: E402
 from bot.summarize.sentences import split_sentences  # noqa: E402
-from bot.summarize.stopwords import STOPWORDS  # noqa: E402
+from bot.summarize.stopwords import stopwords  # noqa: E402
+from bot.summarize.words import near_repeats  # noqa: E402
+from bot.text import graphemes  # noqa: E402
 
 SETS = {"cnndm-dev": "en", "gazeta-ru-dev": "ru"}
 SUMY_LANG = {"en": "english", "ru": "russian"}
@@ -57,15 +78,35 @@ SHAPE = Article(
 )
 OPTIONS = ComposeOptions(max_posts=3)
 THREAD_BUDGET = summary_budget(SHAPE, OPTIONS)
+SAMPLES = REPO / "config" / "samples"
+
+
+def half(item_id: str) -> str:
+    """A or B, fixed for an id: the first bit of its SHA-256."""
+    return "A" if hashlib.sha256(item_id.encode("utf-8")).digest()[0] < 128 else "B"
+
+
+def says_twice(article: Article, thread: Thread, lang: str | None) -> bool:
+    """Some sentence of the thread (the title in post 1 included) restates another."""
+    pieces: list[str] = []
+    for post in thread.posts:
+        for paragraph in post.text.split("\n\n"):
+            pieces += split_sentences(paragraph, lang)
+    return bool(near_repeats(pieces, lang))
+
+
+def fill(article: Article, thread: Thread, options: ComposeOptions) -> float:
+    """Graphemes the summary uses over the room the thread leaves it: the posts' limit
+    less what the thread shows without any summary (title, lead, link back, tags)."""
+    bare = compose(article, Summary((), None), options)
+    frame = sum(graphemes(p.text) for p in bare.posts)
+    used = sum(graphemes(p.text) for p in thread.posts) - frame
+    return max(0, used) / max(1, options.max_posts * MAX_GRAPHEMES - frame)
 
 
 def composes_whole(picked: Sequence[str], lang: str) -> bool:
     """Every chosen sentence appears whole in a thread of at most 3 posts."""
-    thread = compose(SHAPE, Summary(tuple(picked), lang), OPTIONS)
-    text = " ".join(" ".join(p.text.split()) for p in thread.posts)
-    return len(thread.posts) <= OPTIONS.max_posts and all(
-        " ".join(s.split()) in text for s in picked
-    )
+    return summary_fits(SHAPE, OPTIONS, picked, lang)
 
 
 _WORD = regex.compile(r"[\p{L}\p{N}]+")
@@ -109,8 +150,13 @@ Method = Callable[[Item, str, int | None, int], list[str]]
 
 
 def feedbot(item: Item, lang: str, count: int | None, room: int) -> list[str]:
-    article = Article(feed="bench", id=item.id, url="", title="", text=item.text)
-    return list(ExtractiveSummarizer().summarize(article, Budget(room, count)).sentences)
+    if count is None:  # the thread budget, as the pipeline gives it
+        article = Article(feed="bench", id=item.id, url=SHAPE.url, title="", text=item.text)
+        budget = thread_budget(SHAPE, OPTIONS)
+    else:
+        article = Article(feed="bench", id=item.id, url="", title="", text=item.text)
+        budget = Budget(room, count)
+    return list(ExtractiveSummarizer().summarize(article, budget).sentences)
 
 
 def lead(item: Item, lang: str, count: int | None, room: int) -> list[str]:
@@ -118,7 +164,9 @@ def lead(item: Item, lang: str, count: int | None, room: int) -> list[str]:
     used = 0
     for sentence in item.sentences:
         size = graphemes(sentence) + (1 if out else 0)
-        if used + size > room or (count is not None and len(out) >= count):
+        if count is not None and (used + size > room or len(out) >= count):
+            break
+        if count is None and not composes_whole([*out, sentence], lang):
             break
         out.append(sentence)
         used += size
@@ -133,7 +181,7 @@ def sumy_method(kind: type[Any]) -> Method:
             summarizer = kind(Stemmer(SUMY_LANG[lang]))
             # sumy ships no Russian stop words: give it the ones feedbot uses
             summarizer.stop_words = (
-                STOPWORDS[lang] if lang == "ru" else get_stop_words(SUMY_LANG[lang])
+                stopwords(lang) if lang == "ru" else get_stop_words(SUMY_LANG[lang])
             )
             cache[lang] = (summarizer, SumyTokenizer(lang))
         summarizer, tokenizer = cache[lang]
@@ -174,7 +222,8 @@ def evaluate(
     )
     f1: dict[str, list[float]] = {"rouge1": [], "rouge2": [], "rougeLsum": []}
     times: list[float] = []
-    fits = cut = 0
+    fits = cut = twice = 0
+    filled: list[float] = []
     for item in items:
         start = time.perf_counter()
         picked = method(item, lang, count, room)
@@ -182,6 +231,9 @@ def evaluate(
         whole = set(item.sentences)
         cut += sum(1 for s in picked if s not in whole)
         fits += composes_whole(picked, lang)
+        thread = compose(SHAPE, Summary(tuple(picked), lang), OPTIONS)
+        twice += says_twice(SHAPE, thread, lang)
+        filled.append(fill(SHAPE, thread, OPTIONS))
         reference = "\n".join(split_sentences(item.reference, lang))
         scores = scorer.score(reference, "\n".join(picked))
         for key in f1:
@@ -195,7 +247,27 @@ def evaluate(
         "p95_ms": times[min(len(times) - 1, int(0.95 * len(times)))],
         "fit": 100 * fits / len(items),
         "cut": float(cut),
+        "twice": 100 * twice / len(items),
+        "fill": 100 * statistics.fmean(filled),
     }
+
+
+def sample_rows() -> list[str]:
+    """Repeats and fill of the threads made from config/samples, as the pipeline makes them."""
+    poll = RecordsSource("samples", SAMPLES).poll({})
+    options = ComposeOptions(max_posts=3, hashtags=("feedbot",))
+    rows = []
+    for article in poll.articles:
+        summary = ExtractiveSummarizer().summarize(article, thread_budget(article, options))
+        thread = compose(article, summary, options)
+        name = article.url.rsplit("/", 1)[-1][:40]
+        lead = "description" if thread_lead(article) else "summary"
+        rows.append(
+            f"| {name} | {summary.lang} | {lead} | {len(thread.posts)} | "
+            f"{'yes' if says_twice(article, thread, summary.lang) else 'no'} | "
+            f"{100 * fill(article, thread, options):.0f}% |"
+        )
+    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -203,31 +275,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--eval-dir", type=Path, default=REPO / ".." / "shared" / "eval")
     parser.add_argument("--limit", type=int, default=None, help="items per set")
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--halves", default="A,B", help="which halves to run (A: tuning)")
     args = parser.parse_args(argv)
     feedbot(Item("warm", "Warm up the language model once. " * 3, "", "", []), "en", 3, 999)
     print(
-        "| set | setting | method | R-1 | R-2 | R-Lsum | ms median | ms p95 | fits 3 posts | cut |"
+        "| set | half | setting | method | R-1 | R-2 | R-Lsum | ms median | ms p95 "
+        "| fits 3 posts | cut | repeats | fill |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, lang in SETS.items():
         path = args.eval_dir / f"{name}.json"
         if not path.exists():
             print(f"skipping {name}: {path} not found", file=sys.stderr)
             continue
-        items = load(path, lang, args.limit)
+        everything = load(path, lang, args.limit)
         for setting, count, room in (
             ("3 sentences", 3, 10**9),
             ("thread budget", None, THREAD_BUDGET),
         ):
             for method in args.methods.split(","):
-                r = evaluate(items, lang, METHODS[method], count, room)
-                label = "Lead (fill)" if method == "Lead-3" and count is None else method
-                print(
-                    f"| {name} | {setting} | {label} | {r['r1']:.1f} | {r['r2']:.1f} | "
-                    f"{r['rl']:.1f} | {r['median_ms']:.2f} | {r['p95_ms']:.2f} | "
-                    f"{r['fit']:.0f}% | {int(r['cut'])} |",
-                    flush=True,
-                )
+                for part in args.halves.split(","):
+                    items = [i for i in everything if half(i.id) == part]
+                    r = evaluate(items, lang, METHODS[method], count, room)
+                    label = "Lead (fill)" if method == "Lead-3" and count is None else method
+                    print(
+                        f"| {name} | {part} ({len(items)}) | {setting} | {label} | "
+                        f"{r['r1']:.1f} | {r['r2']:.1f} | {r['rl']:.1f} | "
+                        f"{r['median_ms']:.2f} | {r['p95_ms']:.2f} | {r['fit']:.0f}% | "
+                        f"{int(r['cut'])} | {r['twice']:.0f}% | {r['fill']:.0f}% |",
+                        flush=True,
+                    )
+    print()
+    print("| sample | lang | lead from | posts | says something twice | fill |")
+    print("|---|---|---|---|---|---|")
+    for row in sample_rows():
+        print(row)
     return 0
 
 

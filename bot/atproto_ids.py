@@ -41,16 +41,6 @@ def encode_tid(micros: int, clock_id: int) -> str:
     return "".join(reversed(chars))
 
 
-def decode_tid(tid: str) -> tuple[int, int]:
-    """``(micros, clock_id)`` of a TID; ValueError when it is not one."""
-    if not is_tid(tid):
-        raise ValueError(f"not a TID: {tid!r}")
-    value = 0
-    for char in tid:
-        value = (value << 5) | _ALPHABET.index(char)
-    return value >> _CLOCK_ID_BITS, value & ((1 << _CLOCK_ID_BITS) - 1)
-
-
 def is_tid(value: str) -> bool:
     return bool(TID_RE.match(value))
 

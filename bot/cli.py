@@ -1,39 +1,126 @@
-"""The ``feedbot`` command: wiring only. Library errors become one-line messages.
+"""The ``feedbot`` command: argument parsing and wiring only. Library errors become
+one-line messages.
 
-Exit codes: 0 success; 1 a feed or an item failed; 2 bad configuration or usage.
+Start-up time matters (``feedbot health`` runs every minute in a container), so this
+module imports only the standard library: each command imports what it needs when it
+runs. A test checks that ``--help`` and ``health`` load no numpy, SDK or pydantic.
+
+Global options (``--config``, ``--log-level``) come from one parent parser shared by the
+top-level parser and every subcommand, with suppressed defaults, so they are accepted
+before or after the command (the later one wins) and listed in every ``--help``.
+
+Exit codes: 0 success; 1 a feed or an item failed, or ``health`` found the daemon
+unhealthy; 2 bad configuration or usage; 130 interrupted. A closed stdout (``| head``)
+ends the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot import __version__
-from bot.config import ENV_VAR, Config, load_config
-from bot.errors import ConfigError, FeedbotError
-from bot.logs import setup_logging
-from bot.state import State
-from bot.summarize.command import add_parser as add_summarize
-from bot.wiring import build_pipeline, secrets_of
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.pipeline import Pipeline
+    from bot.state import State
 
 Command = Callable[[argparse.Namespace], int]
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_LEVEL_ENV = "FEEDBOT_LOG_LEVEL"
+#: the global options' values when given neither before nor after the command
+GLOBAL_DEFAULTS: dict[str, Any] = {"config": None, "log_level": None}
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (and exit 2), not usage plus error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def global_options() -> Parser:
+    """The options every command takes, before or after its name."""
+    parent = Parser(add_help=False)
+    group = parent.add_argument_group("global options (before or after the command)")
+    group.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="configuration file (default: $FEEDBOT_CONFIG, else config/feeds.yaml "
+        "in the working directory)",
+    )
+    group.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default=argparse.SUPPRESS,
+        help=f"how much to log on stderr (default: ${LOG_LEVEL_ENV}, else INFO)",
+    )
+    return parent
+
+
+def _log_level(args: argparse.Namespace) -> str:
+    level: str | None = args.log_level
+    if level is None:
+        level = os.environ.get(LOG_LEVEL_ENV, "INFO").upper()
+        if level not in LOG_LEVELS:
+            raise _usage(f"${LOG_LEVEL_ENV}: expected one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def _usage(message: str) -> Exception:
+    from bot.errors import ConfigError
+
+    return ConfigError(f"feedbot: error: {message}")
+
 
 def _load(args: argparse.Namespace) -> Config:
+    from bot.config import load_config
+    from bot.logs import setup_logging
+    from bot.wiring import secrets_of
+
+    level = _log_level(args)
     config = load_config(args.config)
-    setup_logging(args.log_level, secrets_of(config, os.environ))
+    setup_logging(level, secrets_of(config, os.environ))
     return config
 
 
+def _open_state(config: Config) -> State:
+    from bot.state import State
+
+    return State.open(config.state)
+
+
+def _pipeline(config: Config, state: State, args: argparse.Namespace) -> Pipeline:
+    from bot.wiring import build_pipeline
+
+    return build_pipeline(config, state, dry_run=args.dry_run, as_json=args.json)
+
+
+# --- commands ------------------------------------------------------------------------
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from bot.config import offline_problems
+    from bot.configfile import config_path
+
     config = _load(args)
+    where = config_path(args.config)
+    problems = offline_problems(config, os.environ)
+    for problem in problems:
+        print(f"{where}: {problem}", file=sys.stderr)
+    if problems:
+        return 2
     names = ", ".join(config.feed_names()) or "none"
-    print(f"{args.config or os.environ.get(ENV_VAR) or 'config/feeds.yaml'}: ok")
+    print(f"{where}: ok")
     print(f"feeds: {names}; accounts: {', '.join(config.accounts) or 'none'}")
     return 0
 
@@ -48,16 +135,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     if not args.once:
         if args.json:
-            raise ConfigError("--json goes with --once")
+            raise _usage("--json goes with --once")
         from bot.daemon import run_daemon
 
         return run_daemon(config, dry_run=args.dry_run)
-    state = State.open(config.state)
-    try:
-        pipeline = build_pipeline(config, state, dry_run=args.dry_run, as_json=args.json)
+    with _open_state(config) as state, _pipeline(config, state, args) as pipeline:
         reports = pipeline.run_once()
-    finally:
-        state.close()
     report_out = sys.stderr if args.json else sys.stdout
     for report in reports:
         print(report.line(), file=report_out)
@@ -66,21 +149,60 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_repost(args: argparse.Namespace) -> int:
     config = _load(args)
-    state = State.open(config.state)
-    try:
-        pipeline = build_pipeline(config, state, dry_run=args.dry_run, as_json=args.json)
+    if args.feed is not None:
+        config.feed(args.feed)  # "unknown feed", not "unknown item"
+    with _open_state(config) as state, _pipeline(config, state, args) as pipeline:
         outcome = pipeline.repost(args.item, feed=args.feed, boost=args.boost)
-    finally:
-        state.close()
     if not args.json:
         print(f"{args.item}: {outcome}")
     return 0
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def cmd_items(args: argparse.Namespace) -> int:
+    import json
+
+    from bot.links import post_link
+    from bot.outcomes import ItemStatus
+
+    statuses = [str(s) for s in ItemStatus]
+    if args.status is not None and args.status not in statuses:
+        raise _usage(f"argument --status: expected one of {', '.join(statuses)}")
+    status = ItemStatus(args.status) if args.status is not None else None
     config = _load(args)
-    state = State.open(config.state)
-    try:
+    if args.feed is not None:
+        config.feed(args.feed)
+    with _open_state(config) as state:
+        rows = state.listing(feed=args.feed, status=status, limit=args.limit)
+    for item, posts in rows:
+        links = [link for link in (post_link(p.uri) for p in posts[:1]) if link]
+        seen = item.first_seen.isoformat(timespec="seconds")
+        if args.json:
+            line = {
+                "feed": item.feed,
+                "id": item.id,
+                "url": item.url,
+                "title": item.article.title,
+                "status": item.status,
+                "first_seen": seen,
+                "thread": links[0] if links else None,
+            }
+            print(json.dumps(line, ensure_ascii=False))
+        else:
+            fields = [item.feed, item.id, item.url, item.article.title, item.status, seen]
+            print("\t".join(_one_line(f) for f in (*fields, *links)))
+    return 0
+
+
+def _one_line(text: str) -> str:
+    """A field for a tab-separated line: no tabs or line breaks from a feed's title."""
+    return " ".join(text.split())
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import json
+
+    config = _load(args)
+    with _open_state(config) as state:
         rows: list[dict[str, Any]] = []
         for feed in config.feeds:
             row = state.feed(feed.name)
@@ -98,8 +220,6 @@ def cmd_status(args: argparse.Namespace) -> int:
                     ],
                 }
             )
-    finally:
-        state.close()
     if args.json:
         for row_json in rows:
             print(json.dumps(row_json, ensure_ascii=False))
@@ -117,55 +237,66 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    """For container health checks: is the daemon's heartbeat recent?"""
-    from datetime import UTC, datetime, timedelta
+    """For container health checks: is the daemon alive, and its heartbeat recent?
 
-    from bot.config import parse_duration
-    from bot.daemon import heartbeat_path
+    Reads only the ``state`` setting and the heartbeat file, so it starts fast."""
+    from datetime import UTC, datetime
 
-    config = _load(args)
-    path = heartbeat_path(config)
-    enabled = [f.interval for f in config.feeds if f.enabled]
-    if args.max_age:
-        limit = parse_duration(args.max_age)
-    else:  # a job may run late by its jitter; allow two intervals and a minute
-        limit = 2 * min(enabled or [timedelta(minutes=15)]) + timedelta(minutes=1)
-    try:
-        beat = datetime.fromisoformat(path.read_text().strip())
-    except (OSError, ValueError):
-        print(f"unhealthy: no heartbeat in {path}")
+    from bot.configfile import config_path, format_duration, state_path
+    from bot.heartbeat import heartbeat_path, read_beat, verdict
+
+    _log_level(args)
+    path = heartbeat_path(state_path(config_path(args.config)))
+    beat = read_beat(path)
+    now = datetime.now(UTC)
+    problem = verdict(beat, now=now, where=path, limit=args.max_age)
+    if problem is not None or beat is None:
+        print(f"unhealthy: {problem}")
         return 1
-    age = datetime.now(UTC) - beat
-    if age > limit:
-        print(f"unhealthy: last heartbeat {int(age.total_seconds())}s ago (limit {limit})")
-        return 1
-    print(f"healthy: last heartbeat {int(age.total_seconds())}s ago")
+    print(f"healthy: last heartbeat {format_duration(now - beat.at)} ago (pid {beat.pid})")
     return 0
 
 
+def _duration(value: str) -> Any:
+    from bot.configfile import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return number
+
+
+# --- the parser ----------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    common = global_options()
+    parser = Parser(
         prog="feedbot",
         description="Turn long-form publications into Bluesky threads.",
+        parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"feedbot {__version__}")
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=None,
-        help=f"configuration file (default: ${ENV_VAR} or config/feeds.yaml)",
-    )
-    parser.add_argument(
-        "--log-level",
-        default=os.environ.get("FEEDBOT_LOG_LEVEL", "INFO"),
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        type=str.upper,
-        help="how much to log on stderr (default: INFO)",
-    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser(
+    def command(name: str, func: Command, **kwargs: Any) -> argparse.ArgumentParser:
+        made: argparse.ArgumentParser = sub.add_parser(name, parents=[common], **kwargs)
+        made.set_defaults(func=func)
+        return made
+
+    run = command(
         "run",
+        cmd_run,
         help="poll feeds and post new articles (a daemon unless --once)",
         description="Poll every enabled feed and post new articles as threads. Without "
         "--once it runs as a daemon, polling each feed at its interval; SIGTERM or "
@@ -175,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dry-run",
         action="store_true",
-        help="show the threads instead of posting them; nothing is recorded as posted",
+        help="show the threads instead of posting them; nothing is recorded as posted "
+        "(the daemon shows each pending thread once)",
     )
     run.add_argument(
         "--json",
@@ -183,15 +315,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --once: print each previewed thread as one JSON line on stdout",
     )
     run.add_argument("--feed", action="append", metavar="NAME", help="only this feed (repeatable)")
-    run.set_defaults(func=cmd_run)
 
-    repost = sub.add_parser(
-        "repost",
-        help="post one item again, even if it was posted before",
-        description="Post one item again as a fresh thread. ITEM is its at-uri, URL or id, "
-        "as shown by 'feedbot status'. The item must have been seen by a poll.",
+    items = command(
+        "items",
+        cmd_items,
+        help="list the items the bot has seen, newest first",
+        description="One line per item, newest first: feed, id, URL, title, status, first "
+        "seen and, for posted ones, the thread's bsky.app link (tab-separated). Any of "
+        "id, URL or link can be given to 'feedbot repost'.",
     )
-    repost.add_argument("item", metavar="ITEM", help="the item's at-uri, URL or id")
+    items.add_argument("--feed", metavar="NAME", help="only this feed's items")
+    items.add_argument("--status", metavar="STATUS", help="only items in this status")
+    items.add_argument("--limit", type=_positive, metavar="N", help="at most N items")
+    items.add_argument("--json", action="store_true", help="one JSON object per item")
+
+    repost = command(
+        "repost",
+        cmd_repost,
+        help="post one item again, even if it was posted before",
+        description="Post one item again as a fresh thread. ITEM is its id or at-uri, its "
+        "URL (any spelling that normalises to the same page: tracking parameters, a "
+        "fragment, a trailing slash) or the bsky.app link of its thread, as shown by "
+        "'feedbot items'. The item must have been seen by a poll.",
+    )
+    repost.add_argument("item", metavar="ITEM", help="the item's id, at-uri, URL or thread link")
     repost.add_argument("--feed", metavar="NAME", help="the feed the item belongs to")
     repost.add_argument("--dry-run", action="store_true", help="show the thread, post nothing")
     repost.add_argument("--json", action="store_true", help="with --dry-run: JSON output")
@@ -200,44 +347,58 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="make a native repost of the earlier thread's first post instead",
     )
-    repost.set_defaults(func=cmd_repost)
 
-    status = sub.add_parser(
+    status = command(
         "status",
+        cmd_status,
         help="per feed: items by status, last poll, last errors",
         description="Show, per feed, how many items are in each status, when it was last "
-        "polled and what went wrong last. Never shows secrets.",
+        "polled and what went wrong last. Never shows secrets. 'feedbot items' lists "
+        "the items themselves.",
     )
     status.add_argument("--json", action="store_true", help="one JSON object per feed")
-    status.set_defaults(func=cmd_status)
 
-    check = sub.add_parser(
+    command(
         "check-config",
+        cmd_check_config,
         help="validate the configuration and exit",
-        description="Validate the configuration: exit 0 if it is fine, else print one line "
-        "naming the file, line and key, and exit 2.",
+        description="Validate the configuration and check what can be checked offline "
+        "(records paths exist, LLM keys are set): exit 0 if it is fine, else print one "
+        "line per problem naming the file and key, and exit 2.",
     )
-    check.set_defaults(func=cmd_check_config)
 
-    health = sub.add_parser(
+    health = command(
         "health",
-        help="exit 0 if the daemon's heartbeat is recent (for container health checks)",
-        description="Check the heartbeat the daemon writes beside the state file after "
-        "every job. Healthy when it is younger than --max-age (default: twice the "
-        "shortest feed interval).",
+        cmd_health,
+        help="exit 0 if the daemon is running and its heartbeat is recent",
+        description="Check the heartbeat the daemon writes beside the state file: "
+        "unhealthy (exit 1) when there is none, when the daemon stopped or its process "
+        "is gone, or when it is older than --max-age (default: the daemon's own limit, "
+        "two of its shortest feed intervals plus a minute).",
     )
-    health.add_argument("--max-age", metavar="DURATION", help='e.g. "30m"')
-    health.set_defaults(func=cmd_health)
+    health.add_argument("--max-age", type=_duration, metavar="DURATION", help='e.g. "30m"')
 
-    add_summarize(sub)
+    from bot.summarize.command import add_parser as add_summarize
+
+    add_summarize(sub, parents=[common])
     return parser
 
 
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse a command line; the global options' defaults filled in."""
+    args = build_parser().parse_args(argv)
+    for name, default in GLOBAL_DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    func: Command = args.func
+    from bot.errors import ConfigError, FeedbotError
+
     try:
+        args = parse_args(argv)
+        func: Command = args.func
         return func(args)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
@@ -247,3 +408,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141  # 128 + SIGPIPE, as a shell reports a process a closed pipe ended
+
+
+def _quiet_stdout() -> None:
+    """The reader went away: point stdout at /dev/null so the interpreter's last flush
+    doesn't complain."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

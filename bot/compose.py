@@ -11,26 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 
 import regex
 
+from bot.labels import LINK_LABELS, link_label
+from bot.lexicon import MAX_BYTES, MAX_GRAPHEMES, MAX_LANGS
 from bot.model import Article, Facet, LinkCard, Post, StrongRef, Summary, Thread
+from bot.summarize import Budget
 from bot.summarize.openers import dangles
+from bot.summarize.sentences import split_sentences
+from bot.summarize.words import repeats, tokens
 from bot.text import (
     ELLIPSIS,
     cut_graphemes,
     dedupe_tags,
     fits,
     graphemes,
+    join_sentences,
     shorten,
     squash,
     utf8_len,
 )
 
-POST_GRAPHEMES = 300
-POST_BYTES = 3000
-MAX_LANGS = 3
 #: URLs longer than this are shown shortened; the link facet keeps the full URL.
 URL_SHOW_MAX = 100
 #: Graphemes of a shortened URL as shown, "…" included.
@@ -47,13 +50,6 @@ _NEVER = 1 << 30
 TAG_ROOM = 100
 
 PARAGRAPH = "\n\n"
-
-LINK_LABELS = {
-    "en": "Read the full article:",
-    "ru": "Читать статью полностью:",
-    "uk": "Читати статтю повністю:",
-}
-DEFAULT_LABEL_LANG = "en"
 
 _NOT_WORD = regex.compile(r"[^\p{L}\p{N}]+")
 
@@ -93,7 +89,7 @@ class _Block:
         return self + _Block(sep) + other
 
     def fits(self) -> bool:
-        return fits(self.text, POST_GRAPHEMES, POST_BYTES)
+        return fits(self.text, MAX_GRAPHEMES, MAX_BYTES)
 
     def post(self, card: LinkCard | None = None, quote: StrongRef | None = None) -> Post:
         return Post(text=self.text, facets=self.facets, card=card, quote=quote)
@@ -101,36 +97,36 @@ class _Block:
 
 def compose(article: Article, summary: Summary, options: ComposeOptions) -> Thread:
     langs = thread_langs(article, summary, options)
+    lang = summary.lang or (langs[0] if langs else None)
     title = squash(article.title)
-    description = squash(article.description)
+    lead = thread_lead(article)
     sentences = [s for s in (squash(s) for s in summary.sentences) if s]
 
-    if description and not _repeats(description, title):
-        lead = description
-    elif sentences and fits(f"{title}{PARAGRAPH}{sentences[0]}", POST_GRAPHEMES, POST_BYTES):
+    if (
+        not lead
+        and sentences
+        and fits(f"{title}{PARAGRAPH}{sentences[0]}", MAX_GRAPHEMES, MAX_BYTES)
+    ):
         lead = sentences.pop(0)
         # a sentence pointing back at the lead stays with it rather than open post 2
         while sentences and dangles(sentences[0]):
-            longer = f"{lead} {sentences[0]}"
-            if not fits(f"{title}{PARAGRAPH}{longer}", POST_GRAPHEMES, POST_BYTES):
+            longer = join_sentences([lead, sentences[0]])
+            if not fits(f"{title}{PARAGRAPH}{longer}", MAX_GRAPHEMES, MAX_BYTES):
                 break
             lead = longer
             sentences.pop(0)
-    else:
-        lead = ""  # a summary sentence is never shortened to fit beside the title
-    # Extractive summaries often open with the title or the description again.
-    seen = {_key(title), _key(lead)} - {""}
-    body = [s for s in sentences if _key(s) not in seen]
+    # a summary sentence is never shortened to fit beside the title: then lead is ""
+    body = _new_sentences(sentences, (title, lead), lang)
 
     head = _Block(_head_text(title, lead))
     card = LinkCard(
         uri=article.url,
-        title=shorten(title, POST_GRAPHEMES),
+        title=shorten(title, MAX_GRAPHEMES),
         description=shorten(lead, CARD_DESCRIPTION_MAX),
         thumb_url=article.cover_url,
         refs=article.refs,
     )
-    link = _link_block(article.url, _label(langs))
+    link = _link_block(article.url, link_label(langs))
     tags = [_tag_block(t) for t in dedupe_tags(article.tags + options.hashtags)]
 
     rest = _fill(body, link, tags, options.max_posts - 1)
@@ -138,6 +134,71 @@ def compose(article: Article, summary: Summary, options: ComposeOptions) -> Thre
     posts += [block.post() for block in rest[:-1]]
     posts.append(rest[-1].post(quote=article.quote))
     return Thread(posts=tuple(posts), langs=langs)
+
+
+def thread_lead(article: Article) -> str:
+    """What post 1 says from the description beside the title: all of it when it fits,
+    else its leading whole sentences; "" when the description adds nothing to the title
+    (then the summary's first sentence leads). A description-only item's summary is
+    made of the rest, so the two split the text without overlap."""
+    title, description = squash(article.title), squash(article.description)
+    if not description or _repeats(description, title):
+        return ""
+    if fits(f"{title}{PARAGRAPH}{description}", MAX_GRAPHEMES, MAX_BYTES):
+        return description
+    lang = article.langs[0] if article.langs else None
+    lead = ""
+    for sentence in split_sentences(description, lang):
+        longer = join_sentences([lead, sentence]) if lead else sentence
+        if not fits(f"{title}{PARAGRAPH}{longer}", MAX_GRAPHEMES, MAX_BYTES):
+            break
+        lead = longer
+    return lead or description  # a first sentence too long to fit is shortened
+
+
+def thread_budget(
+    article: Article,
+    options: ComposeOptions,
+    *,
+    sentences: int | None = None,
+    lang: str | None = None,
+) -> Budget:
+    """The summarizer's room in this article's thread: what surely fits, what post 1
+    says already, and an exact check that lets it fill the posts up to their limit."""
+    said = tuple(t for t in (squash(article.title), thread_lead(article)) if t)
+    posts = options.max_posts - 1 + (0 if said[1:] else 1)
+    return Budget(
+        graphemes=summary_budget(article, options),
+        sentences=sentences,
+        lang=lang,
+        said=said,
+        fits=partial(summary_fits, article, options),
+        room=posts * MAX_GRAPHEMES,
+    )
+
+
+def summary_fits(
+    article: Article, options: ComposeOptions, sentences: Sequence[str], lang: str | None
+) -> bool:
+    """Every one of ``sentences`` appears whole in the thread composed from them."""
+    thread = compose(article, Summary(tuple(sentences), lang), options)
+    texts = [squash(post.text) for post in thread.posts]
+    return all(any(squash(s) in text for text in texts) for s in sentences)
+
+
+def _new_sentences(sentences: Sequence[str], said: Sequence[str], lang: str | None) -> list[str]:
+    """``sentences`` without those that restate ``said`` or an earlier one."""
+    seen = {_key(t) for t in said} - {""}
+    bags = [set(tokens(t, lang)) for t in said if t]
+    out: list[str] = []
+    for sentence in sentences:
+        bag = set(tokens(sentence, lang))
+        if _key(sentence) in seen or repeats(bag, bags):
+            continue
+        seen.add(_key(sentence))
+        bags.append(bag)
+        out.append(sentence)
+    return out
 
 
 def summary_budget(article: Article, options: ComposeOptions) -> int:
@@ -161,12 +222,12 @@ def summary_budget(article: Article, options: ComposeOptions) -> int:
             break
         tag_line = longer
     tail = tail.then(tag_line)
-    last = POST_GRAPHEMES - graphemes(tail.text) - graphemes(PARAGRAPH)
+    last = MAX_GRAPHEMES - graphemes(tail.text) - graphemes(PARAGRAPH)
     rest = max(0, _first_overflow(options.max_posts - 2, last) - 1)
-    title, description = squash(article.title), squash(article.description)
-    if description and not _repeats(description, title):
+    if thread_lead(article):
         return rest
-    beside_title = POST_GRAPHEMES - graphemes(PARAGRAPH) - graphemes(title) - 1
+    title = squash(article.title)
+    beside_title = MAX_GRAPHEMES - graphemes(PARAGRAPH) - graphemes(title) - 1
     return rest + max(0, min(beside_title, TYPICAL_SENTENCE_MIN))
 
 
@@ -206,16 +267,16 @@ def _leftover_starts(full_posts: int) -> tuple[int, ...]:
     if full_posts == 0:
         return tuple(range(lo, hi + 1))
     starts = _leftover_starts(full_posts - 1)
-    fill = [_NEVER] * (POST_GRAPHEMES + 1)
+    fill = [_NEVER] * (MAX_GRAPHEMES + 1)
     for size, total in enumerate(starts, start=lo):
         fill[size] = min(fill[size], total)
     out = [_NEVER] * (hi - lo + 1)
-    for used in range(1, POST_GRAPHEMES + 1):
+    for used in range(1, MAX_GRAPHEMES + 1):
         if fill[used] == _NEVER:
             continue
         for size in range(lo, hi + 1):
             total = fill[used] + 1 + size
-            if used + 1 + size <= POST_GRAPHEMES:
+            if used + 1 + size <= MAX_GRAPHEMES:
                 fill[used + 1 + size] = min(fill[used + 1 + size], total)
             else:
                 out[size - lo] = min(out[size - lo], total)
@@ -257,27 +318,19 @@ def _repeats(description: str, title: str) -> bool:
     return not d or t.startswith(d)
 
 
-def _label(langs: Sequence[str]) -> str:
-    for lang in langs:
-        primary = lang.split("-")[0].lower()
-        if primary in LINK_LABELS:
-            return LINK_LABELS[primary]
-    return LINK_LABELS[DEFAULT_LABEL_LANG]
-
-
 def _head_text(title: str, lead: str) -> str:
     """Title and lead in one post; a long title gives way, but leaves the lead some room."""
     if not lead:
-        return shorten(title, POST_GRAPHEMES, POST_BYTES)
+        return shorten(title, MAX_GRAPHEMES, MAX_BYTES)
     if not title:
-        return shorten(lead, POST_GRAPHEMES, POST_BYTES)
+        return shorten(lead, MAX_GRAPHEMES, MAX_BYTES)
     sep = len(PARAGRAPH)
     keep_for_lead = min(graphemes(lead), 100)
-    title = shorten(title, POST_GRAPHEMES - sep - keep_for_lead, POST_BYTES // 2)
+    title = shorten(title, MAX_GRAPHEMES - sep - keep_for_lead, MAX_BYTES // 2)
     lead = shorten(
         lead,
-        POST_GRAPHEMES - sep - graphemes(title),
-        POST_BYTES - sep - utf8_len(title),
+        MAX_GRAPHEMES - sep - graphemes(title),
+        MAX_BYTES - sep - utf8_len(title),
     )
     return title + PARAGRAPH + lead if lead else title
 
@@ -304,19 +357,19 @@ def _pack(sentences: Sequence[str]) -> list[_Block]:
     """
     groups: list[list[str]] = []
     for raw in sentences:
-        sentence = shorten(raw, POST_GRAPHEMES, POST_BYTES)
-        if groups and _Block(" ".join([*groups[-1], sentence])).fits():
+        sentence = shorten(raw, MAX_GRAPHEMES, MAX_BYTES)
+        if groups and _Block(join_sentences([*groups[-1], sentence])).fits():
             groups[-1].append(sentence)
         elif (
             groups
             and len(groups[-1]) > 1
             and dangles(sentence)
-            and _Block(f"{groups[-1][-1]} {sentence}").fits()
+            and _Block(join_sentences([groups[-1][-1], sentence])).fits()
         ):
             groups.append([groups[-1].pop(), sentence])
         else:
             groups.append([sentence])
-    return [_Block(" ".join(group)) for group in groups]
+    return [_Block(join_sentences(group)) for group in groups]
 
 
 def _layout(sentences: Sequence[str], tail: _Block) -> list[_Block] | None:

@@ -7,49 +7,92 @@ duration like "15m"``. Relative paths in the file are taken from the working dir
 
 from __future__ import annotations
 
+import math
 import os
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+# the light half of reading the configuration; re-exported for callers of this module
+from bot.configfile import DEFAULT_PATH as DEFAULT_PATH
+from bot.configfile import DEFAULT_STATE, ENV_REF, config_path
+from bot.configfile import ENV_VAR as ENV_VAR
+from bot.configfile import format_duration as format_duration
+from bot.configfile import parse_duration as parse_duration
 from bot.errors import ConfigError
 from bot.model import Gate, ReplyRule
+from bot.nsids import DOCUMENT_COLLECTIONS, STANDARD_DOCUMENT
 
-DEFAULT_PATH = Path("config/feeds.yaml")
-ENV_VAR = "FEEDBOT_CONFIG"
+#: the environment variable that lowers the minimum poll interval (the tests use "1s")
+MIN_INTERVAL_VAR = "FEEDBOT_MIN_INTERVAL"
+#: polling more often than this is unkind to the servers polled, and never needed
+MIN_INTERVAL = timedelta(minutes=1)
+#: YAML limits: aliases may not expand the document past MAX_YAML_NODES nodes (an
+#: "alias bomb" of 9 aliases 9 levels deep is 387 million), nor nest past MAX_YAML_DEPTH
+MAX_YAML_NODES = 10_000
+MAX_YAML_DEPTH = 32
 
-_DURATION = re.compile(r"(\d+)\s*(d|h|m|s)")
-_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+#: a well-formed BCP-47 tag (RFC 5646): language, extlang, script, region, variants,
+#: extensions, private use; or private use alone
+_BCP47 = re.compile(
+    r"(?:[a-z]{2,3}(?:-[a-z]{3}){0,3}|[a-z]{4,8})(?:-[a-z]{4})?(?:-(?:[a-z]{2}|\d{3}))?"
+    r"(?:-(?:[a-z\d]{5,8}|\d[a-z\d]{3}))*(?:-[a-wyz\d](?:-[a-z\d]{2,8})+)*"
+    r"(?:-x(?:-[a-z\d]{1,8})+)?|x(?:-[a-z\d]{1,8})+",
+    re.IGNORECASE,
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def parse_duration(value: Any) -> timedelta:
-    """Accept "90s", "15m", "1h30m", "2d" or a number of seconds."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        text = value.strip().lower().replace(" ", "")
-        parts = _DURATION.findall(text)
-        if parts and "".join(n + u for n, u in parts) == text:
-            return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
-    raise ValueError('expected a duration like "15m"')
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true or false")
+    return value
+
+
+def _only_bool(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("expected true or false, not a number")
+    return value
+
+
+def http_url(value: str) -> str:
+    """An absolute http(s) URL with a host and no whitespace, else ``ValueError``."""
+    value = value.strip()
+    if not re.fullmatch(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", value, re.IGNORECASE):
+        raise ValueError("expected an http:// or https:// URL")
+    return value
+
+
+def plain_name(value: str) -> str:
+    """A name shown in logs and status: not blank, no control characters."""
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+#: booleans are not integers here, whatever Python thinks (``backfill: true``)
+Int = Annotated[int, BeforeValidator(_not_bool)]
+Bool = Annotated[bool, BeforeValidator(_only_bool)]
+HttpUrl = Annotated[str, BeforeValidator(lambda v: http_url(v) if isinstance(v, str) else v)]
 
 
 class Strict(BaseModel):
@@ -77,10 +120,10 @@ class BlueskyAccount(Strict):
     type: Literal["bluesky"]
     handle: str
     app_password: SecretStr
-    pds: str = "https://bsky.social"
-    points_per_hour: int = Field(4000, ge=3, le=5000)
-    burst_points: int = Field(300, ge=3, le=5000)
-    points_per_day: int = Field(30000, ge=3, le=35000)
+    pds: HttpUrl = "https://bsky.social"
+    points_per_hour: Int = Field(4000, ge=3, le=5000)
+    burst_points: Int = Field(300, ge=3, le=5000)
+    points_per_day: Int = Field(30000, ge=3, le=35000)
     #: per request; covers are fetched with the same limit
     timeout: Duration = timedelta(seconds=20)
     #: put the self-label ``bot`` on the account's profile (Bluesky shows it as automated)
@@ -101,38 +144,38 @@ Account = Annotated[PreviewAccount | BlueskyAccount, Field(discriminator="type")
 # --- sources -------------------------------------------------------------------------
 
 
-class RecordsSource(Strict):
+class RecordsSourceSettings(Strict):
     """AT Protocol records in local JSON files (the shape ``listRecords`` returns)."""
 
     type: Literal["records"]
     path: Path
 
 
-class AtprotoSource(Strict):
+class AtprotoSourceSettings(Strict):
     """Long-form records read from a repo on the network."""
 
     type: Literal["atproto"]
     repo: str  # a handle or a DID
-    collections: tuple[str, ...] = ("site.standard.document",)
-    plc_url: str = "https://plc.directory"
+    collections: tuple[str, ...] = (STANDARD_DOCUMENT,)
+    plc_url: HttpUrl = "https://plc.directory"
     #: used to resolve handles through com.atproto.identity.resolveHandle as a last resort
-    resolver_url: str | None = None
+    resolver_url: HttpUrl | None = None
     #: records per listRecords request (the protocol allows at most 100)
-    page_limit: int = Field(100, ge=1, le=100)
+    page_limit: Int = Field(100, ge=1, le=100)
     #: most records read per collection in one poll; bounds the first poll of a big repo
-    max_records: int = Field(1000, ge=1)
+    max_records: Int = Field(1000, ge=1)
     #: how long a resolved handle, DID document or publication record is reused
     identity_ttl: Duration = timedelta(hours=1)
 
     @field_validator("collections")
     @classmethod
     def _known_collections(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        known = ("site.standard.document", "pub.leaflet.document", "com.whtwnd.blog.entry")
         if not value:
             raise ValueError("at least one collection")
         for name in value:
-            if name not in known:
-                raise ValueError(f"unsupported collection {name!r} (supported: {', '.join(known)})")
+            if name not in DOCUMENT_COLLECTIONS:
+                supported = ", ".join(DOCUMENT_COLLECTIONS)
+                raise ValueError(f"unsupported collection {name!r} (supported: {supported})")
         return tuple(dict.fromkeys(value))
 
     @field_validator("repo")
@@ -144,7 +187,7 @@ class AtprotoSource(Strict):
         return value
 
 
-class FeedSource(Strict):
+class FeedSourceSettings(Strict):
     """An RSS, Atom or JSON Feed document over HTTP.
 
     ``timeout`` bounds a whole fetch (redirects and body included); ``max_bytes`` caps a
@@ -153,18 +196,11 @@ class FeedSource(Strict):
     """
 
     type: Literal["feed"]
-    url: str
-    full_text: bool = False
+    url: HttpUrl
+    full_text: Bool = False
     timeout: Duration = timedelta(seconds=20)
-    max_bytes: int = Field(5_000_000, ge=1024)
-    max_redirects: int = Field(5, ge=0, le=20)
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.fullmatch(r"https?://[^\s/?#]+\S*", value.strip()):
-            raise ValueError("expected an http:// or https:// URL")
-        return value.strip()
+    max_bytes: Int = Field(5_000_000, ge=1024)
+    max_redirects: Int = Field(5, ge=0, le=20)
 
     @field_validator("timeout")
     @classmethod
@@ -174,7 +210,10 @@ class FeedSource(Strict):
         return value
 
 
-SourceSettings = Annotated[RecordsSource | AtprotoSource | FeedSource, Field(discriminator="type")]
+SourceSettings = Annotated[
+    RecordsSourceSettings | AtprotoSourceSettings | FeedSourceSettings,
+    Field(discriminator="type"),
+]
 
 
 # --- per-feed settings -----------------------------------------------------------------
@@ -183,7 +222,7 @@ SourceSettings = Annotated[RecordsSource | AtprotoSource | FeedSource, Field(dis
 class LlmSettings(Strict):
     """An OpenAI-compatible chat-completions endpoint."""
 
-    base_url: str
+    base_url: HttpUrl
     model: str
     api_key_env: str | None = None  # the name of the variable holding the key
     timeout: Duration = timedelta(seconds=30)
@@ -191,11 +230,11 @@ class LlmSettings(Strict):
 
 
 class SummarySettings(Strict):
-    max_posts: int = Field(3, ge=2, le=25)
-    sentences: int | None = Field(None, ge=1)
+    max_posts: Int = Field(3, ge=2, le=25)
+    sentences: Int | None = Field(None, ge=1)
     backend: Literal["extractive", "llm"] = "extractive"
     llm: LlmSettings | None = None
-    keywords: int = Field(0, ge=0, le=5)  # extra hashtags from keywords; off by default
+    keywords: Int = Field(0, ge=0, le=5)  # extra hashtags from keywords; off by default
 
 
 _REPLY_RULES = ("mentioned", "following", "followers")
@@ -226,12 +265,12 @@ class FeedDefaults(Strict):
 
     account: str | None = None
     interval: Duration = timedelta(minutes=15)
-    backfill: int = Field(3, ge=0)
+    backfill: Int = Field(3, ge=0)
     max_age: Duration | None = None
     edits: Literal["ignore", "repost"] = "ignore"
     hashtags: tuple[str, ...] = ()
     langs: tuple[str, ...] = ()
-    enabled: bool = True
+    enabled: Bool = True
     summary: SummarySettings = SummarySettings()
     replies: Replies = "everyone"
     quotes: bool = True
@@ -249,17 +288,28 @@ class FeedDefaults(Strict):
     def _at_most_three(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if len(value) > 3:
             raise ValueError("at most 3 languages")
+        for lang in value:
+            if not _BCP47.fullmatch(lang):
+                raise ValueError(f"{lang!r} is not a BCP-47 language tag (like en or pt-BR)")
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _not_too_often(cls, value: timedelta, info: ValidationInfo) -> timedelta:
+        least = (info.context or {}).get("min_interval", MIN_INTERVAL)
+        if value < least:
+            raise ValueError(f"must be at least {format_duration(least)}")
         return value
 
 
 class FeedSettings(FeedDefaults):
-    name: str = Field(min_length=1)
+    name: Annotated[str, AfterValidator(plain_name)]
     source: SourceSettings
     account: str  # required once defaults are merged in
 
 
 class Config(Strict):
-    state: Path = Path("state/feedbot.db")
+    state: Path = DEFAULT_STATE
     defaults: FeedDefaults = FeedDefaults()
     accounts: dict[str, Account] = {}
     feeds: tuple[FeedSettings, ...] = ()
@@ -276,7 +326,6 @@ class Config(Strict):
 
 # --- loading -------------------------------------------------------------------------
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 Loc = tuple[str | int, ...]
 
 
@@ -287,13 +336,23 @@ class _Located:
         self.source = source
         self.env = env
         self.lines: dict[Loc, int] = {}
+        self.nodes = 0  # built so far, aliases counted each time they are expanded
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
         self.lines.setdefault(loc, node.start_mark.line + 1)
+        self.nodes += 1
+        if self.nodes > MAX_YAML_NODES:
+            raise self.error(
+                loc, f"more than {MAX_YAML_NODES} values once aliases are expanded", node
+            )
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
-                key = yaml.safe_load(yaml.serialize(key_node))
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise self.error(loc, "merge keys (<<) are not supported", key_node)
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise self.error(loc, "a key must be a plain value", key_node)
+                key = self.scalar(key_node, loc)
                 if key in out:
                     raise self.error((*loc, key), "duplicate key", key_node)
                 self.lines[(*loc, key)] = key_node.start_mark.line + 1
@@ -301,9 +360,21 @@ class _Located:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
-        value = yaml.safe_load(yaml.serialize(node))
+        value = self.scalar(node, loc)
         if isinstance(value, str) and "${" in value:
             value = self.substitute(value, loc, node)
+        return value
+
+    def scalar(self, node: yaml.Node, loc: Loc) -> Any:
+        """A scalar's value with the safe loader's types; a tag it does not know, or a
+        key that is not hashable, is a ``ConfigError`` at the node's line."""
+        try:
+            value = yaml.safe_load(yaml.serialize(node))
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or "not a plain value"
+            raise self.error(loc, str(problem), node) from exc
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.error(loc, "infinity and NaN are not allowed here", node)
         return value
 
     def substitute(self, text: str, loc: Loc, node: yaml.Node) -> str:
@@ -315,7 +386,7 @@ class _Located:
                 return default
             raise self.error(loc, f"environment variable {name} is not set", node)
 
-        return _ENV_REF.sub(repl, text)
+        return ENV_REF.sub(repl, text)
 
     def error(self, loc: Loc, message: str, node: yaml.Node | None = None) -> ConfigError:
         line = node.start_mark.line + 1 if node is not None else self.line(loc)
@@ -392,13 +463,21 @@ def _merge_defaults(raw: dict[str, Any]) -> dict[str, Any]:
 def load_config(path: Path | str | None = None, env: dict[str, str] | None = None) -> Config:
     """Read and validate the configuration; raise ``ConfigError`` with a one-line message."""
     env = dict(os.environ) if env is None else env
-    path = Path(path) if path is not None else Path(env.get(ENV_VAR) or DEFAULT_PATH)
+    path = config_path(path, env)
     try:
-        text = path.read_text(encoding="utf-8")
+        data_bytes = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror}") from exc
+    try:
+        text = data_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad_line = data_bytes.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{path}:{bad_line}: not UTF-8 text (byte 0x{data_bytes[exc.start]:02x})"
+        ) from exc
     located = _Located(str(path), env)
     try:
+        _check_shape(str(path), text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -409,8 +488,14 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}:1: the top level must be a mapping")
     data = _merge_defaults(raw)
+    least = MIN_INTERVAL
+    if env.get(MIN_INTERVAL_VAR):
+        try:
+            least = parse_duration(env[MIN_INTERVAL_VAR])
+        except ValueError as exc:
+            raise ConfigError(f"{MIN_INTERVAL_VAR}: {exc}") from None
     try:
-        config = Config.model_validate(data)
+        config = Config.model_validate(data, context={"min_interval": least})
     except ValidationError as exc:
         # an unknown key usually explains a missing one next to it (a typo): say it first
         first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
@@ -420,7 +505,30 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
     return config
 
 
+def _check_shape(source: str, text: str) -> None:
+    """Refuse, before anything recursive reads the YAML, nesting deeper than
+    ``MAX_YAML_DEPTH`` and tags other than the standard ones (``!!str``…); the event
+    parser is a loop, so this costs no stack whatever the depth."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        tag = getattr(event, "tag", None)
+        line = event.start_mark.line + 1 if event.start_mark else 0
+        if tag is not None and tag != "!" and not tag.startswith("tag:yaml.org,2002:"):
+            raise ConfigError(f"{source}:{line}: unsupported YAML tag {tag}")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise ConfigError(f"{source}:{line}: nested deeper than {MAX_YAML_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def _check_references(config: Config, located: _Located) -> None:
+    for name in config.accounts:
+        try:
+            plain_name(str(name))
+        except ValueError as exc:
+            raise located.error(("accounts", name), f"account name {exc}") from None
     names: set[str] = set()
     for i, feed in enumerate(config.feeds):
         if feed.name in names:
@@ -433,3 +541,19 @@ def _check_references(config: Config, located: _Located) -> None:
             )
         if feed.summary.backend == "llm" and feed.summary.llm is None:
             raise located.error(("feeds", i, "summary", "llm"), "backend llm needs an llm section")
+
+
+def offline_problems(config: Config, env: Mapping[str, str]) -> list[str]:
+    """What ``check-config`` can find wrong without the network, beyond validation: one
+    line per problem, naming the key."""
+    problems = []
+    for i, feed in enumerate(config.feeds):
+        source = feed.source
+        if isinstance(source, RecordsSourceSettings) and not source.path.exists():
+            problems.append(f"feeds[{i}].source.path: {source.path} does not exist")
+        key = feed.summary.llm.api_key_env if feed.summary.llm else None
+        if feed.summary.backend == "llm" and key and not env.get(key):
+            problems.append(f"feeds[{i}].summary.llm.api_key_env: {key} is not set")
+    if config.state.exists() and not config.state.is_file():
+        problems.append(f"state: {config.state} is not a file")
+    return problems

@@ -8,9 +8,10 @@ SIGINT set the stop event: jobs finish the item in hand, then the process exits 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -18,7 +19,10 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.clock import Clock, utcnow
 from bot.config import Config, FeedSettings
+from bot.heartbeat import Phase, write_beat
+from bot.heartbeat import heartbeat_path as beside_state
 from bot.pipeline import Pipeline
 from bot.state import State
 from bot.wiring import build_pipeline
@@ -29,12 +33,20 @@ MAX_WORKERS = 4
 
 
 def heartbeat_path(config: Config) -> Path:
-    return config.state.with_suffix(".heartbeat")
+    return beside_state(config.state)
 
 
-def _job(pipeline: Pipeline, feed: FeedSettings, heartbeat: Path) -> None:
+def heartbeat_limit(feeds: list[FeedSettings]) -> timedelta:
+    """How old the heartbeat may get while all is well: a job may run late by its
+    jitter, so two of the shortest intervals and a minute."""
+    return 2 * min((f.interval for f in feeds), default=timedelta(minutes=15)) + timedelta(
+        minutes=1
+    )
+
+
+def _job(pipeline: Pipeline, feed: FeedSettings, heartbeat: Path, limit: timedelta) -> None:
     try:
-        now = datetime.now(UTC)
+        now = pipeline.clock()
         row = pipeline.state.feed(feed.name)
         if row.next_poll_at is not None and row.next_poll_at > now:
             log.info("waiting feed=%s until=%s (asked by the server)", feed.name, row.next_poll_at)
@@ -44,10 +56,10 @@ def _job(pipeline: Pipeline, feed: FeedSettings, heartbeat: Path) -> None:
         log.info("pass %s", report.line())
     except Exception:  # the daemon must outlive any one feed's bug
         log.exception("job crashed feed=%s", feed.name)
-    heartbeat.write_text(datetime.now(UTC).isoformat(timespec="seconds") + "\n")
+    write_beat(heartbeat, limit)
 
 
-def run_daemon(config: Config, *, dry_run: bool = False) -> int:
+def run_daemon(config: Config, *, dry_run: bool = False, clock: Clock = utcnow) -> int:
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -57,23 +69,33 @@ def run_daemon(config: Config, *, dry_run: bool = False) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    state = State.open(config.state)
-    pipeline = build_pipeline(config, state, dry_run=dry_run, stop=stop)
-    if not dry_run:
+    with (
+        State.open(config.state) as state,
+        build_pipeline(config, state, dry_run=dry_run, stop=stop, clock=clock) as pipeline,
+    ):
+        _serve(config, pipeline, stop)
+    log.info("daemon stopped")
+    return 0
+
+
+def _serve(config: Config, pipeline: Pipeline, stop: threading.Event) -> None:
+    """Schedule every enabled feed's job and run them until ``stop`` is set."""
+    if not pipeline.dry_run:
         pipeline.recover()
     heartbeat = heartbeat_path(config)
     feeds = [f for f in config.feeds if f.enabled]
+    limit = heartbeat_limit(feeds)
     scheduler = BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(max(1, min(MAX_WORKERS, len(feeds))))},
         timezone=UTC,
     )
-    start = datetime.now(UTC)
+    start = pipeline.clock()
     for feed in feeds:
         seconds = max(1, int(feed.interval.total_seconds()))
         scheduler.add_job(
             _job,
             IntervalTrigger(seconds=seconds, jitter=min(60, seconds // 10) or None, timezone=UTC),
-            args=(pipeline, feed, heartbeat),
+            args=(pipeline, feed, heartbeat, limit),
             id=feed.name,
             name=f"poll {feed.name}",
             max_instances=1,
@@ -81,12 +103,11 @@ def run_daemon(config: Config, *, dry_run: bool = False) -> int:
             next_run_time=start,
             misfire_grace_time=seconds,
         )
-    log.info("daemon started feeds=%d", len(feeds))
+    log.info("daemon started feeds=%d pid=%d", len(feeds), os.getpid())
+    write_beat(heartbeat, limit)
     scheduler.start()
     try:
         stop.wait()
     finally:
         scheduler.shutdown(wait=True)
-        state.close()
-    log.info("daemon stopped")
-    return 0
+    write_beat(heartbeat, limit, Phase.STOPPED)  # a clean exit: health says so at once

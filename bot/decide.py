@@ -7,12 +7,13 @@ pending items are what gets published.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 from bot.model import Article
+from bot.outcomes import ItemStatus
 
 Action = Literal["publish", "seen", "too-old", "no-link", "edited", "unchanged"]
 
@@ -48,7 +49,7 @@ def _newest_first(articles: Sequence[Article]) -> list[Article]:
 
 def decide(
     articles: Sequence[Article],
-    known: dict[str, tuple[str, str]],
+    known: Mapping[str, tuple[str, ItemStatus]],
     *,
     first_poll: bool,
     policy: Policy,
@@ -72,7 +73,7 @@ def decide(
             fresh.append(article)
         elif previous[0] == article.content_hash():
             decisions.append(Decision(article, "unchanged"))
-        elif policy.edits == "repost" and previous[1] in ("posted", "skipped"):
+        elif policy.edits == "repost" and previous[1] in (ItemStatus.POSTED, ItemStatus.SKIPPED):
             decisions.append(Decision(article, "publish", "edited; posting again"))
         else:
             decisions.append(Decision(article, "edited", "edited; not posted again"))

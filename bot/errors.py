@@ -5,12 +5,21 @@
     ├── SourceError          a feed could not be read at all (other feeds carry on)
     │   ├── FeedGone         the feed is gone for good (HTTP 410); it gets disabled
     │   ├── FeedThrottled    the server said "not now" (429, 503); wait until next_poll
-    │   └── RecordError      one record or entry is malformed; it is skipped
-    ├── StateError           the state file is unusable or an item is unknown
+    │   └── IdentityNotFound the handle or DID does not resolve (a definite answer)
+    ├── RecordError          one record or entry is malformed; it is skipped, the feed
+    │   │                    carries on (never escapes a source's ``poll``)
+    │   └── NotPublic        a well-formed draft: skipped quietly
+    ├── StateError           the state file is unusable
+    │   └── UnknownItem      no item in the state file matches what was asked for
     ├── SummarizeError       a summarizer backend failed (the pipeline falls back)
-    └── PublishError         a thread could not be written
-        ├── TransientError   worth retrying later: timeouts, 5xx, 429
-        └── RejectedError    the server refused the records (4xx); not retried blindly
+    ├── PublishError         a thread could not be written
+    │   ├── TransientError   worth retrying later: timeouts, 5xx, 429, an empty budget
+    │   ├── RejectedError    the server refused the records (4xx); not retried blindly
+    │   └── InvalidThread    our own checks refused the records before sending; not retried
+    └── RepostError          a manual ``repost`` could not be done
+        ├── RepostRefused    not now: the item is in flight, the account rate limited,
+        │                    or there is no earlier thread to boost
+        └── RepostFailed     the write was tried and failed (the reason is in ``status``)
 
 Foreign errors (httpx, atproto, sqlite) are translated at the edge with
 ``raise ... from exc`` so the core only ever sees these.
@@ -45,12 +54,24 @@ class FeedThrottled(SourceError):
         self.next_poll = next_poll
 
 
-class RecordError(SourceError):
-    """One record or entry is malformed."""
+class IdentityNotFound(SourceError):
+    """The handle or DID does not resolve: a definite answer, not a network failure."""
+
+
+class RecordError(FeedbotError):
+    """One record or entry is malformed: the source skips it and reports why."""
+
+
+class NotPublic(RecordError):
+    """A well-formed record its author did not make public (a draft): skipped quietly."""
 
 
 class StateError(FeedbotError):
-    """The state file is unusable, or an item asked for is unknown."""
+    """The state file is unusable."""
+
+
+class UnknownItem(StateError):
+    """No stored item matches the id or URL asked for (or several feeds hold it)."""
 
 
 class SummarizeError(FeedbotError):
@@ -73,4 +94,23 @@ class TransientError(PublishError):
 
 
 class RejectedError(PublishError):
-    """The server refused the request as invalid (4xx other than 429)."""
+    """The server refused the request as invalid (4xx other than 429), or answered
+    something that cannot be used."""
+
+
+class InvalidThread(PublishError):
+    """The publisher's own checks refused the records (lexicon limits, an empty thread)
+    before anything was sent; retrying would fail the same way."""
+
+
+class RepostError(FeedbotError):
+    """A manual repost or boost could not be done."""
+
+
+class RepostRefused(RepostError):
+    """Not now: the item is in flight elsewhere, the account is rate limited, or there is
+    nothing to boost."""
+
+
+class RepostFailed(RepostError):
+    """The repost was attempted and its write failed."""

@@ -33,7 +33,7 @@ import dns.resolver
 import httpx
 
 from bot.clock import Clock, utcnow
-from bot.errors import SourceError
+from bot.errors import IdentityNotFound, SourceError
 
 log = logging.getLogger("bot.identity")
 
@@ -71,10 +71,6 @@ def dns_txt_lookup(name: str) -> list[str]:
         parts: Sequence[bytes] = getattr(rdata, "strings", ())
         texts.append(b"".join(parts).decode("utf-8", "replace"))
     return texts
-
-
-class IdentityNotFound(SourceError):
-    """The handle or DID does not resolve: a definite answer, not a network failure."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from bot.model import Gate, LinkCard, Post, StrongRef
 from bot.text import TAG_MAX_BYTES, TAG_MAX_GRAPHEMES, graphemes, utf8_len
 
 POST = "app.bsky.feed.post"
+REPOST = "app.bsky.feed.repost"
 LINK = "app.bsky.richtext.facet#link"
 TAG = "app.bsky.richtext.facet#tag"
 MENTION = "app.bsky.richtext.facet#mention"
@@ -59,6 +60,11 @@ _LANG = regex.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 _DATETIME = regex.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _HTTP = regex.compile(r"^https?://[^\s/?#]+[^\s]*$")
 _AT_URI = regex.compile(r"^at://[^\s/]+(/[^\s]*)?$")
+
+
+def repost_record(subject: StrongRef, *, created_at: datetime) -> dict[str, Any]:
+    """A native repost of ``subject`` (a boost), for the Bluesky and preview publishers."""
+    return {"$type": REPOST, "subject": subject.to_json(), "createdAt": format_datetime(created_at)}
 
 
 def post_record(

@@ -1,5 +1,8 @@
 """Logging to stderr as ``time level logger message``, with secrets masked.
 
+The time is UTC in ISO 8601 with its offset (``2026-05-28T11:45:00+00:00``), the same
+spelling ``status`` and the state file use.
+
 Code never logs secrets on purpose; the filter is the second line of defence, for a
 secret that sneaks into an exception message from a library.
 """
@@ -8,7 +11,10 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Iterable
+
+from bot.untrusted import log_safe
 
 MASK = "***"
 
@@ -29,12 +35,27 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class OneLine(logging.Filter):
+    """Each message on one line: newlines and control characters that a feed's ids,
+    titles or errors carry are escaped, so no input can forge a log line of its own."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        safe = log_safe(message)
+        if safe != message:
+            record.msg, record.args = safe, None
+        return True
+
+
 def setup_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%S")
+    formatter = logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%S+00:00"
     )
+    formatter.converter = time.gmtime  # the offset in the format is only true in UTC
+    handler.setFormatter(formatter)
     handler.addFilter(RedactSecrets(secrets))
+    handler.addFilter(OneLine())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

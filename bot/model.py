@@ -1,7 +1,8 @@
 """Domain data shared by the core and the edges: plain frozen dataclasses.
 
 Sources turn what they read into ``Article``; the summarizer turns an article into a
-``Summary``; the composer turns both into a ``Thread`` of ``Post``; publishers write it.
+``Summary``; the composer turns both into a ``Thread`` of ``Post``; a publisher turns
+that into a ``Plan`` (saved by the state before anything is written) and writes it.
 Nothing here does I/O.
 """
 
@@ -16,7 +17,8 @@ from typing import Any, Literal
 
 @dataclass(frozen=True)
 class StrongRef:
-    """A pointer to one version of an AT Protocol record."""
+    """A pointer to one version of an AT Protocol record (also where a written post
+    ended up)."""
 
     uri: str
     cid: str
@@ -187,11 +189,62 @@ class Thread:
 
 
 @dataclass(frozen=True)
-class PostedRef:
-    """Where one post of a thread ended up."""
+class Target:
+    """What a plan is for: the feed, the item and its canonical URL."""
 
-    uri: str
+    feed: str
+    item: str
+    url: str
+
+
+@dataclass(frozen=True)
+class PlannedPost:
+    rkey: str
     cid: str
+    record: dict[str, Any]  # the app.bsky.feed.post record, in the lexicon's JSON form
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every record of a thread, keys and CIDs chosen, saved before any is written."""
+
+    feed: str
+    item: str
+    url: str
+    account: str
+    repo: str  # the account's DID; empty for the preview
+    posts: tuple[PlannedPost, ...]  # app.bsky.feed.post records, or one repost record
+    # threadgate/postgate records for the root, keyed by its rkey; written with the posts
+    gates: tuple[PlannedPost, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "feed": self.feed,
+            "item": self.item,
+            "url": self.url,
+            "account": self.account,
+            "repo": self.repo,
+            "posts": [_planned_json(p) for p in self.posts],
+        }
+        if self.gates:
+            data["gates"] = [_planned_json(p) for p in self.gates]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        return cls(
+            feed=data["feed"],
+            item=data["item"],
+            url=data["url"],
+            account=data["account"],
+            repo=data["repo"],
+            posts=tuple(PlannedPost(**p) for p in data["posts"]),
+            gates=tuple(PlannedPost(**p) for p in data.get("gates", ())),
+        )
+
+
+def _planned_json(planned: PlannedPost) -> dict[str, Any]:
+    return {"rkey": planned.rkey, "cid": planned.cid, "record": planned.record}
 
 
 @dataclass(frozen=True)

@@ -10,31 +10,45 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
 from bot.clock import Clock, utcnow
-from bot.compose import ComposeOptions, compose, summary_budget
+from bot.compose import ComposeOptions, compose, thread_budget
 from bot.config import Config, FeedSettings
 from bot.decide import Policy, decide
 from bot.errors import (
     FeedbotError,
     FeedGone,
     FeedThrottled,
+    InvalidThread,
     PublishError,
     RejectedError,
+    RepostFailed,
+    RepostRefused,
     SourceError,
-    StateError,
     TransientError,
 )
-from bot.model import Article, Poll, PostedRef, Thread
-from bot.publish import Plan, Publisher, Target
+from bot.links import parse_post_link
+from bot.model import Article, Plan, Poll, StrongRef, Target, Thread
+from bot.outcomes import (
+    Claimed,
+    ErrorKind,
+    Failed,
+    ItemStatus,
+    Outcome,
+    Posted,
+    Shown,
+    Skipped,
+    ThreadKind,
+)
+from bot.publish import Publisher
 from bot.sources import Source
-from bot.sources.concurrent import poll_each
-from bot.state import NEW, REJECTED, SKIPPED, TRANSIENT, Item, State, ThreadRow
-from bot.summarize import Budget, Summarizer
+from bot.sources.concurrent import poll_each, poll_one
+from bot.state import Item, State, ThreadRow
+from bot.summarize import Summarizer
 from bot.summarize.clean import clean_text
 from bot.summarize.extractive import keywords
 from bot.urls import normalize_url
@@ -52,6 +66,7 @@ class FeedReport:
     posted: int = 0
     failed: int = 0
     skipped: int = 0
+    shown: int = 0  # dry run: threads previewed, nothing recorded
     not_modified: bool = False
     problems: list[str] = field(default_factory=list)
     error: str | None = None
@@ -61,8 +76,10 @@ class FeedReport:
             return f"{self.feed}: error: {self.error}"
         if self.not_modified:
             return f"{self.feed}: not modified"
-        if not (self.new or self.posted or self.failed):
+        if not (self.new or self.posted or self.failed or self.shown):
             text = f"{self.feed}: nothing new"
+        elif self.shown:
+            text = f"{self.feed}: {self.new} new, {self.shown} shown (dry run)"
         else:
             text = f"{self.feed}: {self.new} new, {self.posted} posted, {self.failed} failed"
         if self.skipped:
@@ -73,6 +90,9 @@ class FeedReport:
 
 
 class Pipeline:
+    """One pass of the flow over the configured feeds. As a context manager it closes
+    what wiring opened for it (the HTTP client, the publishers) on leaving."""
+
     def __init__(
         self,
         config: Config,
@@ -85,6 +105,7 @@ class Pipeline:
         clock: Clock = utcnow,
         stop: threading.Event | None = None,
         workers: int = 8,
+        closing: ExitStack | None = None,
     ) -> None:
         self.config = config
         self.state = state
@@ -96,6 +117,18 @@ class Pipeline:
         self.stop = stop or threading.Event()
         self.workers = workers  # feeds fetched at once by run_once
         self.paused_until: dict[str, float] = {}  # account → epoch seconds (HTTP 429)
+        #: dry run: (feed, item) already previewed by this process, so a daemon shows each once
+        self.shown: set[tuple[str, str]] = set()
+        self._closing = closing or ExitStack()
+
+    def close(self) -> None:
+        self._closing.close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # --- a whole pass ----------------------------------------------------------------
 
@@ -139,56 +172,20 @@ class Pipeline:
         row = self.state.feed(feed.name)
         if row.disabled:
             return FeedReport(feed.name, error=f"disabled: {row.disabled}")
-        return self._apply(feed, self._fetch(feed, row.cursor))
-
-    def _fetch(self, feed: FeedSettings, cursor: dict[str, Any]) -> Poll | SourceError:
-        """The network half of a poll; safe to run in a worker thread (no state)."""
-        try:
-            return self.sources[feed.name].poll(cursor)
-        except SourceError as exc:
-            return exc
+        return self._apply(feed, poll_one(self.sources[feed.name], row.cursor))
 
     def _apply(self, feed: FeedSettings, poll: Poll | SourceError) -> FeedReport:
         """The state half of a poll: record the outcome and the items it brought."""
-        report = FeedReport(feed.name)
-        if isinstance(poll, FeedGone):
-            report.error = str(poll)
-            log.error("feed gone feed=%s error=%s (disabled)", feed.name, poll)
-            self.state.record_poll(feed.name, result="gone", error=str(poll), disabled=str(poll))
-            return report
         if isinstance(poll, SourceError):
-            report.error = str(poll)
-            log.error("poll failed feed=%s error=%s", feed.name, poll)
-            wait = poll.next_poll if isinstance(poll, FeedThrottled) else None
-            self.state.record_poll(feed.name, result="error", error=str(poll), next_poll=wait)
-            return report
-        report.problems = list(poll.problems)
+            return self._poll_failed(feed, poll)
+        report = FeedReport(feed.name, problems=list(poll.problems))
         if poll.not_modified:
             report.not_modified = True
             self.state.record_poll(
                 feed.name, result="not modified", cursor=poll.cursor, next_poll=poll.next_poll
             )
             return report
-
-        known = self.state.known(feed.name, [a.id for a in poll.articles])
-        decisions = decide(
-            poll.articles,
-            known,
-            first_poll=not self.state.has_history(feed.name),
-            policy=Policy(feed.backfill, feed.max_age, feed.edits),
-            now=self.clock(),
-        )
-        rows: list[tuple[Article, str, str | None]] = []
-        for decision in decisions:
-            if decision.action == "publish":
-                rows.append((decision.article, NEW, decision.note))
-                report.new += 1
-            elif decision.action in ("seen", "too-old", "no-link"):
-                rows.append((decision.article, SKIPPED, decision.note))
-                report.skipped += 1
-            elif decision.action == "edited":
-                self.state.update_article(decision.article, norm=normalize_url, note="edited")
-        self.state.add_items(rows, norm=normalize_url)
+        self._store_items(feed, poll.articles, report)
         result = f"ok: {report.new} new"
         if poll.problems:
             result += f", {len(poll.problems)} bad entries (last: {poll.problems[-1]})"
@@ -204,6 +201,41 @@ class Pipeline:
         )
         return report
 
+    def _poll_failed(self, feed: FeedSettings, error: SourceError) -> FeedReport:
+        """Record a failed poll: a gone feed is disabled, a throttled one waits."""
+        if isinstance(error, FeedGone):
+            log.error("feed gone feed=%s error=%s (disabled)", feed.name, error)
+            self.state.record_poll(feed.name, result="gone", error=str(error), disabled=str(error))
+        else:
+            log.error("poll failed feed=%s error=%s", feed.name, error)
+            wait = error.next_poll if isinstance(error, FeedThrottled) else None
+            self.state.record_poll(feed.name, result="error", error=str(error), next_poll=wait)
+        return FeedReport(feed.name, error=str(error))
+
+    def _store_items(
+        self, feed: FeedSettings, articles: Sequence[Article], report: FeedReport
+    ) -> None:
+        """Decide what the articles mean and store them: new, skipped, or edited."""
+        known = self.state.known(feed.name, [a.id for a in articles])
+        decisions = decide(
+            articles,
+            known,
+            first_poll=not self.state.has_history(feed.name),
+            policy=Policy(feed.backfill, feed.max_age, feed.edits),
+            now=self.clock(),
+        )
+        rows: list[tuple[Article, ItemStatus, str | None]] = []
+        for decision in decisions:
+            if decision.action == "publish":
+                rows.append((decision.article, ItemStatus.NEW, decision.note))
+                report.new += 1
+            elif decision.action in ("seen", "too-old", "no-link"):
+                rows.append((decision.article, ItemStatus.SKIPPED, decision.note))
+                report.skipped += 1
+            elif decision.action == "edited":
+                self.state.update_article(decision.article, norm=normalize_url, note="edited")
+        self.state.add_items(rows, norm=normalize_url)
+
     # --- publishing ------------------------------------------------------------------
 
     def publish_pending(self, feed: FeedSettings, report: FeedReport) -> None:
@@ -212,18 +244,24 @@ class Pipeline:
         for item in self.state.pending(feed.name, max_attempts=MAX_ATTEMPTS):
             if self.stop.is_set():
                 return
+            if self.dry_run and (feed.name, item.id) in self.shown:
+                continue
             outcome = self.publish(item, feed)
-            if outcome == "posted":
+            if isinstance(outcome, Posted):
                 report.posted += 1
-            elif outcome == "failed":
+            elif isinstance(outcome, Failed):
                 report.failed += 1
+            elif isinstance(outcome, Shown):
+                self.shown.add((feed.name, item.id))
+                report.shown += 1
 
     def thread_for(self, article: Article, feed: FeedSettings) -> Thread:
         options = ComposeOptions(
             max_posts=feed.summary.max_posts, hashtags=feed.hashtags, langs=feed.langs
         )
-        budget = Budget(
-            graphemes=summary_budget(article, options),
+        budget = thread_budget(
+            article,
+            options,
             sentences=feed.summary.sentences,
             lang=feed.langs[0] if feed.langs else None,
         )
@@ -236,10 +274,14 @@ class Pipeline:
         return replace(thread, labels=article.labels, gate=feed.gate)
 
     def publish(
-        self, item: Item, feed: FeedSettings, *, kind: str = "post", root: PostedRef | None = None
-    ) -> str:
-        """Post one item (or, with ``root``, boost its earlier thread): "posted", "failed",
-        "shown" (dry run) or "skipped: <why>"."""
+        self,
+        item: Item,
+        feed: FeedSettings,
+        *,
+        kind: ThreadKind = ThreadKind.POST,
+        root: StrongRef | None = None,
+    ) -> Outcome:
+        """Post one item (or, with ``root``, boost its earlier thread)."""
         publisher = self.publishers[feed.account]
         target = Target(feed.name, item.id, item.url)
 
@@ -250,43 +292,43 @@ class Pipeline:
 
         if self.dry_run:
             publisher.write(plan())
-            return "shown"
+            return Shown()
         if self._paused(feed.account):
-            return f"skipped: account {feed.account} is rate limited"
+            return Skipped(f"account {feed.account} is rate limited")
         claim = self.state.claim(item, feed.account, norm_url=normalize_url(item.url), kind=kind)
-        if isinstance(claim, str):
-            log.info("not posting feed=%s item=%s reason=%s", feed.name, item.id, claim)
-            return f"skipped: {claim}"
+        if not isinstance(claim, Claimed):
+            log.info("not posting feed=%s item=%s reason=%s", feed.name, item.id, claim.reason)
+            return Skipped(claim.reason)
         try:
             planned = plan()
         except FeedbotError as exc:
-            return self._failed(claim, item, feed.account, exc, maybe_written=False)
-        self.state.save_plan(claim, planned)
+            return self._failed(claim.thread_id, item, feed.account, exc, maybe_written=False)
+        self.state.save_plan(claim.thread_id, planned)
         try:
             posts = publisher.write(planned)
         except PublishError as exc:
-            return self._failed(claim, item, feed.account, exc, maybe_written=True)
-        self.state.mark_posted(claim, posts)
+            return self._failed(claim.thread_id, item, feed.account, exc, maybe_written=True)
+        self.state.mark_posted(claim.thread_id, posts)
         log.info("posted feed=%s item=%s posts=%d", feed.name, item.id, len(posts))
-        return "posted"
+        return Posted(posts)
 
     def _paused(self, account: str) -> bool:
         until = self.paused_until.get(account)
         return until is not None and until > self.clock().timestamp()
 
     def _failed(
-        self, claim: int, item: Item, account: str, exc: FeedbotError, *, maybe_written: bool
-    ) -> str:
-        kind = REJECTED if isinstance(exc, RejectedError) else TRANSIENT
+        self, thread_id: int, item: Item, account: str, exc: FeedbotError, *, maybe_written: bool
+    ) -> Failed:
+        kind = _error_kind(exc)
         if isinstance(exc, TransientError) and exc.retry_at:
             self.paused_until[account] = exc.retry_at
         # a rejected write never reached the repo; anything else might have
-        written = maybe_written and kind == TRANSIENT
-        self.state.fail(claim, str(exc), kind=kind, maybe_written=written)
+        written = maybe_written and kind == ErrorKind.TRANSIENT
+        self.state.fail(thread_id, str(exc), kind=kind, maybe_written=written)
         log.warning(
             "publish failed feed=%s item=%s kind=%s error=%s", item.feed, item.id, kind, exc
         )
-        return "failed"
+        return Failed(str(exc), transient=kind == ErrorKind.TRANSIENT)
 
     # --- crash recovery --------------------------------------------------------------
 
@@ -299,7 +341,7 @@ class Pipeline:
             self.state.adopt(row.id)
             if row.plan is None:
                 # claimed but never planned: nothing can have been written
-                self.state.fail(row.id, "interrupted before planning", kind=TRANSIENT)
+                self.state.fail(row.id, "interrupted before planning", kind=ErrorKind.TRANSIENT)
                 continue
             done += self._finish(row)
         return done
@@ -314,8 +356,8 @@ class Pipeline:
             found = publisher.find(row.plan)
             posts = found if found is not None else publisher.write(row.plan)
         except PublishError as exc:
-            kind = REJECTED if isinstance(exc, RejectedError) else TRANSIENT
-            self.state.fail(row.id, str(exc), kind=kind, maybe_written=kind == TRANSIENT)
+            kind = _error_kind(exc)
+            self.state.fail(row.id, str(exc), kind=kind, maybe_written=kind == ErrorKind.TRANSIENT)
             log.warning("recovery failed thread=%d item=%s error=%s", row.id, row.item, exc)
             return 0
         self.state.mark_posted(row.id, posts)
@@ -330,36 +372,53 @@ class Pipeline:
     # --- manual repost ---------------------------------------------------------------
 
     def repost(self, ref: str, *, feed: str | None = None, boost: bool = False) -> str:
-        """Post an item again by id or URL, even if it was posted before."""
-        item = self.state.find_item(ref, feed=feed)
+        """Post an item again, even if it was posted before: "posted", "boosted" or
+        "shown" (dry run); ``RepostError`` when it can't be done. ``ref`` is its id, its
+        at-uri, any spelling of its URL, or the bsky.app link of a thread posted for it."""
+        item = self.find(ref, feed=feed)
         settings = self.config.feed(item.feed)
         if boost:
             return self._boost(item, settings)
         if not self.dry_run and self._paused(settings.account):
             until = datetime.fromtimestamp(self.paused_until[settings.account], UTC)
-            raise StateError(f"account {settings.account} is rate limited until {until:%H:%M} UTC")
-        outcome = self.publish(item, settings, kind="repost")
-        if outcome.startswith("skipped"):
-            reason = outcome.removeprefix("skipped: ")
-            raise StateError(f"item {item.id!r} can't be posted now: {reason}")
-        if outcome == "failed":
-            error = self.state.threads(item.feed, item.id)[-1].error
-            raise StateError(f"repost of {item.id!r} failed: {error}")
-        return outcome
+            raise RepostRefused(
+                f"account {settings.account} is rate limited until {until:%H:%M} UTC"
+            )
+        outcome = self.publish(item, settings, kind=ThreadKind.REPOST)
+        return _done(outcome, item, "posted", "can't be posted now", "repost")
+
+    def find(self, ref: str, *, feed: str | None = None) -> Item:
+        link = parse_post_link(ref)
+        if link is not None:
+            found = self.state.item_of_post(*link)
+            if found is not None and feed in (None, found[0]):
+                return self.state.find_item(found[1], feed=found[0])
+        return self.state.find_item(ref, feed=feed, norm_url=normalize_url(ref))
 
     def _boost(self, item: Item, feed: FeedSettings) -> str:
         posted = [
-            t for t in self.state.threads(item.feed, item.id) if t.posts and t.kind != "boost"
+            t
+            for t in self.state.threads(item.feed, item.id)
+            if t.posts and t.kind != ThreadKind.BOOST
         ]
         if not posted:
-            raise StateError(f"item {item.id!r} has no earlier thread to boost")
-        root: PostedRef = posted[-1].posts[0]
-        outcome = self.publish(item, feed, kind="boost", root=root)
-        if outcome.startswith("skipped"):
-            reason = outcome.removeprefix("skipped: ")
-            raise StateError(f"item {item.id!r} can't be boosted now: {reason}")
-        if outcome == "failed":
-            raise StateError(
-                f"boost of {item.id!r} failed: {self.state.threads(item.feed, item.id)[-1].error}"
-            )
-        return "boosted" if outcome == "posted" else outcome
+            raise RepostRefused(f"item {item.id!r} has no earlier thread to boost")
+        root = posted[-1].posts[0]
+        outcome = self.publish(item, feed, kind=ThreadKind.BOOST, root=root)
+        return _done(outcome, item, "boosted", "can't be boosted now", "boost")
+
+
+def _error_kind(exc: FeedbotError) -> ErrorKind:
+    """Refusals (the server's or our own checks') wait for a person; the rest is retried."""
+    if isinstance(exc, RejectedError | InvalidThread):
+        return ErrorKind.REJECTED
+    return ErrorKind.TRANSIENT
+
+
+def _done(outcome: Outcome, item: Item, posted: str, refused: str, what: str) -> str:
+    """A manual repost's outcome as the CLI's word, or the ``RepostError`` it amounts to."""
+    if isinstance(outcome, Skipped):
+        raise RepostRefused(f"item {item.id!r} {refused}: {outcome.reason}")
+    if isinstance(outcome, Failed):
+        raise RepostFailed(f"{what} of {item.id!r} failed: {outcome.error}")
+    return posted if isinstance(outcome, Posted) else "shown"

@@ -16,8 +16,6 @@ so the daemon and a manual ``repost`` can never both post the same item.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -30,13 +28,21 @@ from typing import Any
 import sqlite_utils
 
 from bot.clock import Clock, utcnow
-from bot.errors import StateError
-from bot.model import Article, PostedRef
-from bot.publish import Plan
+from bot.errors import StateError, UnknownItem
+from bot.heartbeat import owner_alive, process_owner
+from bot.model import Article, Plan, StrongRef
+from bot.outcomes import (
+    Claim,
+    Claimed,
+    ErrorKind,
+    ItemStatus,
+    Refused,
+    ThreadKind,
+    ThreadStatus,
+)
 
-NEW, SKIPPED, PLANNED, POSTED, FAILED = "new", "skipped", "planned", "posted", "failed"
-TRANSIENT, REJECTED = "transient", "rejected"
-IN_FLIGHT = ("claimed", "planned")
+# SQL spellings of the stored values, from the enums (migrations keep their own text)
+_IN_FLIGHT = ", ".join(f"'{s}'" for s in ThreadStatus.in_flight())
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -49,7 +55,7 @@ def _when(text: str | None) -> datetime | None:
 
 # --- migrations ----------------------------------------------------------------------
 # Numbered by PRAGMA user_version; each runs once, in a transaction. Never edit a
-# published migration: add a new one.
+# published migration: add a new one. Their status words are history, written out.
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -157,10 +163,10 @@ class Item:
     feed: str
     id: str
     url: str
-    status: str
+    status: ItemStatus
     attempts: int
     last_error: str | None
-    error_kind: str | None
+    error_kind: ErrorKind | None
     article: Article
     first_seen: datetime
 
@@ -171,11 +177,11 @@ class ThreadRow:
     feed: str
     item: str
     account: str
-    kind: str
-    status: str
+    kind: ThreadKind
+    status: ThreadStatus
     owner: str | None
     plan: Plan | None
-    posts: tuple[PostedRef, ...]
+    posts: tuple[StrongRef, ...]
     error: str | None
 
 
@@ -190,28 +196,9 @@ class FeedRow:
     disabled: str | None
 
 
-def process_owner() -> str:
-    """Who holds a claim: host and PID, so a dead owner's claim can be recognised."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def owner_alive(owner: str | None) -> bool:
-    if not owner:
-        return False
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False  # another host (an old container): nobody here holds it
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class State:
-    """A state file. Open with ``State.open(path)`` or ``State.memory()`` for tests."""
+    """A state file. Open with ``State.open(path)`` or ``State.memory()`` for tests; as a
+    context manager it closes every connection it opened on leaving."""
 
     def __init__(
         self,
@@ -224,6 +211,8 @@ class State:
         (an in-memory database only exists on one connection)."""
         self._connect = connect
         self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []  # every thread's, for close()
+        self._opened_lock = threading.Lock()
         self._shared = connect() if shared else None
         self.clock = clock
         self.owner = process_owner()
@@ -236,6 +225,8 @@ class State:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
+            with self._opened_lock:
+                self._opened.append(conn)
         return conn
 
     @classmethod
@@ -243,7 +234,9 @@ class State:
         path = Path(path)
 
         def connect() -> sqlite3.Connection:
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            # each connection is used by the one thread that opened it; close() may run
+            # on another, after the workers are done
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA busy_timeout = 30000")
@@ -263,7 +256,19 @@ class State:
         return cls(connect, shared=True, clock=clock)
 
     def close(self) -> None:
-        self.conn.close()
+        """Close every thread's connection (the daemon's workers each opened one)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        if self._shared is not None:
+            opened.append(self._shared)
+        for conn in opened:
+            conn.close()
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -327,9 +332,9 @@ class State:
 
     # --- items -----------------------------------------------------------------------
 
-    def known(self, feed: str, ids: list[str]) -> dict[str, tuple[str, str]]:
+    def known(self, feed: str, ids: list[str]) -> dict[str, tuple[str, ItemStatus]]:
         """``{id: (content_hash, status)}`` for the ids already stored."""
-        out: dict[str, tuple[str, str]] = {}
+        out: dict[str, tuple[str, ItemStatus]] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
@@ -337,18 +342,18 @@ class State:
                 f"SELECT id, content_hash, status FROM items WHERE feed = ? AND id IN ({marks})",
                 (feed, *chunk),
             )
-            out.update({r[0]: (r[1], r[2]) for r in rows})
+            out.update({r[0]: (r[1], ItemStatus(r[2])) for r in rows})
         return out
 
     def add_items(
-        self, rows: list[tuple[Article, str, str | None]], *, norm: Callable[[str], str]
+        self, rows: list[tuple[Article, ItemStatus, str | None]], *, norm: Callable[[str], str]
     ) -> None:
         """Insert or update items as ``(article, status, note)``; one transaction."""
         now = _iso(self.clock())
         with self._write() as conn:
             for article, status, note in rows:
                 conn.execute(
-                    """INSERT INTO items (feed, id, url, norm_url, content_hash, first_seen,
+                    f"""INSERT INTO items (feed, id, url, norm_url, content_hash, first_seen,
                            status, article, published, updated_at, note)
                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                        ON CONFLICT (feed, id) DO UPDATE SET
@@ -356,9 +361,9 @@ class State:
                            content_hash = excluded.content_hash, article = excluded.article,
                            published = excluded.published, updated_at = excluded.updated_at,
                            note = excluded.note,
-                           status = CASE WHEN items.status IN ('planned') THEN items.status
-                                         ELSE excluded.status END,
-                           attempts = CASE WHEN excluded.status = 'new' THEN 0
+                           status = CASE WHEN items.status = '{ItemStatus.PLANNED}'
+                                         THEN items.status ELSE excluded.status END,
+                           attempts = CASE WHEN excluded.status = '{ItemStatus.NEW}' THEN 0
                                            ELSE items.attempts END""",
                     (
                         article.feed,
@@ -396,17 +401,18 @@ class State:
     def pending(self, feed: str, *, max_attempts: int) -> list[Item]:
         """Items waiting to be posted, oldest first: new ones and transient failures."""
         rows = self.conn.execute(
-            f"SELECT {_ITEM_COLUMNS} FROM items WHERE feed = ? AND (status = 'new'"
-            " OR (status = 'failed' AND error_kind = 'transient' AND attempts < ?))"
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE feed = ? AND (status = ?"
+            " OR (status = ? AND error_kind = ? AND attempts < ?))"
             " ORDER BY coalesce(published, first_seen), first_seen, id",
-            (feed, max_attempts),
+            (feed, ItemStatus.NEW, ItemStatus.FAILED, ErrorKind.TRANSIENT, max_attempts),
         )
         return [_item(r) for r in rows]
 
-    def find_item(self, ref: str, *, feed: str | None = None) -> Item:
-        """An item by its id, its URL or its normalised URL; unknown is a ``StateError``."""
+    def find_item(self, ref: str, *, feed: str | None = None, norm_url: str | None = None) -> Item:
+        """An item by its id, its URL or its normalised URL (``norm_url``, the caller's
+        normalisation of ``ref``); else ``UnknownItem``."""
         where = "(id = ? OR url = ? OR norm_url = ?)"
-        args: list[Any] = [ref, ref, ref]
+        args: list[Any] = [ref, ref, norm_url or ref]
         if feed is not None:
             where += " AND feed = ?"
             args.append(feed)
@@ -415,72 +421,134 @@ class State:
         ).fetchall()
         if not rows:
             scope = f" in feed {feed!r}" if feed else ""
-            raise StateError(f"unknown item {ref!r}{scope}: it has not been seen by any poll")
+            raise UnknownItem(f"unknown item {ref!r}{scope}: it has not been seen by any poll")
         feeds = {r[0] for r in rows}
         if len(feeds) > 1:
-            raise StateError(
+            raise UnknownItem(
                 f"item {ref!r} is in several feeds ({', '.join(sorted(feeds))});"
                 " pick one with --feed"
             )
         return _item(rows[0])
 
-    def item(self, feed: str, item_id: str) -> Item:
+    def item_of_post(self, actor: str, rkey: str) -> tuple[str, str] | None:
+        """``(feed, item)`` of the latest thread holding the post ``rkey`` of ``actor``
+        (a DID; a handle matches the record key alone, as only the PDS knows handles)."""
+
+        def literal(text: str) -> str:
+            return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+        repo = literal(actor) if actor.startswith("did:") else "%"
+        pattern = f"at://{repo}/app.bsky.feed.post/{literal(rkey)}"
         row = self.conn.execute(
-            f"SELECT {_ITEM_COLUMNS} FROM items WHERE feed = ? AND id = ?", (feed, item_id)
+            "SELECT t.feed, t.item FROM threads t, json_each(t.posts) p"
+            " WHERE t.posts IS NOT NULL AND json_extract(p.value, '$.uri') LIKE ? ESCAPE '\\'"
+            " ORDER BY t.id DESC LIMIT 1",
+            (pattern,),
         ).fetchone()
-        if row is None:
-            raise StateError(f"unknown item {item_id!r} in feed {feed!r}")
-        return _item(row)
+        return (row[0], row[1]) if row else None
+
+    def listing(
+        self,
+        *,
+        feed: str | None = None,
+        status: ItemStatus | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[Item, tuple[StrongRef, ...]]]:
+        """Items newest first, each with the posts of its latest posted thread (or none)."""
+        where, args = [], []
+        if feed is not None:
+            where.append("feed = ?")
+            args.append(feed)
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        sql = (
+            f"SELECT {_ITEM_COLUMNS}, (SELECT t.posts FROM threads t WHERE t.feed = items.feed"
+            f" AND t.item = items.id AND t.status = '{ThreadStatus.POSTED}'"
+            f" AND t.kind != '{ThreadKind.BOOST}'"
+            " ORDER BY t.id DESC LIMIT 1) FROM items"
+        )
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY first_seen DESC, feed, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(str(limit))
+        out = []
+        for row in self.conn.execute(sql, args):
+            posts = tuple(StrongRef(**p) for p in json.loads(row[-1])) if row[-1] else ()
+            out.append((_item(row[:-1]), posts))
+        return out
 
     # --- threads: claim → plan → posted ----------------------------------------------
 
-    def claim(self, item: Item, account: str, *, norm_url: str, kind: str = "post") -> int | str:
-        """Take an item for posting: the new thread's id, or why it can't be taken.
+    def claim(
+        self, item: Item, account: str, *, norm_url: str, kind: ThreadKind = ThreadKind.POST
+    ) -> Claim:
+        """Take an item for posting: ``Claimed`` with the new thread's id, or ``Refused``.
 
         A ``post`` is refused when the item is not pending any more or when this account
         already has the same URL (from any feed); any kind is refused while another
         thread of the item is in flight.
         """
         with self._write() as conn:
-            if kind == "post":
-                status = conn.execute(
-                    "SELECT status FROM items WHERE feed = ? AND id = ?", (item.feed, item.id)
-                ).fetchone()
-                if status is None or status[0] not in (NEW, FAILED):
-                    return f"item is {status[0] if status else 'gone'}"
-                dup = conn.execute(
-                    "SELECT feed, item FROM threads WHERE account = ? AND norm_url = ?"
-                    " AND kind = 'post' AND status IN ('claimed', 'planned', 'posted')",
-                    (account, norm_url),
-                ).fetchone()
-                if dup is not None:
-                    note = f"already posted on {account} as {dup[0]}/{dup[1]}"
-                    conn.execute(
-                        "UPDATE items SET status = 'skipped', note = ? WHERE feed = ? AND id = ?",
-                        (note, item.feed, item.id),
-                    )
-                    return note
+            if kind == ThreadKind.POST:
+                refused = self._refuse_post(conn, item, account, norm_url)
+                if refused is not None:
+                    return refused
             try:
                 cursor = conn.execute(
                     "INSERT INTO threads (feed, item, account, kind, status, norm_url, owner,"
-                    " created_at) VALUES (?, ?, ?, ?, 'claimed', ?, ?, ?)",
-                    (item.feed, item.id, account, kind, norm_url, self.owner, _iso(self.clock())),
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        item.feed,
+                        item.id,
+                        account,
+                        kind,
+                        ThreadStatus.CLAIMED,
+                        norm_url,
+                        self.owner,
+                        _iso(self.clock()),
+                    ),
                 )
             except sqlite3.IntegrityError:
                 owner = conn.execute(
                     "SELECT owner FROM threads WHERE feed = ? AND item = ?"
-                    " AND status IN ('claimed', 'planned')",
+                    f" AND status IN ({_IN_FLIGHT})",
                     (item.feed, item.id),
                 ).fetchone()[0]
                 if owner != self.owner and owner_alive(owner):
-                    return "another process is posting it right now"
-                return "an earlier attempt is waiting to be finished by the next run"
-            if kind == "post":
+                    return Refused("another process is posting it right now")
+                return Refused("an earlier attempt is waiting to be finished by the next run")
+            if kind == ThreadKind.POST:
                 conn.execute(
                     "UPDATE items SET attempts = attempts + 1 WHERE feed = ? AND id = ?",
                     (item.feed, item.id),
                 )
-            return int(cursor.lastrowid or 0)
+            return Claimed(int(cursor.lastrowid or 0))
+
+    def _refuse_post(
+        self, conn: sqlite3.Connection, item: Item, account: str, norm_url: str
+    ) -> Refused | None:
+        """Why a ``post`` claim can't be taken (and the duplicate marked skipped), or None."""
+        status = conn.execute(
+            "SELECT status FROM items WHERE feed = ? AND id = ?", (item.feed, item.id)
+        ).fetchone()
+        if status is None or status[0] not in (ItemStatus.NEW, ItemStatus.FAILED):
+            return Refused(f"item is {status[0] if status else 'gone'}")
+        dup = conn.execute(
+            "SELECT feed, item FROM threads WHERE account = ? AND norm_url = ?"
+            " AND kind = ? AND status IN (?, ?, ?)",
+            (account, norm_url, ThreadKind.POST, *ThreadStatus.in_flight(), ThreadStatus.POSTED),
+        ).fetchone()
+        if dup is None:
+            return None
+        note = f"already posted on {account} as {dup[0]}/{dup[1]}"
+        conn.execute(
+            "UPDATE items SET status = ?, note = ? WHERE feed = ? AND id = ?",
+            (ItemStatus.SKIPPED, note, item.feed, item.id),
+        )
+        return Refused(note)
 
     def save_plan(self, thread_id: int, plan: Plan) -> None:
         """Commit the plan before anything is written, so a crash can be recovered."""
@@ -489,36 +557,39 @@ class State:
                 "SELECT feed, item, kind FROM threads WHERE id = ?", (thread_id,)
             ).fetchone()
             conn.execute(
-                "UPDATE threads SET status = 'planned', plan = ? WHERE id = ?",
-                (json.dumps(plan.to_json(), ensure_ascii=False), thread_id),
+                "UPDATE threads SET status = ?, plan = ? WHERE id = ?",
+                (ThreadStatus.PLANNED, json.dumps(plan.to_json(), ensure_ascii=False), thread_id),
             )
-            if row[2] == "post":
+            if row[2] == ThreadKind.POST:
                 conn.execute(
-                    "UPDATE items SET status = 'planned' WHERE feed = ? AND id = ?",
-                    (row[0], row[1]),
+                    "UPDATE items SET status = ? WHERE feed = ? AND id = ?",
+                    (ItemStatus.PLANNED, row[0], row[1]),
                 )
 
-    def mark_posted(self, thread_id: int, posts: tuple[PostedRef, ...]) -> None:
+    def mark_posted(self, thread_id: int, posts: tuple[StrongRef, ...]) -> None:
         with self._write() as conn:
             row = conn.execute(
                 "SELECT feed, item, kind FROM threads WHERE id = ?", (thread_id,)
             ).fetchone()
             conn.execute(
-                "UPDATE threads SET status = 'posted', posts = ?, posted_at = ?, error = NULL"
+                "UPDATE threads SET status = ?, posts = ?, posted_at = ?, error = NULL"
                 " WHERE id = ?",
                 (
-                    json.dumps([{"uri": p.uri, "cid": p.cid} for p in posts]),
+                    ThreadStatus.POSTED,
+                    json.dumps([p.to_json() for p in posts]),
                     _iso(self.clock()),
                     thread_id,
                 ),
             )
             conn.execute(
-                "UPDATE items SET status = 'posted', last_error = NULL, error_kind = NULL"
+                "UPDATE items SET status = ?, last_error = NULL, error_kind = NULL"
                 " WHERE feed = ? AND id = ?",
-                (row[0], row[1]),
+                (ItemStatus.POSTED, row[0], row[1]),
             )
 
-    def fail(self, thread_id: int, error: str, *, kind: str, maybe_written: bool = False) -> None:
+    def fail(
+        self, thread_id: int, error: str, *, kind: ErrorKind, maybe_written: bool = False
+    ) -> None:
         """Give a claim back after an error.
 
         ``maybe_written`` says the write itself failed in a way that may have reached the
@@ -528,21 +599,27 @@ class State:
             row = conn.execute(
                 "SELECT feed, item, kind, status FROM threads WHERE id = ?", (thread_id,)
             ).fetchone()
-            keep = row[3] == "planned" and maybe_written
+            keep = row[3] == ThreadStatus.PLANNED and maybe_written
             conn.execute(
                 "UPDATE threads SET status = ?, error = ? WHERE id = ?",
-                (row[3] if keep else "failed", error, thread_id),
+                (row[3] if keep else ThreadStatus.FAILED, error, thread_id),
             )
-            if row[2] == "post":
+            if row[2] == ThreadKind.POST:
                 conn.execute(
                     "UPDATE items SET status = ?, last_error = ?, error_kind = ?"
                     " WHERE feed = ? AND id = ?",
-                    (PLANNED if keep else FAILED, error, kind, row[0], row[1]),
+                    (
+                        ItemStatus.PLANNED if keep else ItemStatus.FAILED,
+                        error,
+                        kind,
+                        row[0],
+                        row[1],
+                    ),
                 )
 
     def in_flight(self, *, feed: str | None = None) -> list[ThreadRow]:
         """Threads claimed or planned whose owner is gone: what a crash left behind."""
-        sql = f"SELECT {_THREAD_COLUMNS} FROM threads WHERE status IN ('claimed', 'planned')"
+        sql = f"SELECT {_THREAD_COLUMNS} FROM threads WHERE status IN ({_IN_FLIGHT})"
         args: tuple[str, ...] = ()
         if feed is not None:
             sql += " AND feed = ?"
@@ -566,8 +643,8 @@ class State:
         for pacing that survives restarts."""
         rows = self.conn.execute(
             "SELECT posted_at, json_array_length(posts) FROM threads"
-            " WHERE account = ? AND status = 'posted' AND posted_at >= ? ORDER BY posted_at",
-            (account, _iso(since)),
+            " WHERE account = ? AND status = ? AND posted_at >= ? ORDER BY posted_at",
+            (account, ThreadStatus.POSTED, _iso(since)),
         )
         return [(datetime.fromisoformat(r[0]).timestamp(), int(r[1])) for r in rows]
 
@@ -590,18 +667,18 @@ class State:
 
     # --- reporting -------------------------------------------------------------------
 
-    def counts(self, feed: str) -> dict[str, int]:
+    def counts(self, feed: str) -> dict[ItemStatus, int]:
         rows = self.conn.execute(
             "SELECT status, count(*) FROM items WHERE feed = ? GROUP BY status", (feed,)
         )
-        return {r[0]: r[1] for r in rows}
+        return {ItemStatus(r[0]): r[1] for r in rows}
 
     def errors(self, feed: str, *, limit: int = 5) -> list[tuple[str, str, str]]:
         """Recent item errors as ``(item, kind, error)``."""
         rows = self.conn.execute(
             "SELECT id, coalesce(error_kind, ''), last_error FROM items WHERE feed = ?"
-            " AND last_error IS NOT NULL AND status != 'posted' ORDER BY updated_at DESC LIMIT ?",
-            (feed, limit),
+            " AND last_error IS NOT NULL AND status != ? ORDER BY updated_at DESC LIMIT ?",
+            (feed, ItemStatus.POSTED, limit),
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
@@ -615,10 +692,10 @@ def _item(row: tuple[Any, ...]) -> Item:
         feed=row[0],
         id=row[1],
         url=row[2],
-        status=row[3],
+        status=ItemStatus(row[3]),
         attempts=row[4],
         last_error=row[5],
-        error_kind=row[6],
+        error_kind=ErrorKind(row[6]) if row[6] else None,
         article=Article.from_json(json.loads(row[7])),
         first_seen=datetime.fromisoformat(row[8]),
     )
@@ -630,10 +707,10 @@ def _thread(row: tuple[Any, ...]) -> ThreadRow:
         feed=row[1],
         item=row[2],
         account=row[3],
-        kind=row[4],
-        status=row[5],
+        kind=ThreadKind(row[4]),
+        status=ThreadStatus(row[5]),
         owner=row[6],
         plan=Plan.from_json(json.loads(row[7])) if row[7] else None,
-        posts=tuple(PostedRef(**p) for p in json.loads(row[8])) if row[8] else (),
+        posts=tuple(StrongRef(**p) for p in json.loads(row[8])) if row[8] else (),
         error=row[9],
     )

@@ -75,7 +75,7 @@ def make_thumbnail(
         return None
     if image is None:
         return None
-    return _encode(image, max_side, max_bytes)
+    return _encode(image, max_bytes)
 
 
 def _decode(raw: bytes, max_side: int) -> Image.Image | None:
@@ -109,7 +109,7 @@ def _uses_alpha(image: Image.Image) -> bool:
     return isinstance(low, int | float) and low < 255
 
 
-def _encode(image: Image.Image, max_side: int, max_bytes: int) -> Thumbnail | None:
+def _encode(image: Image.Image, max_bytes: int) -> Thumbnail | None:
     if _uses_alpha(image):
         data = _save(image, "PNG", optimize=True)
         if len(data) <= max_bytes:

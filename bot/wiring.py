@@ -6,38 +6,54 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from contextlib import ExitStack
+from datetime import timedelta
 from typing import TextIO
 
 import httpx
 
-from bot.config import BlueskyAccount, Config, FeedSettings, FeedSource, RecordsSource
+from bot.clock import Clock, utcnow
+from bot.config import (
+    BlueskyAccount,
+    Config,
+    FeedSettings,
+    FeedSourceSettings,
+    RecordsSourceSettings,
+)
 from bot.http import make_client
 from bot.pipeline import Pipeline
 from bot.publish import Publisher
 from bot.publish.preview import PreviewPublisher
 from bot.sources import Source
-from bot.sources.records import RecordsSource as RecordsReader
+from bot.sources.records import RecordsSource
 from bot.state import State
 from bot.summarize import Summarizer, make_summarizer
 
 
 def make_source(feed: FeedSettings, client: httpx.Client) -> Source:
     settings = feed.source
-    if isinstance(settings, RecordsSource):
-        return RecordsReader(feed.name, settings.path)
-    if isinstance(settings, FeedSource):
-        from bot.sources.feed import FeedSource as FeedReader
+    if isinstance(settings, RecordsSourceSettings):
+        return RecordsSource(feed.name, settings.path)
+    if isinstance(settings, FeedSourceSettings):
+        from bot.sources.feed import FeedSource
 
-        return FeedReader(feed.name, settings, client)
-    from bot.sources.atproto import AtprotoSource as AtprotoReader
+        return FeedSource(feed.name, settings, client)
+    from bot.sources.atproto import AtprotoSource
 
-    return AtprotoReader(feed.name, settings, client)
+    return AtprotoSource(feed.name, settings, client)
 
 
 def make_publishers(
-    config: Config, state: State, *, dry_run: bool, as_json: bool, out: TextIO
+    config: Config,
+    state: State,
+    *,
+    dry_run: bool,
+    as_json: bool,
+    out: TextIO,
+    clock: Clock = utcnow,
+    closing: ExitStack | None = None,
 ) -> dict[str, Publisher]:
+    """One publisher per account; Bluesky ones are closed by ``closing`` when given."""
     preview = PreviewPublisher(out, as_json=as_json)
     publishers: dict[str, Publisher] = {}
     for name, account in config.accounts.items():
@@ -47,9 +63,12 @@ def make_publishers(
             from bot.publish.bluesky import BlueskyPublisher
             from bot.publish.pacing import CREATE_POINTS
 
-            since = datetime.now(UTC) - timedelta(days=1)
+            since = clock() - timedelta(days=1)
             history = [(when, n * CREATE_POINTS) for when, n in state.writes(name, since=since)]
-            publishers[name] = BlueskyPublisher(name, account, state, history=history)
+            publisher = BlueskyPublisher(
+                name, account, state, clock=lambda: clock().timestamp(), history=history
+            )
+            publishers[name] = closing.enter_context(publisher) if closing else publisher
     return publishers
 
 
@@ -62,27 +81,39 @@ def build_pipeline(
     out: TextIO | None = None,
     env: Mapping[str, str] | None = None,
     stop: threading.Event | None = None,
+    clock: Clock = utcnow,
 ) -> Pipeline:
+    """The pipeline for ``config``; use it as a context manager so that the HTTP client
+    and the publishers it opened are closed."""
     import os
 
     env = dict(os.environ) if env is None else env
-    client = make_client()
-    sources = {f.name: make_source(f, client) for f in config.feeds}
-    summarizers: dict[str, Summarizer] = {
-        f.name: make_summarizer(f.summary, env) for f in config.feeds
-    }
-    publishers = make_publishers(
-        config, state, dry_run=dry_run, as_json=as_json, out=out or sys.stdout
-    )
-    return Pipeline(
-        config,
-        state,
-        sources=sources,
-        publishers=publishers,
-        summarizers=summarizers,
-        dry_run=dry_run,
-        stop=stop,
-    )
+    with ExitStack() as closing:  # closed here only if building fails half-way
+        client = closing.enter_context(make_client())
+        sources = {f.name: make_source(f, client) for f in config.feeds}
+        summarizers: dict[str, Summarizer] = {
+            f.name: make_summarizer(f.summary, env) for f in config.feeds
+        }
+        publishers = make_publishers(
+            config,
+            state,
+            dry_run=dry_run,
+            as_json=as_json,
+            out=out or sys.stdout,
+            clock=clock,
+            closing=closing,
+        )
+        return Pipeline(
+            config,
+            state,
+            sources=sources,
+            publishers=publishers,
+            summarizers=summarizers,
+            dry_run=dry_run,
+            clock=clock,
+            stop=stop,
+            closing=closing.pop_all(),
+        )
 
 
 def secrets_of(config: Config, env: Mapping[str, str]) -> list[str]:

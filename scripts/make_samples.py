@@ -1,9 +1,9 @@
-"""Regenerate config/samples/ from ../shared/seeds and the texts below (run from the repo root)."""
+"""Regenerate config/samples/ from tests/data/seeds (the repository's copies of the seed documents) and the texts below (run from the repo root)."""
 
 import json
 from pathlib import Path
 
-SEEDS = Path("../shared/seeds")
+SEEDS = Path("tests/data/seeds")
 OUT = Path("config/samples")
 REPO = "did:plc:av64nrsc7sczp26nmabnikse"
 DEMO = "did:plc:feedbotsamples7xq2kdemo"
@@ -133,6 +133,47 @@ TEXTS = {
 Экипаж станции из трёх человек уже готовится к приёму груза. Японские партнёры передали для эксперимента семена риса, выведенные специально для выращивания в космосе 🌾.
 """,
         tags=["космос", "Ангара"],
+    ),
+    "ja-sapporo-bus": doc(
+        "3mn6g2hq4pk2g",
+        "札幌市、雪道で自動運転バスの試験運行を開始",
+        "/ja/sapporo-jidou-unten",
+        "2026-12-01T03:00:00.000Z",
+        """
+札幌市は1日、積雪のある路上で自動運転バスの試験運行を始めた。市中心部と札幌駅北口を結ぶ約4.5キロの区間を1日8往復する。運賃は無料で、来年3月末まで続ける予定だ。
+
+車両は定員20人の小型電気バスで、屋根に取り付けたセンサーが路面の凍結や周囲の歩行者を検知する。安全のため、運転席には当面、市の委託を受けた運転士が乗り込む。
+
+市交通局によると、冬の北海道で公道を使った自動運転の長期試験は初めてという。担当者は「雪で車線が見えなくなっても、地図データと位置情報を組み合わせて走れるかを確かめたい。冬に走れなければ実用化はない」と話した。
+
+背景には深刻な運転士不足がある。市内の路線バスは今年4月、運転士の確保が難しいとして12路線で減便した。市は2030年までに、利用者の少ない郊外路線の一部を自動運転に切り替える方針を示している。
+
+初日は午前9時の始発に約30人が乗り込んだ。通勤で利用した会社員の女性（34）は「揺れが少なく、思ったより普通のバスだった。雪の日でも同じように走れるなら心強い」と話した。
+
+試験の結果は来年夏にまとめ、国の補助事業の審査に使われる。市は利用者アンケートも実施し、停留所の位置や運行時間の見直しに生かすとしている。
+""",
+        tags=["札幌", "自動運転"],
+    ),
+    "pt-curitiba-onibus": doc(
+        "3mn7h3jr5ql2h",
+        "Curitiba coloca em operação a primeira linha de ônibus totalmente elétrica",
+        "/pt/curitiba-onibus-eletricos",
+        "2026-11-03T14:20:00.000Z",
+        """
+A Prefeitura de Curitiba colocou em operação nesta segunda-feira (3) a primeira linha de ônibus da cidade atendida apenas por veículos elétricos. Os 30 ônibus a bateria vão circular na linha Inter 2, que liga 28 bairros e transporta cerca de 45 mil passageiros por dia.
+
+Segundo a Urbs, empresa que administra o transporte coletivo, cada veículo custou R$ 3,2 milhões, quase o dobro de um ônibus a diesel. A diferença deve ser compensada em oito anos com a economia de combustível e de manutenção, de acordo com a empresa.
+
+"É uma mudança que o passageiro sente no primeiro dia: o ônibus é silencioso, não tem cheiro de fumaça e tem ar-condicionado", afirmou o prefeito durante a cerimônia no terminal do Cabral. Ele disse que a meta é substituir metade da frota até 2030.
+
+Os ônibus têm autonomia de 250 quilômetros e são recarregados durante a madrugada na garagem do Boqueirão, que recebeu uma subestação de energia própria. Em horários de pico, um carregador rápido no terminal permite completar a carga em cerca de 40 minutos.
+
+Especialistas ouvidos pela reportagem elogiaram a iniciativa, mas lembram que o sucesso depende da frequência. Na Inter 2, o intervalo entre os ônibus nos horários de pico é de seis minutos, e usuários reclamam de lotação desde a pandemia.
+
+A tarifa continua em R$ 6, e os cartões de transporte atuais valem normalmente nos novos veículos. A Urbs informou que outras duas linhas devem receber ônibus elétricos no segundo semestre.
+""",
+        tags=["Curitiba", "mobilidade urbana"],
+        description="A linha Inter 2 passa a circular com 30 ônibus a bateria; a prefeitura promete trocar metade da frota até 2030.",
     ),
 }
 

@@ -16,7 +16,7 @@ from httpserver import LocalServer, Request, Response
 
 from bot.atproto_ids import record_cid
 from bot.config import BlueskyAccount
-from bot.publish import Plan, PlannedPost
+from bot.model import Plan, PlannedPost
 
 DID = "did:plc:fakefakefakefakefakefake"
 HANDLE = "feedbot-fake.test"

@@ -22,16 +22,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import load_config
 from bot.logs import setup_logging
-from bot.model import PostedRef, Thread
-from bot.publish import Plan, Publisher, Target
+from bot.model import Plan, StrongRef, Target, Thread
+from bot.publish import Publisher
+from bot.publish.preview import PreviewPublisher
 from bot.state import State
 from bot.wiring import build_pipeline
 
 
 class KillingPublisher:
     """The real publisher, except that this process dies around ``write`` when asked."""
-
-    posts_for_real = True
 
     def __init__(self, inner: Publisher, kill: str) -> None:
         self.inner = inner
@@ -40,10 +39,10 @@ class KillingPublisher:
     def prepare(self, thread: Thread, target: Target, *, now: datetime) -> Plan:
         return self.inner.prepare(thread, target, now=now)
 
-    def find(self, plan: Plan) -> tuple[PostedRef, ...] | None:
+    def find(self, plan: Plan) -> tuple[StrongRef, ...] | None:
         return self.inner.find(plan)
 
-    def write(self, plan: Plan) -> tuple[PostedRef, ...]:
+    def write(self, plan: Plan) -> tuple[StrongRef, ...]:
         if self.kill == "before-write":
             os.kill(os.getpid(), signal.SIGKILL)  # the plan is saved, nothing written
         refs = self.inner.write(plan)
@@ -51,7 +50,7 @@ class KillingPublisher:
             os.kill(os.getpid(), signal.SIGKILL)  # written; the state doesn't know yet
         return refs
 
-    def prepare_boost(self, root: PostedRef, target: Target, *, now: datetime) -> Plan:
+    def prepare_boost(self, root: StrongRef, target: Target, *, now: datetime) -> Plan:
         return self.inner.prepare_boost(root, target, now=now)
 
 
@@ -67,7 +66,7 @@ def main() -> int:
     state = State.open(config.state)
     pipeline = build_pipeline(config, state)
     pipeline.publishers = {
-        name: KillingPublisher(p, args.kill) if p.posts_for_real else p
+        name: p if isinstance(p, PreviewPublisher) else KillingPublisher(p, args.kill)
         for name, p in pipeline.publishers.items()
     }
     for report in pipeline.run_once():

@@ -6,8 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.errors import FeedbotError, SourceError
-from bot.model import Article, Poll, PostedRef, Summary, Thread
-from bot.publish import Plan, PlannedPost, Target
+from bot.model import Article, Plan, PlannedPost, Poll, StrongRef, Summary, Target, Thread
 from bot.summarize import Budget
 
 
@@ -36,15 +35,13 @@ class Crash(BaseException):
 class FakePublisher:
     """Keeps written threads in a dict, like a repo; can fail or crash on demand."""
 
-    posts_for_real = True
-
     def __init__(self) -> None:
-        self.repo: dict[str, tuple[PostedRef, ...]] = {}  # first rkey → posts
+        self.repo: dict[str, tuple[StrongRef, ...]] = {}  # first rkey → posts
         self.writes = 0
         self.fail_with: FeedbotError | None = None
         self.crash_after_write = False
         self.written_then_fail: FeedbotError | None = None
-        self.boosted: list[PostedRef] = []
+        self.boosted: list[StrongRef] = []
         self._n = 0
 
     def prepare(self, thread: Thread, target: Target, *, now: datetime) -> Plan:
@@ -54,15 +51,15 @@ class FakePublisher:
             posts.append(PlannedPost(f"rk{self._n}", f"cid{self._n}", {"text": post.text}))
         return Plan(target.feed, target.item, target.url, "acct", "did:plc:fake", tuple(posts))
 
-    def _refs(self, plan: Plan) -> tuple[PostedRef, ...]:
+    def _refs(self, plan: Plan) -> tuple[StrongRef, ...]:
         return tuple(
-            PostedRef(f"at://did:plc:fake/app.bsky.feed.post/{p.rkey}", p.cid) for p in plan.posts
+            StrongRef(f"at://did:plc:fake/app.bsky.feed.post/{p.rkey}", p.cid) for p in plan.posts
         )
 
-    def find(self, plan: Plan) -> tuple[PostedRef, ...] | None:
+    def find(self, plan: Plan) -> tuple[StrongRef, ...] | None:
         return self.repo.get(plan.posts[0].rkey)
 
-    def write(self, plan: Plan) -> tuple[PostedRef, ...]:
+    def write(self, plan: Plan) -> tuple[StrongRef, ...]:
         if self.fail_with is not None:
             raise self.fail_with
         key = plan.posts[0].rkey
@@ -76,7 +73,7 @@ class FakePublisher:
             raise self.written_then_fail
         return self.repo[key]
 
-    def prepare_boost(self, root: PostedRef, target: Target, *, now: datetime) -> Plan:
+    def prepare_boost(self, root: StrongRef, target: Target, *, now: datetime) -> Plan:
         self.boosted.append(root)
         self._n += 1
         record = {"$type": "app.bsky.feed.repost", "subject": {"uri": root.uri, "cid": root.cid}}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import AtprotoSource, load_config
+from bot.config import AtprotoSourceSettings, load_config
 from bot.errors import ConfigError
 
 FEED = """\
@@ -22,11 +22,11 @@ feeds:
 {extra}"""
 
 
-def load(tmp_path: Path, repo: str = "alice.example.com", extra: str = "") -> AtprotoSource:
+def load(tmp_path: Path, repo: str = "alice.example.com", extra: str = "") -> AtprotoSourceSettings:
     path = tmp_path / "feeds.yaml"
     path.write_text(FEED.format(repo=repo, extra=extra), encoding="utf-8")
     source = load_config(path, env={}).feeds[0].source
-    assert isinstance(source, AtprotoSource)
+    assert isinstance(source, AtprotoSourceSettings)
     return source
 
 

@@ -7,7 +7,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.atproto_ids import TidClock, decode_tid, encode_record, encode_tid, is_tid, record_cid
+from bot.atproto_ids import TidClock, encode_record, encode_tid, is_tid, record_cid
+
+SORTABLE_BASE32 = "234567abcdefghijklmnopqrstuvwxyz"
+
+
+def decode_tid(tid: str) -> tuple[int, int]:
+    """The test's own reading of a TID, per the spec: ``(micros, clock_id)``."""
+    value = 0
+    for char in tid:
+        value = (value << 5) | SORTABLE_BASE32.index(char)
+    return value >> 10, value & 1023
+
 
 POST = {
     "$type": "app.bsky.feed.post",
@@ -49,8 +60,6 @@ def test_invalid_tids_are_rejected() -> None:
     assert not is_tid("3ke6kg3wk222")  # 12 chars
     assert not is_tid("zke6kg3wk2222")  # top bit set
     assert not is_tid("3KE6KG3WK2222")  # upper case
-    with pytest.raises(ValueError):
-        decode_tid("hello")
     with pytest.raises(ValueError):
         encode_tid(-1, 0)
     with pytest.raises(ValueError):

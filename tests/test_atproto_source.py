@@ -17,7 +17,7 @@ import httpx
 import pytest
 from pds import LocalPds
 
-from bot.config import AtprotoSource as AtprotoSettings
+from bot.config import AtprotoSourceSettings
 from bot.errors import SourceError
 from bot.http import make_client
 from bot.model import StrongRef
@@ -83,7 +83,7 @@ class Harness:
         self.dns = Dns()
 
     def source(self, repo: str, **settings: Any) -> AtprotoSource:
-        config = AtprotoSettings(
+        config = AtprotoSourceSettings(
             type="atproto",
             repo=repo,
             plc_url=settings.pop("plc_url", self.pds.plc_url),

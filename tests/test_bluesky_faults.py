@@ -4,6 +4,7 @@ faults, timeouts, refused writes and sessions. Counts and waits are bounded."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 
@@ -14,6 +15,7 @@ from bluesky_fakes import (
     PASSWORD,
     FakeXrpc,
     MemorySessions,
+    X,
     error,
     jwt,
     plan,
@@ -22,8 +24,7 @@ from bluesky_fakes import (
 from httpserver import LocalServer, Request, Response
 
 from bot.errors import RejectedError, TransientError
-from bot.model import PostedRef
-from bot.publish import Target
+from bot.model import StrongRef, Target
 from bot.publish.bluesky import BlueskyPublisher
 from bot.publish.pacing import Backoff
 
@@ -153,8 +154,8 @@ def test_find_tells_written_from_unwritten_and_flags_a_partial_thread(
     written = publisher.write(thread)
     assert publisher.find(thread) == written
     assert written == (
-        PostedRef(f"at://{DID}/app.bsky.feed.post/3kaaaaaaaaj22", thread.posts[0].cid),
-        PostedRef(f"at://{DID}/app.bsky.feed.post/3kaaaaaaaak22", thread.posts[1].cid),
+        StrongRef(f"at://{DID}/app.bsky.feed.post/3kaaaaaaaaj22", thread.posts[0].cid),
+        StrongRef(f"at://{DID}/app.bsky.feed.post/3kaaaaaaaak22", thread.posts[1].cid),
     )
 
     del fake.records["3kaaaaaaaak22"]
@@ -176,7 +177,7 @@ def test_rewriting_an_existing_plan_fails_but_find_recovers_it(
 def test_boost_writes_a_repost_record(fake: FakeXrpc, publisher: BlueskyPublisher) -> None:
     from datetime import UTC, datetime
 
-    root = PostedRef(f"at://{DID}/app.bsky.feed.post/3kaaaaaaaam22", "bafyreiabc")
+    root = StrongRef(f"at://{DID}/app.bsky.feed.post/3kaaaaaaaam22", "bafyreiabc")
     target = Target("f", "item", "https://example.com/a")
     plan = publisher.prepare_boost(root, target, now=datetime(2026, 1, 2, tzinfo=UTC))
     assert fake.records == {}  # planning writes nothing
@@ -297,3 +298,34 @@ def test_no_password_or_token_reaches_the_logs(
     for session in store.saves:
         for secret in session.split(":::")[2:4]:
             assert secret not in text
+
+
+def test_threads_sharing_a_publisher_log_in_once(
+    fake: FakeXrpc, publisher: BlueskyPublisher
+) -> None:
+    """The daemon's workers share an account's publisher; the first login is held until
+    a second one arrives (or 0.3s pass), which only happens without the lock."""
+    route = X + "com.atproto.server.createSession"
+    login = fake.server.routes[route]
+    second = threading.Event()
+    logins: list[Request] = []
+
+    def slow_login(request: Request) -> Response:
+        logins.append(request)
+        if len(logins) == 1:
+            second.wait(timeout=0.3)  # under the client's 0.5s timeout
+        else:
+            second.set()
+        return login(request)
+
+    fake.server.routes[route] = slow_login
+    writers = [
+        threading.Thread(target=publisher.write, args=(plan(rkey),))
+        for rkey in ("3kaaaaaaaaz22", "3kaaaaaaabz22")
+    ]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    assert len(logins) == 1
+    assert len(fake.records) == 2

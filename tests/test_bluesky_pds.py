@@ -17,8 +17,7 @@ from pds import Account, LocalPds, XrpcError
 
 from bot.atproto_ids import TidClock, record_cid
 from bot.config import BlueskyAccount
-from bot.model import Post, Thread
-from bot.publish import Plan, PlannedPost, Target
+from bot.model import Plan, PlannedPost, Post, Target, Thread
 from bot.publish.bluesky import BlueskyPublisher
 
 POST = "app.bsky.feed.post"

@@ -15,8 +15,7 @@ from pds import Account, LocalPds
 from PIL import Image
 from test_bluesky_pds import CountingTransport, account_settings
 
-from bot.model import Facet, LinkCard, Post, StrongRef, Thread
-from bot.publish import Target
+from bot.model import Facet, LinkCard, Post, StrongRef, Target, Thread
 from bot.publish.bluesky import BlueskyPublisher
 
 URL = "https://example.com/posts/baikal"

@@ -12,7 +12,7 @@ from bot.cli import build_parser, main
 from bot.lexicon import check_post_record
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_DOCUMENTS = 6
+SAMPLE_DOCUMENTS = 8
 
 
 @pytest.fixture

@@ -7,17 +7,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.compose import (
-    LINK_LABELS,
-    POST_BYTES,
-    POST_GRAPHEMES,
     URL_SHOW_MAX,
     ComposeOptions,
     compose,
     display_url,
     summary_budget,
 )
-from bot.lexicon import check_post_record, post_record
+from bot.labels import LINK_LABELS
+from bot.lexicon import MAX_BYTES, MAX_GRAPHEMES, check_post_record, post_record
 from bot.model import Article, StrongRef, Summary, Thread
+from bot.summarize.words import near_repeats
 from bot.text import ELLIPSIS, graphemes, split_graphemes, utf8_len
 
 URL = "https://vlast.kz/english/69541-kazakhstan-and-russia-renew-friendship-vows.html"
@@ -62,8 +61,9 @@ def article(**overrides: object) -> Article:
 def sentences(n: int, length: int = 120) -> tuple[str, ...]:
     out = []
     for i in range(n):
+        # distinct words in each, so that no sentence restates another
         base = f"Sentence {i} says something about the talks"
-        filler = " and more" * ((length - len(base)) // 9 + 1)
+        filler = "".join(f" fact{i}x{k}" for k in range(length // 6))
         out.append((base + filler)[: length - 1].rstrip() + ".")
     return tuple(out)
 
@@ -81,8 +81,8 @@ def assert_well_formed(thread: Thread, art: Article, options: ComposeOptions) ->
     assert 2 <= len(thread.posts) <= options.max_posts
     assert len(thread.langs) <= 3
     for post in thread.posts:
-        assert graphemes(post.text) <= POST_GRAPHEMES
-        assert utf8_len(post.text) <= POST_BYTES
+        assert graphemes(post.text) <= MAX_GRAPHEMES
+        assert utf8_len(post.text) <= MAX_BYTES
         for facet in post.facets:
             shown = slice_of(post.text, facet.start, facet.end)
             if facet.kind == "tag":
@@ -194,6 +194,29 @@ def test_link_back_gets_its_own_post_with_an_empty_summary() -> None:
 def test_link_back_label_follows_the_thread_language(lang: str, label: str) -> None:
     thread = compose(article(), Summary(sentences(1), lang), ComposeOptions())
     assert label in thread.posts[-1].text
+
+
+BLUESKY_LANGUAGES = ("en", "ja", "pt", "de", "es", "fr", "ko", "ru", "uk", "it", "pl", "nl", "tr")
+
+
+def test_every_large_bluesky_language_has_its_own_link_label() -> None:
+    labels = {lang: LINK_LABELS[lang] for lang in BLUESKY_LANGUAGES}
+    assert len(set(labels.values())) == len(BLUESKY_LANGUAGES)
+    for lang, label in labels.items():
+        thread = compose(article(), Summary(sentences(1), lang), ComposeOptions())
+        assert thread.langs == (lang,)
+        assert label + " " in thread.posts[-1].text
+
+
+def test_summary_budget_leaves_room_for_the_longest_label() -> None:
+    longest = max(LINK_LABELS, key=lambda lang: graphemes(LINK_LABELS[lang]))
+    art = article(description="")
+    options = ComposeOptions(max_posts=2)
+    budget = summary_budget(art, options)
+    body = sentences(1, budget)
+    assert graphemes(body[0]) == budget
+    thread = compose(art, Summary(body, longest), options)
+    assert all(s in " ".join(texts(thread)) for s in body)
 
 
 def test_unknown_language_falls_back_to_english_label() -> None:
@@ -388,7 +411,11 @@ def test_a_summary_within_the_budget_always_fits_whole(
     thread = compose(art, Summary(tuple(chosen), "en"), options)
     shown = "\n".join(texts(thread)[1:])
     body = chosen if has_description else chosen[1:]
-    assert all(s in shown for s in body), "a sentence within the budget was dropped"
+    # a sentence restating the title, the lead or an earlier one is left out on purpose
+    said = [art.title, art.description if has_description else chosen[0]]
+    restated = {j for _i, j in near_repeats([*said, *body], "en")}
+    kept = [s for j, s in enumerate(body, start=len(said)) if j not in restated]
+    assert all(s in shown for s in kept), "a sentence within the budget was dropped"
     assert_well_formed(thread, art, options)
 
 

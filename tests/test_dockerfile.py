@@ -5,13 +5,18 @@ that exists there and runs."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
+from bot.configfile import parse_duration
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -28,12 +33,93 @@ def instructions() -> list[tuple[str, str]]:
     return out
 
 
-def test_the_image_runs_as_a_non_root_user_with_config_and_state_volumes() -> None:
+def test_the_image_is_pinned_runs_as_a_non_root_user_and_bakes_in_no_config_volume() -> None:
     steps = dict(instructions())
-    assert steps["FROM"].startswith("python:3.11-slim")
-    assert steps["USER"] not in ("root", "0")
-    assert set(json.loads(steps["VOLUME"])) == {"/app/config", "/app/state"}
+    assert re.fullmatch(r"python:3\.11\.\d+-slim", steps["FROM"]), "a patch version"
+    assert steps["USER"] == "10001"  # the uid the README tells owners of state/ to use
+    assert json.loads(steps["VOLUME"]) == ["/app/state"]  # config is mounted read-only
     assert json.loads(steps["CMD"]) == ["feedbot", "run"]
+
+
+def test_the_health_check_runs_every_minute_after_a_start_period() -> None:
+    options = dict(
+        re.findall(r"--([a-z-]+)=(\S+)", dict(instructions())["HEALTHCHECK"].split("CMD")[0])
+    )
+    assert timedelta(seconds=30) <= parse_duration(options["interval"]) <= timedelta(minutes=2)
+    assert parse_duration(options["start-period"]) >= timedelta(minutes=1)
+    assert "timeout" in options
+
+
+def test_dependencies_install_from_the_lock_in_a_layer_before_the_code() -> None:
+    steps = instructions()
+    lock_install = steps.index(("RUN", "pip install --no-cache-dir -r requirements.lock"))
+    code_copy = steps.index(("COPY", "bot ./bot"))
+    assert steps.index(("COPY", "requirements.lock ./")) < lock_install < code_copy
+    assert ("RUN", "pip install --no-cache-dir --no-deps .") in steps[code_copy:]
+
+
+def locked(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            name, sep, version = line.partition("==")
+            assert sep and re.fullmatch(r"[\w.+!]+", version), f"{path.name}: {line!r} is not exact"
+            pins[canonical(name)] = version
+    return pins
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_names(requirements: list[str]) -> set[str]:
+    return {canonical(re.split(r"[<>=!~;\[ ]", r, maxsplit=1)[0]) for r in requirements}
+
+
+def test_the_lock_files_pin_every_dependency_exactly() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = locked(ROOT / "requirements.lock")
+    dev = locked(ROOT / "requirements-dev.lock")
+    assert requirement_names(project["dependencies"]) <= set(runtime)
+    assert requirement_names(project["optional-dependencies"]["dev"]) <= set(dev)
+    assert {name: dev[name] for name in runtime} == runtime, "the two locks agree"
+    assert runtime["atproto"] == "0.0.73"
+
+
+def test_the_dockerfile_passes_hadolint() -> None:
+    hadolint = Path(sys.executable).with_name("hadolint")
+    result = subprocess.run(
+        [str(hadolint), "--no-color", str(DOCKERFILE)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_build_context_leaves_out_caches_state_and_the_virtualenv() -> None:
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for pattern in (
+        ".git",
+        ".venv",
+        ".cache",
+        "state",
+        "**/*.db",
+        "**/*.db-*",
+        "**/__pycache__",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".hypothesis",
+        "tests",
+    ):
+        assert pattern in ignored, pattern
+    for keyword, rest in instructions():
+        if keyword == "COPY":
+            *sources, _dest = shlex.split(rest)
+            assert not set(sources) & ignored, f"the image needs {sources}"
 
 
 @pytest.mark.timeout(600)
@@ -53,7 +139,7 @@ def test_the_install_steps_work_and_cmd_names_a_real_command(tmp_path: Path) -> 
                     shutil.copy(src, dst)
         elif keyword == "RUN" and rest.startswith("pip install"):
             pip_runs.append(shlex.split(rest))
-    assert pip_runs, "the Dockerfile installs the package with pip"
+    assert len(pip_runs) == 2, "the lock's dependencies, then the package"
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)

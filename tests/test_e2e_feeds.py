@@ -90,7 +90,7 @@ def test_mixed_sources_post_each_article_once_poll_cheaply_and_survive_a_broken_
     assert "https://news.example/harbour" in urls
     vlast = [u for u in urls if "vlast.kz" in u]
     assert len(vlast) == 1
-    assert "samples: 6 new, 6 posted" in err
+    assert "samples: 8 new, 8 posted" in err
     assert "news: 2 new, 1 posted, 0 failed" in err
 
     code, threads, err = run(capsys)

@@ -21,7 +21,7 @@ from bot.errors import ConfigError, FeedGone, FeedThrottled, SourceError
 from bot.http import USER_AGENT, make_client
 from bot.model import Article, Poll
 from bot.sources import feed
-from bot.sources.concurrent import poll_all
+from bot.sources.concurrent import poll_each
 from bot.sources.feed import FeedSource
 from bot.sources.feed_text import first_sentence, html_to_text, iso639_1
 
@@ -39,7 +39,7 @@ def client() -> Iterator[httpx.Client]:
 def feed_source(
     server: LocalServer, client: httpx.Client, path: str, name: str = "test", **settings: Any
 ) -> FeedSource:
-    cfg = config.FeedSource(type="feed", url=server.url + path, **settings)
+    cfg = config.FeedSourceSettings(type="feed", url=server.url + path, **settings)
     return FeedSource(name, cfg, client, clock=lambda: NOW)
 
 
@@ -336,7 +336,7 @@ def test_articles_are_identical_across_polls_so_content_hashes_do_not_churn(
     first = feed_source(http_server, client, path).poll({})
     second = FeedSource(
         "test",
-        config.FeedSource(type="feed", url=http_server.url + path),
+        config.FeedSourceSettings(type="feed", url=http_server.url + path),
         client,
         clock=lambda: NOW + timedelta(days=3),
     ).poll({})
@@ -415,7 +415,7 @@ def test_a_slow_server_times_out_with_a_source_error(
 
 
 def test_a_refused_connection_is_a_source_error(client: httpx.Client) -> None:
-    cfg = config.FeedSource(type="feed", url="http://127.0.0.1:9/feed.xml")
+    cfg = config.FeedSourceSettings(type="feed", url="http://127.0.0.1:9/feed.xml")
     with pytest.raises(SourceError, match=r"^feed down: cannot fetch http://127.0.0.1:9/feed.xml"):
         FeedSource("down", cfg, client).poll({})
 
@@ -697,7 +697,7 @@ def test_full_text_pages_are_fetched_once_per_new_or_changed_entry(
 # --- many feeds -------------------------------------------------------------------------
 
 
-def test_poll_all_keeps_one_bad_feed_from_hurting_the_good_ones(
+def test_poll_each_keeps_one_bad_feed_from_hurting_the_good_ones(
     http_server: LocalServer, client: httpx.Client
 ) -> None:
     http_server.routes["/good.xml"] = Response(200, rss(item(1)), XML)
@@ -708,8 +708,8 @@ def test_poll_all_keeps_one_bad_feed_from_hurting_the_good_ones(
         for name, path in [("good", "/good.xml"), ("gone", "/gone.xml"), ("html", "/html"),
                            ("missing", "/nope.xml")]
     }  # fmt: skip
-    results = poll_all(sources, {"good": {}}, workers=3)
-    assert list(results) == ["good", "gone", "html", "missing"]
+    results = dict(poll_each(sources, {"good": {}}, workers=3))
+    assert sorted(results) == ["gone", "good", "html", "missing"]
     good = results["good"]
     assert isinstance(good, Poll) and [a.id for a in good.articles] == ["gen-1"]
     assert isinstance(results["gone"], FeedGone)
@@ -771,7 +771,7 @@ def test_feed_settings_are_checked_with_one_line_errors(
 
 
 def test_feed_settings_defaults() -> None:
-    settings = config.FeedSource(type="feed", url=" https://x.example/feed.xml ")
+    settings = config.FeedSourceSettings(type="feed", url=" https://x.example/feed.xml ")
     assert settings.url == "https://x.example/feed.xml"
     assert (settings.full_text, settings.max_bytes, settings.max_redirects) == (False, 5_000_000, 5)
     assert settings.timeout == timedelta(seconds=20)
@@ -805,7 +805,7 @@ def test_a_redirect_with_a_small_body_reuses_the_connection(client: httpx.Client
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        cfg = config.FeedSource(type="feed", url=f"http://127.0.0.1:{server.server_port}/a")
+        cfg = config.FeedSourceSettings(type="feed", url=f"http://127.0.0.1:{server.server_port}/a")
         result = FeedSource("t", cfg, client).poll({})
     finally:
         server.shutdown()

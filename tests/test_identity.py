@@ -16,9 +16,9 @@ import pytest
 from httpserver import LocalServer, Response
 from pds import LocalPds
 
-from bot.errors import SourceError
+from bot.errors import IdentityNotFound, SourceError
 from bot.http import make_client
-from bot.identity import IdentityNotFound, IdentityResolver, is_handle, pds_endpoint
+from bot.identity import IdentityResolver, is_handle, pds_endpoint
 
 DID = "did:plc:abcdefghijklmnopqrstuvwx"
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -46,3 +47,28 @@ def test_every_secret_the_config_names_is_collected() -> None:
         }
     )
     assert secrets_of(config, {"KEY": "sk-9999"}) == ["pw-1234", "sk-9999"]
+
+
+def test_a_newline_in_a_logged_id_does_not_forge_a_log_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    setup_logging("INFO")
+    logging.getLogger("bot.test").warning(
+        "skipped feed=%s item=%s", "news", "x\n2026-01-01 ERROR fake=1 \x1b[2J\u202e"
+    )
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "item=x\\n2026-01-01 ERROR fake=1 \\x1b[2J\\u202e" in err
+
+
+def test_log_lines_start_with_a_utc_time_that_names_its_offset(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    setup_logging("INFO")
+    logging.getLogger("bot.test").info("hello")
+    line = capsys.readouterr().err
+    stamp = line.split(" ", 1)[0]
+    when = datetime.fromisoformat(stamp)
+    assert stamp.endswith("+00:00") and when.utcoffset() == timedelta(0)
+    assert abs(datetime.now(UTC) - when) < timedelta(minutes=1)
+    assert line.endswith(" INFO bot.test hello\n")

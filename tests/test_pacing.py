@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import threading
+
 import pytest
 
 from bot.errors import TransientError
@@ -91,3 +95,35 @@ def test_replayed_writes_count_against_the_day_and_old_ones_do_not() -> None:
     with pytest.raises(TransientError) as info:
         b.spend(3)
     assert info.value.retry_at == pytest.approx(t.now - 3600 + 86_400)
+
+
+def _race(spenders: int) -> int:
+    """How many of ``spenders`` threads, released at once, get the 3 points a budget holds."""
+    b = WriteBudget(per_hour=3600, burst=3, per_day=30_000, clock=lambda: 1000.0, max_wait=0)
+    gate = threading.Barrier(spenders)
+    wins: list[int] = []
+
+    def spend() -> None:
+        gate.wait()
+        with contextlib.suppress(TransientError):
+            b.spend(3)
+            wins.append(1)
+
+    workers = [threading.Thread(target=spend) for _ in range(spenders)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return len(wins)
+
+
+def test_threads_sharing_a_budget_never_spend_more_than_it_holds() -> None:
+    """The daemon's workers share an account's budget: two spends must not both see the
+    same points. Threads switch every microsecond here so an unguarded race shows."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        wins = [_race(4) for _ in range(1000)]
+    finally:
+        sys.setswitchinterval(interval)
+    assert max(wins) == 1

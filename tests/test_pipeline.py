@@ -8,7 +8,15 @@ from builders import Clock, article
 from fakes import Crash, FakePublisher, FakeSource, FirstSentences
 
 from bot.config import Config, FeedSettings
-from bot.errors import RejectedError, SourceError, StateError, TransientError
+from bot.errors import (
+    InvalidThread,
+    RejectedError,
+    RepostRefused,
+    SourceError,
+    TransientError,
+    UnknownItem,
+)
+from bot.outcomes import ErrorKind, Failed, Posted, Skipped
 from bot.pipeline import Pipeline
 from bot.state import State
 
@@ -135,6 +143,32 @@ def test_a_rejected_thread_is_not_retried_blindly(state: State) -> None:
     assert state.errors("f") == [("item-1", "rejected", "400 InvalidRecord")]
 
 
+def test_a_thread_our_own_checks_refuse_is_not_retried_blindly(state: State) -> None:
+    source = FakeSource(article(1))
+    publisher = FakePublisher()
+    publisher.fail_with = InvalidThread("post 2 is invalid: text longer than 300 graphemes")
+    pipeline(state, source, publisher).run_once()
+    publisher.fail_with = None
+    pipeline(state, source, publisher).run_once()
+    assert publisher.writes == 0
+    [(_, kind, _)] = state.errors("f")
+    assert kind == ErrorKind.REJECTED
+
+
+def test_publish_says_what_happened_as_a_type(state: State) -> None:
+    source = FakeSource(article(1), article(2))
+    publisher = FakePublisher()
+    p = pipeline(state, source, publisher, cfg=config(backfill=5))
+    p.poll(p.config.feeds[0])
+    first, second = state.pending("f", max_attempts=3)
+    posted = p.publish(first, p.config.feeds[0])
+    assert isinstance(posted, Posted) and posted.refs == next(iter(publisher.repo.values()))
+    again = p.publish(state.find_item(first.id), p.config.feeds[0])
+    assert again == Skipped("item is posted")
+    publisher.fail_with = TransientError("HTTP 503")
+    assert p.publish(second, p.config.feeds[0]) == Failed("HTTP 503", transient=True)
+
+
 def test_a_crash_after_the_write_is_recovered_without_writing_again(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     source = FakeSource(article(1))
@@ -223,7 +257,7 @@ def test_a_boost_interrupted_after_its_write_is_found_not_repeated(tmp_path: Pat
 
 def test_repost_of_an_unknown_item_is_a_clear_error(state: State) -> None:
     p = pipeline(state, FakeSource(), FakePublisher())
-    with pytest.raises(StateError, match=re.escape("unknown item 'https://nowhere.example/x'")):
+    with pytest.raises(UnknownItem, match=re.escape("unknown item 'https://nowhere.example/x'")):
         p.repost("https://nowhere.example/x")
 
 
@@ -273,12 +307,12 @@ def test_a_rate_limited_account_pauses_and_repost_says_so(state: State) -> None:
     assert report.failed == 1  # the second item waits: the account is paused
     assert state.counts("f") == {"planned": 1, "new": 1}  # looked up before a retry
     publisher.fail_with = None
-    with pytest.raises(StateError, match="account acct is rate limited until 12:10 UTC"):
+    with pytest.raises(RepostRefused, match="account acct is rate limited until 12:10 UTC"):
         p.repost("item-1")
     clock.advance(seconds=601)
     assert p.repost("item-1") == "posted"
     # item-2's write failed after its plan was saved: the next run looks it up first
-    with pytest.raises(StateError, match="waiting to be finished by the next run"):
+    with pytest.raises(RepostRefused, match="waiting to be finished by the next run"):
         p.repost("item-2")
 
 

@@ -11,7 +11,7 @@ from bot.sources.records import RecordsSource
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "config" / "samples"
-SEEDS = ROOT.parent / "shared" / "seeds"
+SEEDS = ROOT / "tests" / "data" / "seeds"  # copies of the shared seed documents
 PUB = "at://did:plc:x/site.standard.publication/3pub"
 
 
@@ -33,10 +33,10 @@ def poll(tmp_path: Path, *entries: object) -> tuple:  # type: ignore[type-arg]
     return result.articles, result.problems
 
 
-def test_the_samples_hold_six_documents_with_canonical_urls() -> None:
+def test_the_samples_hold_eight_documents_with_canonical_urls() -> None:
     result = RecordsSource("samples", SAMPLES).poll({})
     assert result.problems == ()
-    assert len(result.articles) == 6
+    assert len(result.articles) == 8
     urls = {a.url for a in result.articles}
     assert "https://vlast.kz/english/69541-kazakhstan-and-russia-renew-friendship-vows.html" in urls
     assert "https://eurasia-notes.example/ru/baikal-led" in urls

@@ -13,11 +13,17 @@ import pytest
 import sqlite_utils
 from builders import Clock, article
 
-from bot.errors import StateError
-from bot.model import PostedRef
-from bot.publish import Plan, PlannedPost
+from bot.errors import StateError, TransientError, UnknownItem
+from bot.model import Plan, PlannedPost, StrongRef
+from bot.outcomes import Claim, Claimed, ErrorKind, ItemStatus, Refused, ThreadKind
 from bot.state import MIGRATIONS, SCHEMA_VERSION, State, migrate
 from bot.urls import normalize_url
+
+
+def claimed(claim: Claim) -> int:
+    """The thread id of a claim the test expects to succeed."""
+    assert isinstance(claim, Claimed), claim
+    return claim.thread_id
 
 
 def plan_for(item_id: str, feed: str = "f") -> Plan:
@@ -30,7 +36,7 @@ def state() -> State:
     return State.memory(clock=Clock())
 
 
-def add(state: State, *articles, status: str = "new") -> None:  # type: ignore[no-untyped-def]
+def add(state: State, *articles, status: ItemStatus = ItemStatus.NEW) -> None:  # type: ignore[no-untyped-def]
     state.add_items([(a, status, None) for a in articles], norm=normalize_url)
 
 
@@ -76,12 +82,11 @@ def test_items_round_trip_and_pending_is_oldest_first(state: State) -> None:
 def test_claim_then_plan_then_posted(state: State) -> None:
     add(state, article(1))
     item = state.pending("f", max_attempts=3)[0]
-    claim = state.claim(item, "acct", norm_url=normalize_url(item.url))
-    assert isinstance(claim, int)
+    claim = claimed(state.claim(item, "acct", norm_url=normalize_url(item.url)))
     state.save_plan(claim, plan_for(item.id))
-    assert state.item("f", item.id).status == "planned"
-    state.mark_posted(claim, (PostedRef("at://x/app.bsky.feed.post/3kabc", "bafycid"),))
-    assert state.item("f", item.id).status == "posted"
+    assert state.find_item(item.id, feed="f").status == "planned"
+    state.mark_posted(claim, (StrongRef("at://x/app.bsky.feed.post/3kabc", "bafycid"),))
+    assert state.find_item(item.id, feed="f").status == "posted"
     assert state.pending("f", max_attempts=3) == []
     [thread] = state.threads("f", item.id)
     assert thread.posts[0].uri.endswith("3kabc") and thread.plan == plan_for(item.id)
@@ -94,17 +99,17 @@ def test_an_item_cannot_be_claimed_twice_while_in_flight(state: State) -> None:
     state.owner = f"{socket.gethostname()}:{os.getppid()}"  # a live process: our parent
     first = state.claim(item, "acct", norm_url=item.url)
     state.owner = me
-    again = state.claim(item, "acct", norm_url=item.url, kind="repost")
-    assert isinstance(first, int)
-    assert again == "another process is posting it right now"
+    again = state.claim(item, "acct", norm_url=item.url, kind=ThreadKind.REPOST)
+    assert isinstance(first, Claimed)
+    assert again == Refused("another process is posting it right now")
 
 
 def test_a_claim_left_by_this_process_waits_for_the_next_run(state: State) -> None:
     add(state, article(1))
     item = state.pending("f", max_attempts=3)[0]
-    assert isinstance(state.claim(item, "acct", norm_url=item.url), int)
-    again = state.claim(item, "acct", norm_url=item.url, kind="repost")
-    assert again == "an earlier attempt is waiting to be finished by the next run"
+    assert isinstance(state.claim(item, "acct", norm_url=item.url), Claimed)
+    again = state.claim(item, "acct", norm_url=item.url, kind=ThreadKind.REPOST)
+    assert again == Refused("an earlier attempt is waiting to be finished by the next run")
 
 
 def test_two_processes_racing_for_one_item_let_exactly_one_win(tmp_path: Path) -> None:
@@ -119,7 +124,7 @@ def test_two_processes_racing_for_one_item_let_exactly_one_win(tmp_path: Path) -
         state = State.open(path)  # its own connection, like another process
         barrier.wait()
         for item in items:
-            if isinstance(state.claim(item, "acct", norm_url=item.url), int):
+            if isinstance(state.claim(item, "acct", norm_url=item.url), Claimed):
                 wins.append(1)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
@@ -135,27 +140,28 @@ def test_the_same_url_from_another_feed_is_not_posted_twice_on_one_account(state
     b = article(9, feed="atproto", url="https://example.com/posts/1")
     add(state, a, b)
     first = state.pending("rss", max_attempts=3)[0]
-    claim = state.claim(first, "acct", norm_url=normalize_url(first.url))
-    assert isinstance(claim, int)
+    claimed(state.claim(first, "acct", norm_url=normalize_url(first.url)))
     second = state.pending("atproto", max_attempts=3)[0]
     reason = state.claim(second, "acct", norm_url=normalize_url(second.url))
-    assert reason == "already posted on acct as rss/item-1"
-    assert state.item("atproto", "item-9").status == "skipped"
+    assert reason == Refused("already posted on acct as rss/item-1")
+    assert state.find_item("item-9", feed="atproto").status == "skipped"
     # another account may still post it
     other = state.claim(
-        state.item("atproto", "item-9"), "other", norm_url=second.url, kind="repost"
+        state.find_item("item-9", feed="atproto"),
+        "other",
+        norm_url=second.url,
+        kind=ThreadKind.REPOST,
     )
-    assert isinstance(other, int)
+    assert isinstance(other, Claimed)
 
 
 def test_a_transient_failure_stays_pending_and_counts_attempts(state: State) -> None:
     add(state, article(1))
     item = state.pending("f", max_attempts=3)[0]
     for _ in range(2):
-        claim = state.claim(state.item("f", item.id), "acct", norm_url=item.url)
-        assert isinstance(claim, int)
-        state.fail(claim, "timed out", kind="transient")
-    failed = state.item("f", item.id)
+        claim = claimed(state.claim(state.find_item(item.id, feed="f"), "acct", norm_url=item.url))
+        state.fail(claim, "timed out", kind=ErrorKind.TRANSIENT)
+    failed = state.find_item(item.id, feed="f")
     assert (failed.status, failed.attempts, failed.last_error) == ("failed", 2, "timed out")
     assert [i.id for i in state.pending("f", max_attempts=3)] == [item.id]
     assert state.pending("f", max_attempts=2) == []
@@ -164,9 +170,8 @@ def test_a_transient_failure_stays_pending_and_counts_attempts(state: State) -> 
 def test_a_rejected_item_is_not_retried_automatically_and_is_reported(state: State) -> None:
     add(state, article(1))
     item = state.pending("f", max_attempts=3)[0]
-    claim = state.claim(item, "acct", norm_url=item.url)
-    assert isinstance(claim, int)
-    state.fail(claim, "400 InvalidRecord: text too long", kind="rejected")
+    claim = claimed(state.claim(item, "acct", norm_url=item.url))
+    state.fail(claim, "400 InvalidRecord: text too long", kind=ErrorKind.REJECTED)
     assert state.pending("f", max_attempts=3) == []
     assert state.errors("f") == [("item-1", "rejected", "400 InvalidRecord: text too long")]
 
@@ -174,13 +179,12 @@ def test_a_rejected_item_is_not_retried_automatically_and_is_reported(state: Sta
 def test_a_write_that_may_have_happened_keeps_its_plan_for_recovery(state: State) -> None:
     add(state, article(1))
     item = state.pending("f", max_attempts=3)[0]
-    claim = state.claim(item, "acct", norm_url=item.url)
-    assert isinstance(claim, int)
+    claim = claimed(state.claim(item, "acct", norm_url=item.url))
     state.save_plan(claim, plan_for(item.id))
-    state.fail(claim, "read timed out", kind="transient", maybe_written=True)
+    state.fail(claim, "read timed out", kind=ErrorKind.TRANSIENT, maybe_written=True)
     [row] = state.in_flight()
     assert row.status == "planned" and row.plan == plan_for(item.id)
-    assert state.item("f", item.id).status == "planned"
+    assert state.find_item(item.id, feed="f").status == "planned"
 
 
 def test_claims_of_a_dead_process_are_recovered_but_a_live_ones_are_not(tmp_path: Path) -> None:
@@ -188,13 +192,12 @@ def test_claims_of_a_dead_process_are_recovered_but_a_live_ones_are_not(tmp_path
     state = State.open(path)
     add(state, article(1), article(2))
     one, two = state.pending("f", max_attempts=3)
-    c1 = state.claim(one, "acct", norm_url=one.url)
-    c2 = state.claim(two, "acct", norm_url=two.url)
-    assert isinstance(c1, int) and isinstance(c2, int)
+    c1 = claimed(state.claim(one, "acct", norm_url=one.url))
+    claimed(state.claim(two, "acct", norm_url=two.url))
     state.conn.execute("UPDATE threads SET owner = 'elsewhere:1' WHERE id = ?", (c1,))
     other = State.open(path)
     other.owner = "this-host-but-another:pid"
-    # c2 belongs to this (live) process; c1 to an owner that cannot be alive here
+    # the second claim belongs to this (live) process; c1 to an owner that cannot be alive here
     assert [t.id for t in other.in_flight()] == [c1]
 
 
@@ -206,7 +209,7 @@ def test_sessions_round_trip(state: State) -> None:
 
 
 def test_an_unknown_item_is_a_clear_error(state: State) -> None:
-    with pytest.raises(StateError, match="unknown item 'nope'"):
+    with pytest.raises(UnknownItem, match="unknown item 'nope'"):
         state.find_item("nope")
 
 
@@ -221,10 +224,9 @@ def test_polls_are_recorded_and_the_cursor_only_moves_on_success(state: State) -
 def test_writes_per_account_come_from_posted_threads(state: State) -> None:
     add(state, article(1), article(2))
     for item in state.pending("f", max_attempts=3):
-        claim = state.claim(item, "acct", norm_url=item.url)
-        assert isinstance(claim, int)
+        claim = claimed(state.claim(item, "acct", norm_url=item.url))
         state.save_plan(claim, plan_for(item.id))
-        refs = tuple(PostedRef(f"at://x/app.bsky.feed.post/{n}", "c") for n in range(3))
+        refs = tuple(StrongRef(f"at://x/app.bsky.feed.post/{n}", "c") for n in range(3))
         state.mark_posted(claim, refs)
     since = state.clock() - timedelta(hours=1)
     assert [n for _, n in state.writes("acct", since=since)] == [3, 3]
@@ -239,12 +241,27 @@ def test_a_bluesky_publisher_starts_with_the_day_s_writes_counted(tmp_path: Path
     state = State.open(tmp_path / "s.db")
     add(state, article(1))
     item = state.pending("f", max_attempts=3)[0]
-    claim = state.claim(item, "me", norm_url=item.url)
-    assert isinstance(claim, int)
+    claim = claimed(state.claim(item, "me", norm_url=item.url))
     state.save_plan(claim, plan_for(item.id))
-    state.mark_posted(claim, tuple(PostedRef(f"at://x/p/{n}", "c") for n in range(3)))
-    config = Config.model_validate(
-        {"accounts": {"me": {"type": "bluesky", "handle": "me.test", "app_password": "pw"}}}
-    )
+    state.mark_posted(claim, tuple(StrongRef(f"at://x/p/{n}", "c") for n in range(3)))
+    account = {"type": "bluesky", "handle": "me.test", "app_password": "pw", "points_per_day": 12}
+    config = Config.model_validate({"accounts": {"me": account}})
     publishers = make_publishers(config, state, dry_run=False, as_json=False, out=io.StringIO())
-    assert publishers["me"].budget.used_today == 9  # type: ignore[attr-defined]
+    budget = publishers["me"].budget  # type: ignore[attr-defined]
+    budget.spend(3)  # 9 + 3: the day's 12 points
+    with pytest.raises(TransientError, match="write budget spent"):
+        budget.spend(3)
+
+
+def test_close_closes_the_connection_of_every_thread(tmp_path: Path) -> None:
+    with State.open(tmp_path / "s.db") as state:
+        opened: list[sqlite3.Connection] = []
+        workers = [threading.Thread(target=lambda: opened.append(state.conn)) for _ in range(3)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        assert len(set(map(id, opened))) == 3
+    for conn in opened:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            conn.execute("SELECT 1")

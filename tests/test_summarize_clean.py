@@ -7,7 +7,7 @@ import pytest
 
 from bot.summarize.clean import clean_text
 
-SEEDS = Path(__file__).resolve().parents[1] / ".." / "shared" / "seeds"
+SEEDS = Path(__file__).resolve().parent / "data" / "seeds"  # the repository's copies
 
 SCRAPED = """ua en ru
 
@@ -37,9 +37,9 @@ DOCUMENT = (
 )
 
 
-def _seed(name: str) -> str | None:
-    path = SEEDS / name
-    return path.read_text(encoding="utf-8") if path.exists() else None
+def _seed(name: str) -> str:
+    """A seed document; missing is a failure (FileNotFoundError), never a skip."""
+    return (SEEDS / name).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -74,11 +74,9 @@ def test_document_text_loses_the_newsletter_prompt_and_keeps_quotes_whole() -> N
     assert out.endswith("Tokayev said this agreement was “of paramount importance.”")
 
 
-def test_the_shared_seed_files_come_out_clean_when_present() -> None:
+def test_the_seed_files_come_out_clean() -> None:
     scraped = _seed("scraped-article.txt")
     document = _seed("standard-site-document.json")
-    if scraped is None or document is None:
-        pytest.skip("shared seeds not beside the repository")
     out = clean_text(scraped)
     assert "ua en ru" not in out and "Sources used" not in out and "Previously" not in out
     assert "friendship Russian dictator" not in out
@@ -154,3 +152,16 @@ def test_a_sentence_that_opens_with_the_title_words_is_kept() -> None:
 def test_markdown_links_and_images_become_plain_text() -> None:
     out = clean_text("See ![cover](a.png)the [full report](https://x.org/r) today.")
     assert out == "See the full report today."
+
+
+def test_hard_wrapped_prose_keeps_every_line() -> None:
+    text = (
+        "The city will close its coal-fired heating plant in March, two years earlier\n"
+        "than planned, the utility said on Monday. The plant supplies heat to about\n"
+        "40,000 homes.\n\n"
+        "Heat will instead come from a new heat pump on the river and from waste\n"
+        "heat of a steel mill, carried through a pipeline that was\n"
+        "finished in October."
+    )
+    cleaned = clean_text(text)
+    assert " ".join(cleaned.split()) == " ".join(text.split())

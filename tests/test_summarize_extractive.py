@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from bot.model import Article
 from bot.summarize import Budget
-from bot.summarize.extractive import ExtractiveSummarizer, graphemes, keywords, select
+from bot.summarize.extractive import ExtractiveSummarizer, keywords, select
 from bot.summarize.sentences import split_sentences
+from bot.text import graphemes
 
 NEWS = (
     "The city council approved a new budget for public transport on Monday. "
@@ -135,14 +136,6 @@ def test_keywords_are_frequent_content_words_in_their_written_form() -> None:
     ]
 
 
-def test_grapheme_fast_path_agrees_with_the_full_rule() -> None:
-    import regex
-
-    samples = ["plain ascii", "a\r\nb", "Привет, мир", "नमस्ते", "한국어", "🇺🇦 flag", "x\u200dy", "ﬁ"]
-    for text in samples:
-        assert graphemes(text) == len(regex.findall(r"\X", text)), text
-
-
 def test_a_time_phrase_is_not_a_dangling_opener() -> None:
     text = (
         "This week I finally planted the tomatoes in the garden behind the house. "
@@ -172,3 +165,8 @@ def test_a_sentence_pointing_back_is_chosen_only_with_the_sentence_before_it() -
             times_chosen += 1
             assert chosen[chosen.index(pointing_back) - 1] == sentences[2], (room, chosen)
     assert times_chosen > 0
+
+
+def test_keywords_of_unspaced_text_are_none_rather_than_whole_phrases() -> None:
+    text = "札幌市は1日、自動運転バスの試験運行を始めた。自動運転バスは雪道を走る。"
+    assert keywords(text, "ja", 3) == []

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -57,8 +58,16 @@ def assert_cut_cleanly(source: str, result: str) -> None:
     assert out_words[:-1] == in_words[: len(out_words) - 1]
     last, original = out_words[-1], in_words[len(out_words) - 1]
     assert original.startswith(last)
-    if len(out_words) > 1:
+    if len(out_words) > 1 and not _cjk_cut(last, original):
         assert last == original.rstrip(",;:–—-"), "cut inside a word"
+
+
+def _cjk_cut(last: str, original: str) -> bool:
+    """A word of a script written without spaces may end between any two characters."""
+    after = original[len(last) : len(last) + 1]
+    return bool(regex.match(r"[\p{Han}\p{Hiragana}\p{Katakana}]", last[-1:] or " ")) or bool(
+        regex.match(r"[\p{Han}\p{Hiragana}\p{Katakana}]", after or " ")
+    )
 
 
 def test_graphemes_count_clusters_not_code_points() -> None:
@@ -171,3 +180,44 @@ def test_shorten_does_not_cut_a_word_after_leading_punctuation() -> None:
     assert shorten(", aaa", 4) == "…"
     assert shorten("— aaaa bbb", 7) == "— aaaa…"
     assert shorten("— aaaa bbb", 5) == "…"
+
+
+def test_grapheme_fast_path_agrees_with_the_full_rule() -> None:
+    # joiners of every kind: CRLF, marks, ZWJ, flags, jamo, Thai SARA AM (a spacing
+    # mark that is a letter), Arabic and Sharada prepends, halfwidth kana voicing marks
+    samples = [
+        "plain ascii",
+        "a\r\nb",
+        "Привет, мир",
+        "नमस्ते",
+        "한국어",
+        "\u1100\u1161\u11a8",
+        "🇺🇦 flag",
+        "x\u200dy",
+        "ﬁ",
+        "\u0e01\u0e33",
+        "\u0600123",
+        "\U000111c2x",
+        "ｶﾞｷﾞ",
+        "日本語のテキスト",
+    ]
+    for text in samples:
+        assert graphemes(text) == len(regex.findall(r"\X", text)), text
+
+
+@given(st.text(max_size=40))
+def test_grapheme_count_matches_extended_clusters_for_any_text(text: str) -> None:
+    assert graphemes(text) == len(regex.findall(r"\X", text))
+
+
+def test_shorten_cuts_japanese_between_characters_not_back_at_an_early_space() -> None:
+    text = "NHK によると札幌市は1日、積雪のある路上で自動運転バスの試験運行を始めた。"
+    cut = shorten(text, 25)
+    assert cut.endswith(ELLIPSIS) and graphemes(cut) == 25  # the room is used
+    assert cut.startswith("NHK によると札幌市は1日")
+
+
+def test_shorten_never_leaves_japanese_closing_punctuation_to_open_the_cut_part() -> None:
+    cut = shorten("東京は晴れ。大阪は雨、名古屋は曇り。", 7)
+    assert cut == "東京は晴れ。…"
+    assert shorten("東京は晴れ、大阪は雨", 7) == "東京は晴れ…"  # no "、" before "…"

@@ -15,9 +15,14 @@ Sessions: logs in with the app password once, keeps the SDK's session string in 
 it expires. Only when the server refuses it and refreshing fails does it log in again.
 Neither the password nor tokens are ever logged.
 
+Threads: feeds on one account share its publisher from the daemon's worker threads. The
+session (connect, re-authenticate) is taken under one lock, so racing threads log in
+once; the write budget and the TID clock lock themselves.
+
 Errors become ``bot.errors``: 429 → ``TransientError`` with ``retry_at`` from
 ``RateLimit-Reset``; timeouts, connection errors and 5xx are retried with backoff and
 jitter, then ``TransientError``; other 4xx → ``RejectedError`` with the server's message.
+Records that fail our own lexicon checks never leave: ``InvalidThread``.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -47,19 +53,24 @@ from atproto_core.exceptions import AtProtocolError
 
 from bot.atproto_ids import TidClock, record_cid
 from bot.config import BlueskyAccount
-from bot.errors import PublishError, RejectedError, TransientError
+from bot.errors import InvalidThread, PublishError, RejectedError, TransientError
 from bot.http import USER_AGENT, make_client
-from bot.lexicon import PROFILE, check_post_record, gate_records, post_record, with_bot_label
-from bot.model import LinkCard, PostedRef, StrongRef, Thread
-from bot.publish import Plan, PlannedPost, Target
+from bot.lexicon import (
+    POST,
+    PROFILE,
+    check_post_record,
+    gate_records,
+    post_record,
+    repost_record,
+    with_bot_label,
+)
+from bot.model import LinkCard, Plan, PlannedPost, StrongRef, Target, Thread
 from bot.publish.pacing import CREATE_POINTS, Backoff, WriteBudget
 from bot.publish.session import SessionStore
 from bot.thumbnail import fetch_image, make_thumbnail
 
 log = logging.getLogger(__name__)
 
-POST = "app.bsky.feed.post"
-REPOST = "app.bsky.feed.repost"
 _AUTH_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
 _RATE_LIMIT_FALLBACK = 60.0  # seconds, for a 429 without a usable RateLimit-Reset
 
@@ -87,8 +98,6 @@ def _creates(plan: Plan) -> list[_Create]:
 
 
 class BlueskyPublisher:
-    posts_for_real = True
-
     def __init__(
         self,
         name: str,
@@ -121,6 +130,7 @@ class BlueskyPublisher:
         self._client = Client(base_url=settings.pds, request=request)
         self._client.on_session_change(self._session_changed)
         self._session: Session | None = None
+        self._session_lock = threading.RLock()  # re-entered: login fires _session_changed
         self._clock = clock
         self._sleep = sleep
         self._tids = tids if tids is not None else TidClock()
@@ -140,13 +150,19 @@ class BlueskyPublisher:
         if self._owns_http:
             self._http.close()
 
+    def __enter__(self) -> BlueskyPublisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # --- the Publisher protocol --------------------------------------------------------
 
     def prepare(self, thread: Thread, target: Target, *, now: datetime) -> Plan:
         """Record keys, records and CIDs for the whole thread; uploads the cover thumbnail
         (repeating an upload is harmless). Creates no post."""
         if not thread.posts:
-            raise RejectedError(f"empty thread for {target.item}")
+            raise InvalidThread(f"empty thread for {target.item}")
         did = self._connect()
         thumbs: dict[str, dict[str, Any] | None] = {}
         posts: list[PlannedPost] = []
@@ -170,7 +186,7 @@ class BlueskyPublisher:
             )
             problems = check_post_record(record)
             if problems:
-                raise RejectedError(f"post {i + 1} is invalid: {'; '.join(problems)}")
+                raise InvalidThread(f"post {i + 1} is invalid: {'; '.join(problems)}")
             rkey = self._tids.next()
             cid = record_cid(record)
             parent = StrongRef(f"at://{did}/{POST}/{rkey}", cid)
@@ -192,13 +208,13 @@ class BlueskyPublisher:
             gates=gates,
         )
 
-    def find(self, plan: Plan) -> tuple[PostedRef, ...] | None:
+    def find(self, plan: Plan) -> tuple[StrongRef, ...] | None:
         """The written posts when every planned record (gates too) exists; None when none
         does."""
         found = self._find(plan.repo, _creates(plan))
         return found[: len(plan.posts)] if found is not None else None
 
-    def write(self, plan: Plan) -> tuple[PostedRef, ...]:
+    def write(self, plan: Plan) -> tuple[StrongRef, ...]:
         """One applyWrites for the whole thread and its gates. Don't call it again for a
         plan that may have been written (its rkeys would collide with HTTP 500): ``find``
         first."""
@@ -212,22 +228,18 @@ class BlueskyPublisher:
         )
         return refs[: len(plan.posts)]
 
-    def prepare_boost(self, root: PostedRef, target: Target, *, now: datetime) -> Plan:
+    def prepare_boost(self, root: StrongRef, target: Target, *, now: datetime) -> Plan:
         """A native repost of an earlier root post, planned like a thread."""
         did = self._connect()
-        record = {
-            "$type": REPOST,
-            "subject": {"uri": root.uri, "cid": root.cid},
-            "createdAt": _iso(now),
-        }
+        record = repost_record(root, created_at=now)
         planned = PlannedPost(self._tids.next(), record_cid(record), record)
         return Plan(target.feed, target.item, target.url, self.name, did, (planned,))
 
     # --- writes and lookups ------------------------------------------------------------
 
-    def _apply(self, repo: str, creates: Sequence[_Create], *, what: str) -> tuple[PostedRef, ...]:
+    def _apply(self, repo: str, creates: Sequence[_Create], *, what: str) -> tuple[StrongRef, ...]:
         if not creates:
-            raise RejectedError(f"{what}: nothing to write")
+            raise InvalidThread(f"{what}: nothing to write")
         self._connect()
         self.budget.spend(CREATE_POINTS * len(creates))
         body = {
@@ -246,7 +258,7 @@ class BlueskyPublisher:
         # sent as our own JSON: the records' bytes must be exactly those we hashed
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
-        def attempt() -> tuple[PostedRef, ...]:
+        def attempt() -> tuple[StrongRef, ...]:
             response = self._client.invoke_procedure(
                 "com.atproto.repo.applyWrites",
                 content=content,
@@ -258,7 +270,7 @@ class BlueskyPublisher:
         # with 500 forever): look before trying again
         return self._call(what, attempt, on_retry=lambda: self._find(repo, creates))
 
-    def _find(self, repo: str, creates: Sequence[_Create]) -> tuple[PostedRef, ...] | None:
+    def _find(self, repo: str, creates: Sequence[_Create]) -> tuple[StrongRef, ...] | None:
         found = [self._get_record(repo, c) for c in creates]
         present = [ref for ref in found if ref is not None]
         if not present:
@@ -275,12 +287,12 @@ class BlueskyPublisher:
                 log.error("cid differs rkey=%s planned=%s pds=%s", create.rkey, create.cid, ref.cid)
         return tuple(ref for ref in found if ref is not None)
 
-    def _get_record(self, repo: str, create: _Create) -> PostedRef | None:
+    def _get_record(self, repo: str, create: _Create) -> StrongRef | None:
         params = models.ComAtprotoRepoGetRecord.Params(
             repo=repo, collection=create.collection, rkey=create.rkey
         )
 
-        def attempt() -> PostedRef | None:
+        def attempt() -> StrongRef | None:
             try:
                 response = self._client.invoke_query("com.atproto.repo.getRecord", params=params)
             except RequestErrorBase as exc:
@@ -288,7 +300,7 @@ class BlueskyPublisher:
                     return None
                 raise
             data = _json(response)
-            return PostedRef(str(data["uri"]), str(data["cid"]))
+            return StrongRef(str(data["uri"]), str(data["cid"]))
 
         return self._call(f"getRecord {create.rkey}", attempt)
 
@@ -333,13 +345,14 @@ class BlueskyPublisher:
 
     def _connect(self) -> str:
         """The account's DID, from the live session, the stored one, or a login."""
-        if self._session is not None:
+        with self._session_lock:
+            if self._session is not None:
+                return str(self._session.did)
+            stored = self._sessions.load_session(self.name)
+            if not (stored and self._import(stored)):
+                self._login()
+            assert self._session is not None
             return str(self._session.did)
-        stored = self._sessions.load_session(self.name)
-        if not (stored and self._import(stored)):
-            self._login()
-        assert self._session is not None
-        return str(self._session.did)
 
     def _import(self, stored: str) -> bool:
         try:
@@ -419,6 +432,10 @@ class BlueskyPublisher:
     def _reauthenticate(self) -> None:
         """The server refused our token: take a newer session another process saved,
         else refresh, else (only then) log in again."""
+        with self._session_lock:
+            self._reauthenticate_locked()
+
+    def _reauthenticate_locked(self) -> None:
         stored = self._sessions.load_session(self.name)
         current = self._session
         if stored and current is not None and stored != current.export() and self._import(stored):
@@ -546,7 +563,7 @@ def _json(response: Response) -> dict[str, Any]:
     return response.content
 
 
-def _results(creates: Sequence[_Create], response: Response) -> tuple[PostedRef, ...]:
+def _results(creates: Sequence[_Create], response: Response) -> tuple[StrongRef, ...]:
     results = _json(response).get("results") or []
     if len(results) != len(creates):
         raise RejectedError(f"applyWrites answered {len(results)} results for {len(creates)}")
@@ -557,9 +574,5 @@ def _results(creates: Sequence[_Create], response: Response) -> tuple[PostedRef,
             log.error(
                 "cid differs rkey=%s planned=%s pds=%s", create.rkey, create.cid, result.get("cid")
             )
-        refs.append(PostedRef(str(result["uri"]), str(result["cid"])))
+        refs.append(StrongRef(str(result["uri"]), str(result["cid"])))
     return tuple(refs)
-
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

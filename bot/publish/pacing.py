@@ -12,6 +12,7 @@ restart neither refills the bucket nor forgets the daily count; the bucket's wor
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -28,6 +29,9 @@ class WriteBudget:
 
     A wait longer than ``max_wait`` seconds raises ``TransientError`` with ``retry_at``
     instead of blocking the daemon for hours (the pipeline pauses the account).
+
+    Feeds on one account share its budget from the daemon's worker threads: a lock makes
+    each spend (its short sleep included, so writers queue) one step.
     """
 
     def __init__(
@@ -52,14 +56,14 @@ class WriteBudget:
         self._updated = clock()
         self._day: deque[tuple[float, int]] = deque()
         self._day_used = 0
-
-    @property
-    def used_today(self) -> int:
-        """Points spent in the last 24 hours (as of the last spend or replay)."""
-        return self._day_used
+        self._lock = threading.Lock()
 
     def replay(self, history: Iterable[tuple[float, int]]) -> None:
         """Count earlier writes ``(epoch seconds, points)``, oldest first, as if spent then."""
+        with self._lock:
+            self._replay(history)
+
+    def _replay(self, history: Iterable[tuple[float, int]]) -> None:
         for when, points in sorted(history):
             if when <= self._clock() - DAY:
                 continue
@@ -74,6 +78,10 @@ class WriteBudget:
     def spend(self, points: int) -> None:
         if points > self.burst or points > self.per_day:
             raise ValueError(f"{points} points can never fit a budget of {self.burst:.0f}")
+        with self._lock:
+            self._spend(points)
+
+    def _spend(self, points: int) -> None:
         for _ in range(3):  # a sleep of the computed length always suffices; bounded anyway
             now = self._clock()
             wait = self._wait(points, now)

@@ -13,15 +13,13 @@ import threading
 from datetime import datetime
 from typing import Any, TextIO
 
-from bot.lexicon import REPLY_RULES, THREADGATE, format_datetime, gate_records, post_record
-from bot.model import PostedRef, Thread
-from bot.publish import Plan, PlannedPost, Target
+from bot.lexicon import REPLY_RULES, REPOST, THREADGATE, gate_records, post_record, repost_record
+from bot.model import Plan, PlannedPost, StrongRef, Target, Thread
 from bot.text import graphemes, utf8_len
+from bot.untrusted import log_safe
 
 
 class PreviewPublisher:
-    posts_for_real = False
-
     def __init__(self, out: TextIO, *, as_json: bool = False) -> None:
         self.out = out
         self.as_json = as_json
@@ -43,24 +41,20 @@ class PreviewPublisher:
         )
         return Plan(target.feed, target.item, target.url, "preview", "", posts, gates)
 
-    def find(self, plan: Plan) -> tuple[PostedRef, ...] | None:
+    def find(self, plan: Plan) -> tuple[StrongRef, ...] | None:
         return None  # nothing a preview shows is ever "already there"
 
-    def write(self, plan: Plan) -> tuple[PostedRef, ...]:
+    def write(self, plan: Plan) -> tuple[StrongRef, ...]:
         with self._lock:
             if self.as_json:
                 self.out.write(json.dumps(_json(plan), ensure_ascii=False) + "\n")
             else:
                 self.out.write(render(plan))
             self.out.flush()
-        return tuple(PostedRef(f"preview:{plan.item}#{p.rkey}", "") for p in plan.posts)
+        return tuple(StrongRef(f"preview:{plan.item}#{p.rkey}", "") for p in plan.posts)
 
-    def prepare_boost(self, root: PostedRef, target: Target, *, now: datetime) -> Plan:
-        record = {
-            "$type": "app.bsky.feed.repost",
-            "subject": {"uri": root.uri, "cid": root.cid},
-            "createdAt": format_datetime(now),
-        }
+    def prepare_boost(self, root: StrongRef, target: Target, *, now: datetime) -> Plan:
+        record = repost_record(root, created_at=now)
         planned = PlannedPost(f"preview-{now:%Y%m%d%H%M%S}-boost", "", record)
         return Plan(target.feed, target.item, target.url, "preview", "", (planned,))
 
@@ -83,7 +77,7 @@ def render(plan: Plan) -> str:
     total = len(plan.posts)
     for i, planned in enumerate(plan.posts, 1):
         record = planned.record
-        if record.get("$type") == "app.bsky.feed.repost":
+        if record.get("$type") == REPOST:
             lines.append(f"   [{i}/{total}] repost of {record['subject']['uri']}")
             continue
         text = record["text"]
@@ -104,7 +98,8 @@ def render(plan: Plan) -> str:
             values = ", ".join(v["val"] for v in record["labels"]["values"])
             lines.append(f"   │   labels: {values}")
     lines.extend("   " + _render_gate(gate.record) for gate in plan.gates)
-    return "\n".join(lines) + "\n\n"
+    # what a feed said reaches a terminal: no raw ESC, no bidi override, one line a line
+    return "\n".join(map(log_safe, lines)) + "\n\n"
 
 
 def _render_gate(record: dict[str, Any]) -> str:

@@ -24,17 +24,13 @@ from typing import Any
 import httpx
 
 from bot.clock import Clock, utcnow
-from bot.config import AtprotoSource as AtprotoSettings
-from bot.errors import RecordError, SourceError
-from bot.identity import (
-    Identity,
-    IdentityNotFound,
-    IdentityResolver,
-    TxtLookup,
-    dns_txt_lookup,
-)
+from bot.config import AtprotoSourceSettings
+from bot.errors import IdentityNotFound, NotPublic, RecordError, SourceError
+from bot.identity import Identity, IdentityResolver, TxtLookup, dns_txt_lookup
 from bot.model import Article, Poll
+from bot.nsids import PUBLICATION_COLLECTIONS
 from bot.sources import atproto_records as records
+from bot.untrusted import parse_json
 
 log = logging.getLogger("bot.sources.atproto")
 
@@ -45,7 +41,7 @@ class AtprotoSource:
     def __init__(
         self,
         feed: str,
-        settings: AtprotoSettings,
+        settings: AtprotoSourceSettings,
         client: httpx.Client,
         clock: Clock = utcnow,
         *,
@@ -100,7 +96,7 @@ class AtprotoSource:
                             self._publication,
                         )
                     )
-                except records.NotPublic as exc:
+                except NotPublic as exc:
                     log.debug(
                         "skipped record feed=%s uri=%s reason=%s", self.feed, item["uri"], exc
                     )
@@ -182,7 +178,7 @@ class AtprotoSource:
         if cached is not None and self.clock() < cached[1]:
             return cached[0]
         at = records.AtUri.parse(uri)
-        if at.collection not in (records.STANDARD_PUBLICATION, records.LEAFLET_PUBLICATION):
+        if at.collection not in PUBLICATION_COLLECTIONS:
             raise RecordError(f"site is not a publication: {uri}")
         try:
             pds = self.identity.pds_for(at.did)
@@ -215,7 +211,7 @@ class AtprotoSource:
         except httpx.HTTPError as exc:
             raise SourceError(f"{where} failed: {type(exc).__name__}: {exc}") from exc
         try:
-            data = response.json()
+            data = parse_json(response.content)  # a bounded depth, unlike response.json()
         except ValueError:
             data = None
         if response.status_code != 200:

@@ -22,29 +22,26 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.errors import RecordError
+from bot.errors import NotPublic, RecordError
 from bot.markdown import strip_markdown, tidy
 from bot.model import Article, StrongRef
-
-STANDARD_DOCUMENT = "site.standard.document"
-STANDARD_PUBLICATION = "site.standard.publication"
-LEAFLET_DOCUMENT = "pub.leaflet.document"
-LEAFLET_PUBLICATION = "pub.leaflet.publication"
-WHTWND_ENTRY = "com.whtwnd.blog.entry"
-COLLECTIONS = (STANDARD_DOCUMENT, LEAFLET_DOCUMENT, WHTWND_ENTRY)
+from bot.nsids import (
+    LEAFLET_DOCUMENT,
+    LEAFLET_PUBLICATION,
+    STANDARD_DOCUMENT,
+    STANDARD_PUBLICATION,
+    WHTWND_ENTRY,
+)
+from bot.untrusted import MAX_JSON_DEPTH, MAX_RAW_CHARS, checked_article, json_depth, to_utc
 
 _AT_URI = re.compile(
     r"^at://(did:[a-z]+:[A-Za-z0-9._:%-]+)/([a-zA-Z0-9.-]+)/([A-Za-z0-9._:~-]{1,512})$"
 )
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-
-
-class NotPublic(RecordError):
-    """A well-formed record its author did not make public (a draft): skipped quietly."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +91,7 @@ def _text(record: dict[str, Any], key: str, *, required: bool = False) -> str:
         return ""
     if not isinstance(value, str):
         raise RecordError(f"{key} is {type(value).__name__}, not a string")
-    value = value.strip()
+    value = value[:MAX_RAW_CHARS].strip()  # past the cap it would be cut anyway
     if required and not value:
         raise RecordError(f"empty {key}")
     return value
@@ -110,7 +107,7 @@ def parse_datetime(value: str) -> datetime:
         assert digits is not None
         tail = digits.group()[:6] + tail[digits.end() :]
         value = f"{head}.{tail}"
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    return to_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
 
 
 def _when(record: dict[str, Any], key: str, *, required: bool = False) -> datetime | None:
@@ -267,18 +264,23 @@ def article(
     """One record of a supported collection → ``Article``; ``RecordError`` if unusable.
 
     ``cid`` may be None for records kept in files; the link card then has no
-    ``associatedRefs``, which need the current CIDs.
+    ``associatedRefs``, which need the current CIDs. The article is checked at the
+    trust boundary (``bot.untrusted``) before it is returned.
     """
     at = AtUri.parse(uri)
     if not isinstance(value, dict):
         raise RecordError("the record is not an object")
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise RecordError(f"the record nests deeper than {MAX_JSON_DEPTH} levels")
     if at.collection == STANDARD_DOCUMENT:
-        return standard_document(feed, repo, uri, cid, value, publications)
-    if at.collection == LEAFLET_DOCUMENT:
-        return leaflet_document(feed, repo, uri, cid, value, publications)
-    if at.collection == WHTWND_ENTRY:
-        return whtwnd_entry(feed, repo, uri, cid, value)
-    raise RecordError(f"unsupported collection {at.collection}")
+        made = standard_document(feed, repo, uri, cid, value, publications)
+    elif at.collection == LEAFLET_DOCUMENT:
+        made = leaflet_document(feed, repo, uri, cid, value, publications)
+    elif at.collection == WHTWND_ENTRY:
+        made = whtwnd_entry(feed, repo, uri, cid, value)
+    else:
+        raise RecordError(f"unsupported collection {at.collection}")
+    return checked_article(made)
 
 
 def standard_document(

@@ -16,6 +16,15 @@ from bot.model import Poll
 from bot.sources import Source
 
 
+def poll_one(source: Source, cursor: dict[str, Any] | None) -> Poll | SourceError:
+    """One poll whose ``SourceError`` is its result, so it never stops other feeds; any
+    other exception is a bug and propagates. Touches no state: safe in a worker."""
+    try:
+        return source.poll(dict(cursor or {}))
+    except SourceError as exc:
+        return exc
+
+
 def poll_each(
     sources: Mapping[str, Source],
     cursors: Mapping[str, dict[str, Any]],
@@ -32,22 +41,9 @@ def poll_each(
         raise ValueError("workers must be at least 1")
 
     def one(name: str) -> tuple[str, Poll | SourceError]:
-        try:
-            return name, sources[name].poll(dict(cursors.get(name) or {}))
-        except SourceError as exc:
-            return name, exc
+        return name, poll_one(sources[name], cursors.get(name))
 
     with ThreadPoolExecutor(max_workers=min(workers, max(len(sources), 1))) as pool:
         futures = [pool.submit(one, name) for name in sources]
         for future in as_completed(futures):
             yield future.result()
-
-
-def poll_all(
-    sources: Mapping[str, Source],
-    cursors: Mapping[str, dict[str, Any]],
-    workers: int = 8,
-) -> dict[str, Poll | SourceError]:
-    """Every source's ``Poll`` or ``SourceError``, keyed and ordered like ``sources``."""
-    results = dict(poll_each(sources, cursors, workers))
-    return {name: results[name] for name in sources}

@@ -37,7 +37,7 @@ from bot import config
 from bot.clock import Clock, utcnow
 from bot.errors import FeedGone, FeedThrottled, SourceError
 from bot.model import Article, Poll
-from bot.sources.feed_parse import PARSER_VERSION, read_document
+from bot.sources.feed_parse import PARSER_VERSION, Reading, read_document
 
 log = logging.getLogger("bot.sources.feed")
 
@@ -73,7 +73,7 @@ class FeedSource:
     def __init__(
         self,
         name: str,
-        settings: config.FeedSource,
+        settings: config.FeedSourceSettings,
         client: httpx.Client,
         clock: Clock = utcnow,
     ) -> None:
@@ -88,17 +88,38 @@ class FeedSource:
 
     def poll(self, cursor: dict[str, Any]) -> Poll:
         """Articles for entries that are new or changed since ``cursor`` (all of them for
-        ``{}``). Raises ``FeedGone`` (410), ``FeedThrottled`` (429/503) or ``SourceError``."""
+        ``{}``). Raises ``FeedGone`` (410), ``FeedThrottled`` (429/503) or ``SourceError``.
+
+        Four phases: fetch (a conditional GET) → interpret the answer (status, caching
+        headers, the next cursor's HTTP part) → parse (only what is new) → articles."""
         if cursor.get("config_url") != self.settings.url:
             cursor = {}  # a new feed, or the configured URL was edited: start afresh
-        url = str(cursor.get("url") or self.settings.url)
+        fetched = self._fetch_feed(cursor)
+        new, next_poll = self._interpret(fetched, cursor)
+        if fetched.status == 304:
+            return Poll(cursor=new, not_modified=True, next_poll=next_poll)
+        reading = self._parse(fetched, cursor, new)
+        if reading is None:
+            return Poll(cursor=new, not_modified=True, next_poll=next_poll)
+        return self._to_poll(reading, self._known(cursor), new, next_poll)
+
+    def _fetch_feed(self, cursor: dict[str, Any]) -> Fetched:
+        """Phase 1: GET the feed where it now lives, conditional on what the cursor holds."""
         headers = {"Accept": FEED_ACCEPT}
         if cursor.get("etag"):
             headers["If-None-Match"] = str(cursor["etag"])
         if cursor.get("last_modified"):
             headers["If-Modified-Since"] = str(cursor["last_modified"])
+        return self.fetch(self._url(cursor), headers, self.settings.max_bytes)
 
-        fetched = self.fetch(url, headers, self.settings.max_bytes)
+    def _url(self, cursor: dict[str, Any]) -> str:
+        return str(cursor.get("url") or self.settings.url)
+
+    def _interpret(
+        self, fetched: Fetched, cursor: dict[str, Any]
+    ) -> tuple[dict[str, Any], datetime | None]:
+        """Phase 2: the answer's status → an error, or the next cursor (caching headers,
+        a permanent move) and when the server wants to be asked again."""
         next_poll = self._next_poll(fetched.headers)
         status = fetched.status
         if status == 410:
@@ -111,30 +132,44 @@ class FeedSource:
             )
         if status not in (200, 304):
             raise SourceError(f"feed {self.name}: HTTP {status} {fetched.reason} at {fetched.url}")
-
         new = {k: v for k, v in cursor.items() if k not in ("etag", "last_modified")}
         new["config_url"] = self.settings.url
         if fetched.moved_to and fetched.moved_to != cursor.get("url"):
             log.warning(
-                "feed moved permanently feed=%s from=%s to=%s", self.name, url, fetched.moved_to
+                "feed moved permanently feed=%s from=%s to=%s",
+                self.name,
+                self._url(cursor),
+                fetched.moved_to,
             )
             new["url"] = fetched.moved_to
         for header, key in (("etag", "etag"), ("last-modified", "last_modified")):
             value = fetched.headers.get(header) or (cursor.get(key) if status == 304 else None)
             if value:
                 new[key] = value
-        if status == 304:
-            return Poll(cursor=new, not_modified=True, next_poll=next_poll)
+        return new, next_poll
 
-        signature = f"{PARSER_VERSION}:{int(self.settings.full_text)}"
-        known = cursor.get("seen") if cursor.get("seen_with") == signature else None
+    def _signature(self) -> str:
+        """What the cursor's keys were made with: they expire when it changes."""
+        return f"{PARSER_VERSION}:{int(self.settings.full_text)}"
+
+    def _known(self, cursor: dict[str, Any]) -> list[str] | None:
+        """The keys of the last poll's entries, if made the way they are made now."""
+        known = cursor.get("seen") if cursor.get("seen_with") == self._signature() else None
+        return list(known) if known is not None else None
+
+    def _parse(
+        self, fetched: Fetched, cursor: dict[str, Any], new: dict[str, Any]
+    ) -> Reading | None:
+        """Phase 3: the document → its entries not seen last time (``new`` gets their
+        keys); None when it is byte-identical to the last one feedparser read whole."""
+        known = self._known(cursor)
         new.pop("body_hash", None)
         body_hash = ""
         if known is not None and cursor.get("body_hash"):  # the last one cost a whole parse
             body_hash = _digest(fetched.body)
             if body_hash == cursor["body_hash"]:
                 new["body_hash"] = body_hash
-                return Poll(cursor=new, not_modified=True, next_poll=next_poll)
+                return None
         reading = read_document(
             self.name,
             fetched.body,
@@ -142,6 +177,20 @@ class FeedSource:
             fetched.url,
             frozenset(known or ()),
         )
+        new.update(seen=list(reading.keys), seen_with=self._signature())
+        if not reading.cheap_keys:  # next time, a byte-identical body is not parsed at all
+            new["body_hash"] = body_hash or _digest(fetched.body)
+        return reading
+
+    def _to_poll(
+        self,
+        reading: Reading,
+        known: list[str] | None,
+        new: dict[str, Any],
+        next_poll: datetime | None,
+    ) -> Poll:
+        """Phase 4: what the reading found, logged; the articles (with their pages' full
+        text when configured); "not modified" when nothing at all changed."""
         for problem in reading.problems:
             log.warning("%s", problem)
         for identity in reading.untitled:
@@ -153,9 +202,6 @@ class FeedSource:
         articles = reading.articles
         if self.settings.full_text:
             articles = tuple(self._full_text(a) if a.url else a for a in articles)
-        new.update(seen=list(reading.keys), seen_with=signature)
-        if not reading.cheap_keys:  # next time, a byte-identical body is not parsed at all
-            new["body_hash"] = body_hash or _digest(fetched.body)
         same = reading.cheap_keys and not articles and list(reading.keys) == known
         return Poll(
             articles=articles,

@@ -32,9 +32,10 @@ import feedparser_rs
 from bot.errors import RecordError, SourceError
 from bot.model import Article
 from bot.sources.feed_text import first_sentence, html_to_text, iso639_1, plain_text
+from bot.untrusted import MAX_RAW_CHARS, checked_article, log_safe, parse_json, to_utc
 
 #: bump when the mapping from entries to articles changes, so stored fingerprints expire
-PARSER_VERSION = 2
+PARSER_VERSION = 3
 
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
 _CHARSET = re.compile(r"charset\s*=\s*\"?([\w.-]+)", re.IGNORECASE)
@@ -105,22 +106,16 @@ def parse_document(
     head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{") or ("json" in content_type.lower() and not head.startswith(b"<")):
         return _parse_json_feed(name, body, url, known)
-    fast = _parse_fast(body, content_type, url, known)  # expat rejects invalid UTF-8
+    utf8 = _as_utf8(body, content_type)
+    if utf8 is None:  # declarations that disagree or lie: feedparser's rules decide
+        return _parse_xml_feed(name, body, content_type, url, known)
+    fast = _parse_fast(utf8, url, known)
     if fast is not None:
         return fast
-    return _parse_xml_feed(name, _valid_utf8(body, content_type), content_type, url, known)
-
-
-def _valid_utf8(body: bytes, content_type: str = "") -> bytes:
-    """Replace invalid bytes in a UTF-8 document instead of letting the parser guess
-    windows-1252 for the whole feed (which turns Cyrillic into mojibake)."""
-    if _codecs_named(body, content_type) not in (set(), {"utf-8"}):
-        return body
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return body.decode("utf-8", "replace").encode("utf-8")
-    return body
+    # UTF-8 now, and said so: text/xml without a charset would be US-ASCII to feedparser
+    # (RFC 3023), and one high-bit byte in a date made an empty feed "malformed XML"
+    media = content_type.split(";", 1)[0].strip() or "application/xml"
+    return _parse_xml_feed(name, utf8, f"{media}; charset=utf-8", url, known)
 
 
 def _feedparser(body: bytes, content_type: str) -> Any:
@@ -128,24 +123,85 @@ def _feedparser(body: bytes, content_type: str) -> Any:
     # No content-location either: feedparser would resolve a bare <guid> against it, and
     # ids must not change when the feed moves. Links are made absolute by _absolute.
     return feedparser.parse(
-        io.BytesIO(body),
+        io.BytesIO(_no_bad_char_refs(body)),
         response_headers={"content-type": content_type or "application/xml"},
         resolve_relative_uris=False,
         sanitize_html=False,
     )
 
 
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _no_bad_char_refs(body: bytes) -> bytes:
+    """Character references to surrogates, NUL or past U+10FFFF (``&#xD800;``) made
+    U+FFFD: feedparser's lenient parser raises on them, losing the whole document."""
+    if b"&#" not in body:
+        return body
+
+    def fix(match: re.Match[bytes]) -> bytes:
+        hex_digits, digits = match.groups()
+        point = int(hex_digits, 16) if hex_digits else int(digits)
+        bad = point == 0 or 0xD800 <= point <= 0xDFFF or point > 0x10FFFF
+        return b"&#xFFFD;" if bad else match.group()
+
+    return _CHAR_REF.sub(fix, body)
+
+
+#: a Channel Definition Format document's root (after any prolog)
+_CDF_ROOT = re.compile(rb"(?:\s|<\?[^>]*>|<!--.*?-->|<!DOCTYPE[^>]*>)*<channel[\s>]", re.I | re.S)
+
+
 def _parse_xml_feed(
     name: str, body: bytes, content_type: str, url: str, known: AbstractSet[str]
 ) -> ParsedFeed:
     """The whole document through feedparser; entries are keyed by what they say."""
-    result = _feedparser(body, content_type)
+    result = _feedparser(_without_item_images(body), content_type)
     entries = result.get("entries") or []
-    if not entries and (result.get("bozo") or not result.get("version")):
+    empty_cdf = not result.get("bozo") and _CDF_ROOT.match(body)  # CDF has no version
+    if not entries and (result.get("bozo") or not result.get("version")) and not empty_cdf:
         raise SourceError(f"feed {name}: {_not_a_feed(body, content_type, result)} at {url}")
     raw = [_raw_entry(i, e, _feed_lang(result), url) for i, e in enumerate(entries)]
     raw = [replace(entry, key=entry.fingerprint()) for entry in raw]
     return _feed(result, tuple(e for e in raw if e.key not in known), tuple(e.key for e in raw))
+
+
+_IMAGE_TAG = re.compile(rb"<(/?)image(?:\s[^<>]*?)?(/?)>")
+
+
+def _without_item_images(body: bytes) -> bytes:
+    """The document without the ``<image>`` elements inside RSS items: feedparser takes
+    their <title>, <link> and <url> for the item's own (feedparser-rs does not), and no
+    entry field is read from them. One pass over the image tags; a document whose
+    images do not pair up is left as it is."""
+    if b"<image" not in body or b"<item" not in body:
+        return body
+    cut: list[tuple[int, int]] = []
+    depth_start = -1
+    for match in _IMAGE_TAG.finditer(body):
+        closing, empty = match.group(1, 2)
+        if empty:
+            continue
+        if not closing:
+            if depth_start >= 0:
+                return body  # nested images: not a shape worth guessing at
+            depth_start = match.start()
+        elif depth_start < 0:
+            return body
+        else:
+            cut.append((depth_start, match.end()))
+            depth_start = -1
+    spans = _item_spans(body)
+    inside = [(a, b) for a, b in cut if any(s <= a and b <= e for s, e in spans)]
+    if not inside or depth_start >= 0:
+        return body
+    view = memoryview(body)
+    pieces, at = [], 0
+    for a, b in inside:
+        pieces.append(view[at:a])
+        at = b
+    pieces.append(view[at:])
+    return b"".join(pieces)
 
 
 #: feed formats the compiled parser reads like feedparser does (checked by
@@ -159,22 +215,27 @@ _ITEM_TAGS = tuple(
 )
 
 
-def _parse_fast(
-    body: bytes, content_type: str, url: str, known: AbstractSet[str]
-) -> ParsedFeed | None:
+#: what feedparser-rs does not read in an item or entry, but feedparser does: RSS's
+#: <xhtml:body>, <body>, <fullitem>, bare <content> and <summary>; Atom 0.3's
+#: base64 and other non-text types; xml:lang in RSS
+_UNREAD_RSS = re.compile(rb"<(?:xhtml:body|body|fullitem|content|summary)[\s/>]|xml:lang")
+#: and in RSS 1.0, <guid> and <enclosure> (RSS 2.0's, which feedparser reads there too)
+_UNREAD_RDF = re.compile(_UNREAD_RSS.pattern + rb"|<(?:guid|enclosure)[\s/>]")
+_UNREAD_ATOM = re.compile(
+    rb"\smode=|<(?:content|summary|title)\s[^>]*type=[\"'](?!(?:text|html|xhtml)[\"'])"
+)
+
+
+def _parse_fast(body: bytes, url: str, known: AbstractSet[str]) -> ParsedFeed | None:
     """The common case, fast. Items are found by their tags' bytes and keyed by a hash
     of those bytes; known ones are cut out, and what is left (usually one new item, or
     none) goes through feedparser-rs: compiled, with feedparser's API, ~50× faster.
 
-    None when anything is unusual (an unclear encoding, items not found where the parser
-    finds them, not well-formed XML, internal DTD entities, a format or result the
-    shortcut is not sure of): the caller then hands the document to feedparser, which
-    has two decades of broken feeds behind it.
+    ``body`` is UTF-8 (see ``_as_utf8``). None when anything is unusual (items not found
+    where the parser finds them, not well-formed XML, internal DTD entities, elements it
+    does not read, a format or result the shortcut is not sure of): the caller then
+    hands the document to feedparser, which has two decades of broken feeds behind it.
     """
-    utf8 = _as_utf8(body, content_type)
-    if utf8 is None:
-        return None
-    body = utf8
     spans = _item_spans(body)
     if not spans or body.find(b"<!ENTITY", 0, spans[0][0]) >= 0:  # a DTD comes first
         return None
@@ -183,6 +244,15 @@ def _parse_fast(
     new = [i for i, key in enumerate(keys) if key not in known]
     if not new:
         return ParsedFeed("", "", "", (), keys, cheap_keys=True)
+    rss = body.startswith(b"<item", spans[0][0])
+    unread = _UNREAD_ATOM
+    if rss:
+        rdf = body.find(b"rdf:RDF", 0, spans[0][0]) >= 0
+        unread = _UNREAD_RDF if rdf else _UNREAD_RSS
+    if (rss and body.find(b"xml:lang", 0, spans[0][0]) >= 0) or any(
+        unread.search(body, *spans[i]) for i in new
+    ):
+        return None
     document = body
     if len(new) < len(spans):  # the document as if it had only the new items
         document = b"".join(
@@ -207,29 +277,72 @@ def _parse_fast(
     return _feed(result, raw, keys, cheap_keys=True)
 
 
-def _as_utf8(body: bytes, content_type: str) -> bytes | None:
-    """The document in UTF-8 (declared so), or None when its encoding is not plain.
+#: byte-order marks, longest first (UTF-32 LE's starts with UTF-16 LE's)
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)  # fmt: skip
+_XML_ENCODING_TEXT = re.compile(r"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
+#: the least coherence (charset-normalizer's measure of reading as a language) for a
+#: detected encoding to beat windows-1252, feedparser's own guess
+_COHERENT = 0.1
 
-    Plain: the HTTP charset and the XML declaration name the same codec, or only one
-    names one, and the bytes decode with it. A windows-1251 feed, common in Russian and
-    Ukrainian, is thus read by the fast path too; a disagreement, a byte-order mark or
-    bytes that do not decode are left to feedparser's rules.
+
+def _as_utf8(body: bytes, content_type: str) -> bytes | None:
+    """The document in UTF-8 (declared so, no byte-order mark), so that both paths read
+    the same text; None when its declarations disagree or lie (feedparser's rules then).
+
+    A byte-order mark decides first (UTF-8/16/32), as in feedparser; then the HTTP charset
+    and the XML declaration, when they name one codec and the bytes decode with it.
+    Undeclared bytes that are not UTF-8 are mostly UTF-8 with a stray byte (replaced:
+    guessing windows-1252 for the whole feed would turn Cyrillic into mojibake) or a
+    legacy encoding, which is detected.
     """
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return _recoded(body[len(bom) :], codec)
     names = _codecs_named(body, content_type)
-    if names is None:
+    if names is None or len(names) > 1:
         return None
-    if not names or names == {"utf-8"}:
-        return body
-    if len(names) > 1 or body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
-        return None
+    if names and names != {"utf-8"}:
+        return _recoded(body, names.pop())
     try:
-        text = body.decode(names.pop())
+        body.decode("utf-8")
     except UnicodeDecodeError:
+        text = body.decode("utf-8", "replace")
+        stray = text.count("\ufffd") - body.count("\ufffd".encode())
+        multibyte = len(text) - len(text.encode("ascii", "ignore")) - stray
+        if names or multibyte > stray:
+            return text.encode("utf-8")
+        return _recoded(body, _detect(body))
+    return body
+
+
+def _recoded(body: bytes, codec: str) -> bytes | None:
+    """``body`` decoded with ``codec`` and written as UTF-8, its declaration saying so."""
+    try:
+        text = body.decode(codec)
+    except (UnicodeDecodeError, LookupError):
         return None
-    declared = _XML_ENCODING.match(body)
-    if declared:  # an ASCII prefix: its byte offsets are character offsets
+    declared = _XML_ENCODING_TEXT.match(text)
+    if declared:
         text = text[: declared.start(1)] + "utf-8" + text[declared.end(1) :]
     return text.encode("utf-8")
+
+
+def _detect(body: bytes) -> str:
+    """The legacy encoding of undeclared bytes: charset-normalizer's most coherent
+    reading, unless none reads as a language (short texts), when feedparser's
+    windows-1252 stays; an equally coherent windows-1252 reading wins too."""
+    import charset_normalizer  # only odd documents pay for it
+
+    best, score = "cp1252", _COHERENT
+    for match in charset_normalizer.from_bytes(body):
+        could_be = {codecs.lookup(name).name for name in match.could_be_from_charset}
+        if match.coherence > score or (match.coherence == score and "cp1252" in could_be):
+            best, score = ("cp1252" if "cp1252" in could_be else match.encoding), match.coherence
+    return best
 
 
 def _codecs_named(body: bytes, content_type: str) -> set[str] | None:
@@ -380,7 +493,7 @@ def _entry_image(e: Any) -> str:
 
 def _parse_json_feed(name: str, body: bytes, url: str, known: AbstractSet[str]) -> ParsedFeed:
     try:
-        doc = json.loads(body.decode("utf-8-sig", "replace"))
+        doc = parse_json(body.decode("utf-8-sig", "replace"))
     except ValueError as exc:
         raise SourceError(f"feed {name}: invalid JSON ({exc}) at {url}") from exc
     version = str(doc.get("version") or "") if isinstance(doc, dict) else ""
@@ -423,7 +536,7 @@ def _json_entry(index: int, item: Any, feed_lang: str, base: str) -> RawEntry:
     tags = item.get("tags")
     return RawEntry(
         index=index,
-        id=str(raw_id).strip() if isinstance(raw_id, str | int) and raw_id != "" else "",
+        id=_json_id(raw_id),
         link=_absolute(base, _str(item.get("url")) or _str(item.get("external_url"))),
         title=_str(item.get("title")),
         title_html=False,
@@ -440,6 +553,14 @@ def _json_entry(index: int, item: Any, feed_lang: str, base: str) -> RawEntry:
         lang=_str(item.get("language")) or feed_lang,
         image=_absolute(base, _str(item.get("image")) or _str(item.get("banner_image"))),
     )
+
+
+def _json_id(value: Any) -> str:
+    """A JSON Feed id as a string: "1.5" for 1.5 (the spec says string; feeds send
+    numbers), "" for anything else (the link or a hash then identifies the item)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return ""
+    return str(value).strip()
 
 
 # --- entries → articles ------------------------------------------------------------------
@@ -493,48 +614,67 @@ class Built:
 
 
 def entry_identity(entry: RawEntry) -> str:
-    """guid/id, else the link, else a hash of title + date; ``RecordError`` if none."""
+    """guid/id, else the link, else a hash of title + date; ``RecordError`` if none.
+
+    The hash is of what the entry says, not how it is written (the title's text, the
+    date as parsed when it parses), so that either parser gives the same id."""
     if entry.id:
         return entry.id
     if entry.link:
         return entry.link
-    if entry.title.strip() or entry.date_raw.strip():
-        digest = hashlib.sha256(f"{entry.title.strip()}\n{entry.date_raw.strip()}".encode())
+    title = _title_text(entry)
+    date = entry.published.isoformat() if entry.published else entry.date_raw.strip()
+    if title or date:
+        digest = hashlib.sha256(f"{title}\n{date}".encode())
         return "sha256:" + digest.hexdigest()[:32]
     raise RecordError(f"entry #{entry.index + 1} has no id, link, title or date")
 
 
+def _title_text(entry: RawEntry) -> str:
+    """The title as plain text on one line; "" when it is only markup (an image)."""
+    title = html_to_text(entry.title) if entry.title_html else plain_text(entry.title)
+    if not entry.title_html and "<" in title and not html_to_text(title):
+        return ""  # "<img src=…>": feedparser calls it text, feedparser-rs HTML
+    return " ".join(title.split())
+
+
 def to_article(name: str, feed: ParsedFeed, entry: RawEntry, identity: str) -> Built:
-    """Build the ``Article``; only what readers see goes in, never fetch-time data."""
-    text = html_to_text(entry.content) if entry.content_html else plain_text(entry.content)
-    summary = html_to_text(entry.summary) if entry.summary_html else plain_text(entry.summary)
+    """Build the ``Article``; only what readers see goes in, never fetch-time data.
+    Raw text is cut at ``MAX_RAW_CHARS`` first, and the article checked at the trust
+    boundary (``bot.untrusted``) last."""
+    content, summary_raw = entry.content[:MAX_RAW_CHARS], entry.summary[:MAX_RAW_CHARS]
+    text = html_to_text(content) if entry.content_html else plain_text(content)
+    summary = html_to_text(summary_raw) if entry.summary_html else plain_text(summary_raw)
     if not text:
         text = summary
-    title = html_to_text(entry.title) if entry.title_html else plain_text(entry.title)
-    title = " ".join(title.split())
+    title = _title_text(entry)
     titled_from_text = False
     if not title:
         if not text:
             raise RecordError(f"entry {identity} has neither a title nor any text")
         title, titled_from_text = first_sentence(text), True
     lang = iso639_1(entry.lang)
-    return Built(
-        Article(
-            feed=name,
-            id=identity,
-            url=entry.link or (identity if identity.startswith(("http://", "https://")) else ""),
-            title=title,
-            text=text,
-            description=summary,
-            published=entry.published,
-            updated=entry.updated,
-            tags=entry.tags,
-            langs=(lang,) if lang else (),
-            cover_url=entry.image or None,
-            site_name=" ".join(feed.title.split()),
-        ),
-        titled_from_text,
-    )
+    try:
+        checked = checked_article(
+            Article(
+                feed=name,
+                id=identity,
+                url=entry.link
+                or (identity if identity.startswith(("http://", "https://")) else ""),
+                title=title,
+                text=text,
+                description=summary,
+                published=entry.published,
+                updated=entry.updated,
+                tags=entry.tags,
+                langs=(lang,) if lang else (),
+                cover_url=entry.image or None,
+                site_name=" ".join(feed.title.split()),
+            )
+        )
+    except RecordError as exc:
+        raise RecordError(f"{log_safe(identity)}: {exc}") from None
+    return Built(checked, titled_from_text)
 
 
 # --- small helpers -----------------------------------------------------------------------
@@ -561,8 +701,8 @@ def _absolute(base: str, link: str) -> str:
         return ""
     try:
         return urljoin(base, link)
-    except ValueError:
-        return link
+    except ValueError:  # "http://[bad/": feedparser drops it too
+        return ""
 
 
 def _from_struct(value: Any) -> datetime | None:
@@ -579,10 +719,9 @@ def _from_iso(value: str) -> datetime | None:
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        return to_utc(datetime.fromisoformat(value))
     except ValueError:
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _one_line(text: str) -> str:

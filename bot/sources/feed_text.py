@@ -31,21 +31,28 @@ _BLOCK = frozenset({
     "figure", "figcaption", "hr", "main", "nav", "address", "details", "summary",
 })  # fmt: skip
 _SKIP = frozenset({
-    "script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "head", "form",
-    "title",
+    "script", "style", "noscript", "template", "iframe", "object", "svg", "head", "form", "title",
 })  # fmt: skip
+#: skipped elements whose text is raw (``<b>`` in a script is not a tag), and of those
+#: the ones whose text runs to the end of the markup when unclosed, as in a browser;
+#: any other unclosed element loses only its start tag
+_RAW_TEXT = frozenset({"script", "style", "title"})
+_RUNS_TO_END = frozenset({"script", "style"})
 
-
+#: attributes, quoted values kept whole; no value reaches past a ``<``, so a failed
+#: match costs no more than the way to the next ``<`` (which keeps the whole linear)
+_ATTRS = r"""(?:[\s/](?:[^<>"']|"[^"<]*"|'[^'<]*')*+)?"""
 #: a comment, CDATA, doctype or PI (no name), or a tag: (end?) (name) attributes
 _TAG = re.compile(
     r"<!--.*?(?:-->|$)|<!\[CDATA\[.*?(?:\]\]>|$)|<[!?][^>]*>?"
-    r"|<(/?)([A-Za-z][A-Za-z0-9:_.-]*)(?:\s(?:\"[^\"]*\"|'[^']*'|[^'\">])*)?/?\s*>",
+    rf"|<(/?)([A-Za-z][A-Za-z0-9:_.-]*+){_ATTRS}>",
     re.DOTALL,
 )
-_RAW_TEXT = frozenset({"script", "style", "title"})  # the skipped elements whose text is raw
+#: the start of a tag the pattern above did not take (an unbalanced quote, a ``<`` in a
+#: value): as in a browser, it ends at the next ``>``
+_TAG_START = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:_.-]*)")
 _SKIP_TAGS = {
-    name: re.compile(rf"<(/?){name}(?:\s(?:\"[^\"]*\"|'[^']*'|[^'\">])*)?/?\s*>", re.IGNORECASE)
-    for name in _SKIP
+    name: re.compile(rf"<(/?){name}{_ATTRS}>", re.IGNORECASE | re.DOTALL) for name in _SKIP
 }
 
 
@@ -56,6 +63,7 @@ def html_to_text(markup: str) -> str:
     A tokenizer, not a parser: feeds hold fragments whose tree does not matter, only
     where blocks start and end. (lxml was as fast alone, but it lets go of the GIL while
     parsing, and with a hundred feeds polled by threads each let-go cost a queue.)
+    Linear in the markup's length, however it is broken.
     """
     if "<" not in markup and "&" not in markup:
         return plain_text(markup)
@@ -72,25 +80,22 @@ def html_to_text(markup: str) -> str:
         text = html.unescape(text) if "&" in text else text
         pieces.append(text if in_pre else text.replace("\n", " "))
 
+    tags = _Tags(markup)
     in_pre = 0
     at = 0  # where the text not taken yet starts
-    for match in _TAG.finditer(markup):
-        start = match.start()
-        if start < at:
-            continue  # inside an element skipped whole
+    while (tag := tags.next(at)) is not None:
+        start, end, closing, name = tag
         if start > at:
             add(markup[at:start])
-        at = match.end()
-        closing, name = match.group(1, 2)
+        at = end
         if not name:
             continue  # a comment, a doctype, a processing instruction
-        name = name.lower()
         if closing:
             if name in _BLOCK and name != "br":
                 flush()
             in_pre -= name == "pre" and in_pre > 0
-        elif name in _SKIP and not match.group(0).endswith("/>"):
-            at = _skip(markup, at, name)
+        elif name in _SKIP and not markup.endswith("/>", start, end):
+            at = tags.skip(name, start, end)
         elif name == "br":
             pieces.append("\n")
         elif name in _BLOCK:
@@ -101,18 +106,63 @@ def html_to_text(markup: str) -> str:
     return "\n\n".join(paragraphs)
 
 
-def _skip(markup: str, at: int, name: str) -> int:
-    """Where the element opened just before ``at`` ends (after its end tag; nested ones
-    of the same name counted, except in raw text), or the end of the markup."""
-    depth = 1
-    for match in _SKIP_TAGS[name].finditer(markup, at):
-        if name in _RAW_TEXT:  # its text is not markup: "<script>" in a script is text
-            depth = 0 if match.group(1) else 1
-        else:
-            depth += -1 if match.group(1) else 1
-        if depth == 0:
-            return match.end()
-    return len(markup)
+class _Tags:
+    """The tags of one piece of markup, found left to right, and where the skipped
+    elements end. Every search remembers enough that no stretch is read twice over."""
+
+    def __init__(self, markup: str) -> None:
+        self.markup = markup
+        self.gt = 0  # the next ">" at or after the last position asked about; -1: none
+        self.ends: dict[str, dict[int, int]] = {}  # name → start tag's start → end
+
+    def next(self, at: int) -> tuple[int, int, bool, str] | None:
+        """The first tag at or after ``at``: (start, end, closing?, lower-case name);
+        the name is "" for comments, doctypes and processing instructions."""
+        markup = self.markup
+        while (start := markup.find("<", at)) >= 0:
+            match = _TAG.match(markup, start)
+            if match:
+                closing, name = match.group(1, 2)
+                return start, match.end(), bool(closing), (name or "").lower()
+            loose = _TAG_START.match(markup, start)
+            if loose and (gt := self._gt(loose.end())) >= 0:
+                return start, gt + 1, bool(loose.group(1)), loose.group(2).lower()
+            at = start + 1
+        return None
+
+    def _gt(self, at: int) -> int:
+        if self.gt >= at or self.gt < 0:
+            return self.gt
+        self.gt = self.markup.find(">", at)
+        return self.gt
+
+    def skip(self, name: str, start: int, end: int) -> int:
+        """Where the element whose start tag spans ``start:end`` ends: after its end
+        tag (nested ones of the same name counted, except in raw text). Unclosed, it
+        is its start tag alone, or for a script or style the rest of the markup."""
+        ends = self.ends.get(name)
+        if ends is None:
+            ends = self.ends[name] = self._pair(name)
+        if start in ends:
+            return ends[start]
+        return len(self.markup) if name in _RUNS_TO_END else end
+
+    def _pair(self, name: str) -> dict[int, int]:
+        """Start tags of ``name`` → the end of their end tags, in one pass: the nearest
+        end tag for raw text, else paired like brackets (a stack)."""
+        pairs: dict[int, int] = {}
+        open_: list[int] = []
+        for match in _SKIP_TAGS[name].finditer(self.markup):
+            if not match.group(1):
+                if name not in _RAW_TEXT or not open_:
+                    open_.append(match.start())
+            elif open_:
+                if name in _RAW_TEXT:
+                    pairs.update(dict.fromkeys(open_, match.end()))
+                    open_.clear()
+                else:
+                    pairs[open_.pop()] = match.end()
+        return pairs
 
 
 def plain_text(text: str) -> str:

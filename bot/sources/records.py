@@ -9,18 +9,17 @@ Useful for demos, tests and archives; it needs no network.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from bot.errors import RecordError, SourceError
+from bot.errors import NotPublic, RecordError, SourceError
 from bot.model import Poll
+from bot.nsids import PUBLICATION_COLLECTIONS
 from bot.sources import atproto_records as records
+from bot.untrusted import parse_json
 
 log = logging.getLogger(__name__)
-
-PUBLICATIONS = (records.STANDARD_PUBLICATION, records.LEAFLET_PUBLICATION)
 
 
 class RecordsSource:
@@ -39,8 +38,8 @@ class RecordsSource:
         entries = []
         for file in self._files():
             try:
-                data = json.loads(file.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                data = parse_json(file.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSON's are ValueError
                 problems.append(f"{file}: not readable JSON: {exc}")
                 continue
             if isinstance(data, dict) and isinstance(data.get("records"), list):
@@ -59,7 +58,7 @@ class RecordsSource:
         entries = self._entries(problems)
         publications: dict[str, records.Publication] = {}
         for at, entry in entries:
-            if at.collection in PUBLICATIONS:
+            if at.collection in PUBLICATION_COLLECTIONS:
                 try:
                     pub = records.publication(entry["uri"], entry.get("cid"), entry["value"])
                 except RecordError as exc:
@@ -74,7 +73,7 @@ class RecordsSource:
 
         articles = []
         for at, entry in entries:
-            if at.collection in PUBLICATIONS:
+            if at.collection in PUBLICATION_COLLECTIONS:
                 continue
             repo = records.Repo(did=at.did, pds=None)
             try:
@@ -83,7 +82,7 @@ class RecordsSource:
                         self.feed, repo, entry["uri"], entry.get("cid"), entry["value"], lookup
                     )
                 )
-            except records.NotPublic:
+            except NotPublic:
                 continue
             except RecordError as exc:
                 problems.append(f"{entry['uri']}: {exc}")

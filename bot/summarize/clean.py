@@ -100,7 +100,7 @@ def clean_text(text: str, title: str | None = None) -> str:
     """
     paragraphs: list[list[str]] = []
     for raw in re.split(r"\n\s*\n", _prepare(text)):
-        lines = [line for line in _normalise(raw) if not _is_furniture(line)]
+        lines = _unwrap([line for line in _normalise(raw) if not _is_furniture(line)])
         if lines:
             paragraphs.append(lines)
     has_sentences = any(_TERMINAL_END.search(line) for p in paragraphs for line in p)
@@ -134,6 +134,20 @@ def _normalise(paragraph: str) -> list[str]:
         if line:
             lines.append(line)
     return lines
+
+
+def _unwrap(lines: list[str]) -> list[str]:
+    """Hard-wrapped prose (plain-text feeds, newsletters) as whole lines: a line that
+    does not end a sentence continues on the next when that one opens in lowercase or
+    with a digit, so the prose filter below judges sentences, not their wrapped tails."""
+    out: list[str] = []
+    for line in lines:
+        head = line[:1]
+        if out and not _TERMINAL_END.search(out[-1]) and (head.islower() or head.isdigit()):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return out
 
 
 def _is_furniture(line: str) -> bool:

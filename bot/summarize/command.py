@@ -10,25 +10,28 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any, TextIO
 
-from bot.model import Article
 from bot.summarize import DEFAULT_GRAPHEMES, Budget
-from bot.summarize.extractive import ExtractiveSummarizer
 
 #: with --sentences the grapheme budget stops mattering
 _UNLIMITED = 10**9
 
 
-def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Register ``summarize`` on the CLI's subcommands."""
+def add_parser(
+    subparsers: argparse._SubParsersAction[Any], parents: Sequence[argparse.ArgumentParser] = ()
+) -> None:
+    """Register ``summarize`` on the CLI's subcommands (``parents``: the global options)."""
     parser = subparsers.add_parser(
         "summarize",
+        parents=list(parents),
         help="summarize a text file or stdin with the offline summarizer",
         description=(
             "Print the summary sentences of FILE (or stdin), one per line. Without "
-            f"--sentences the summary fits {DEFAULT_GRAPHEMES} graphemes, the room "
-            "a 3-post thread leaves."
+            f"--sentences the summary fits {DEFAULT_GRAPHEMES} graphemes. (In a thread "
+            "the room depends on the article's title, URL and tags: the composer "
+            "computes it per article.)"
         ),
     )
     parser.add_argument("file", nargs="?", default="-", metavar="FILE|-", help="default: stdin")
@@ -70,6 +73,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(stream: TextIO, jsonl: bool, budget: Budget) -> int:
+    # imported when used: the parser is built for every command, health included
+    from bot.model import Article
+    from bot.summarize.extractive import ExtractiveSummarizer
+
     summarizer = ExtractiveSummarizer()
     if not jsonl:
         article = Article(feed="cli", id="-", url="", title="", text=stream.read())

@@ -3,10 +3,13 @@
 News puts the point first, so position carries most of the score (Lead-3 is famously
 hard to beat); centrality (how much a sentence shares with the rest of the text) and
 overlap with the title let a strong later sentence displace a weak early one, which also
-suits blogs and notes that warm up before they get to the point. Selection is greedy
-MMR (score minus redundancy with what is already chosen) under the grapheme and sentence
-budget; the result is in document order and never opens with a dangling "He said".
-Everything is deterministic: ties break on position.
+suits blogs and notes that warm up before they get to the point; new numbers and names
+earn a little more, as news is facts. A thread says each thing once: sentences that
+restate the title, the lead or an earlier sentence are dropped before scoring, and
+selection is greedy MMR (score minus redundancy with everything the thread says so far)
+under the grapheme and sentence budget. The result is in document order and never opens
+with a dangling "He said" unless nothing else is left. Deterministic: ties break on
+position.
 """
 
 from __future__ import annotations
@@ -25,41 +28,26 @@ from bot.summarize.clean import clean_text
 from bot.summarize.lang import detect_language
 from bot.summarize.openers import dangles
 from bot.summarize.sentences import split_sentences
-from bot.summarize.stopwords import STOPWORDS
+from bot.summarize.stopwords import stopwords
+from bot.summarize.words import STEM, repeats, tokens
+from bot.text import graphemes
 
-_GRAPHEME = regex.compile(r"\X")
-_JOINING = regex.compile(
-    r"[\p{M}\p{Cf}\r\ufe00-\ufe0f\U0001F1E6-\U0001F1FF\U0001F3FB-\U0001F3FF"
-    r"\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff\U000E0000-\U000E007F]"
-)
 _TOKEN = regex.compile(r"[\p{L}\p{N}]+(?:['’][\p{L}]+)?")
-_TERMINAL = re.compile(r"[.!?…。！？][\"'»”’)\]]*$")
+_TERMINAL = re.compile(r"[.!?…。！？][\"'»”’)\]」』）]*$")
+# Facts a sentence can bring: numbers, and capitalised words past the first (names).
+_NUMBER = regex.compile(r"\p{N}[\p{N},.]*")
+_NAME = regex.compile(r"(?<=[\s(«“„\"'])\p{Lu}[\p{L}\p{M}’'-]+")
 
 LEAD_WEIGHT = 1.0
 LEAD_DECAY = 0.5  # position score is (1 + index) ** -LEAD_DECAY
-CENTRALITY_WEIGHT = 0.5
+CENTRALITY_WEIGHT = 0.3
 TITLE_WEIGHT = 0.4
-REDUNDANCY = 1.0  # MMR: how much overlap with chosen sentences costs
-MIN_WORDS = 5
-
-
-def graphemes(text: str) -> int:
-    """User-perceived characters, the unit Bluesky limits posts in.
-
-    Text with nothing that can join code points (marks, joiners, variation selectors,
-    emoji modifiers, flags, jamo) is counted by code points, ~10x faster than ``\\X``.
-    """
-    if (text.isascii() and "\r" not in text) or not _JOINING.search(text):
-        return len(text)
-    return len(_GRAPHEME.findall(text))
-
-
-def tokens(text: str, lang: str | None) -> list[str]:
-    """Content words, lowercased and crudely stemmed (a 6-letter prefix: enough to match
-    Russian and Ukrainian inflections without a stemmer dependency)."""
-    stop = STOPWORDS.get(lang or "", frozenset())
-    words = (w.lower() for w in _TOKEN.findall(text))
-    return [w[:6] for w in words if len(w) > 1 and w not in stop]
+FACT_WEIGHT = 0.1  # new numbers and names, scaled to [0, 1] by the most in a sentence
+REDUNDANCY = 1.0  # MMR: how much overlap with the thread so far costs
+MIN_WORDS = 5  # shorter sentences in a longer text are usually captions or asides
+SHORT_PENALTY = 0.5
+#: Exact fit checks per pick, when the composer offers them (each composes a thread).
+MAX_FIT_CHECKS = 6
 
 
 @dataclass(frozen=True)
@@ -68,7 +56,9 @@ class _Candidate:
     text: str
     size: int  # graphemes
     bag: Counter[str]
+    facts: frozenset[str]
     dangling: bool
+    short: bool
 
 
 class ExtractiveSummarizer:
@@ -80,62 +70,141 @@ class ExtractiveSummarizer:
             text = clean_text(article.description, article.title or None)
         lang = budget.lang or detect_language(text) or (article.langs[0] if article.langs else None)
         sentences = split_sentences(text, lang)
-        chosen = select(sentences, article.title, lang, budget)
+        said = (article.title, *budget.said)
+        chosen = select(sentences, said, lang, budget)
         return Summary(tuple(chosen), lang)
 
 
-def select(sentences: Sequence[str], title: str, lang: str | None, budget: Budget) -> list[str]:
-    """Pick whole sentences within ``budget``; returned in document order."""
-    candidates = _candidates(sentences, lang, budget.graphemes)
+def select(
+    sentences: Sequence[str], said: str | Sequence[str], lang: str | None, budget: Budget
+) -> list[str]:
+    """Pick whole sentences within ``budget`` that add to ``said`` (the title, or the
+    title and lead); returned in document order."""
+    said_texts = [said] if isinstance(said, str) else list(said)
+    said_bags = [set(tokens(t, lang)) for t in said_texts if t]
+    said_facts = frozenset().union(*(_facts(t, lang) for t in said_texts))
+    candidates, visible = _candidates(sentences, lang, said_bags, budget)
     if not candidates:
         return []
-    scores = _scores(candidates, tokens(title, lang), len(sentences))
+    title = tokens(said_texts[0], lang) if said_texts else []
+    scores = _scores(candidates, title)
     limit = budget.sentences if budget.sentences is not None else len(candidates)
+    pool = sorted(candidates, key=lambda c: c.index)
+    top_facts = max((len(c.facts) for c in pool), default=0) or 1
+    thread_bags = [Counter(b) for b in said_bags]
+    redundancy = {c.index: max((_cosine(c.bag, b) for b in thread_bags), default=0.0) for c in pool}
+    seen_facts = set(said_facts)
     chosen: list[_Candidate] = []
     used = 0
-    picked_at: set[int] = set()  # document indexes of chosen sentences
-    pool = sorted(candidates, key=lambda c: c.index)
-    redundancy = dict.fromkeys((c.index for c in pool), 0.0)  # max cosine to chosen
+    strict = True  # a sentence pointing back needs its antecedent, unless nothing else fits
     while pool and len(chosen) < limit:
-        best: tuple[float, int] | None = None
+        ranked = []
         for pos, cand in enumerate(pool):
-            extra = cand.size + (1 if chosen else 0)
-            if used + extra > budget.graphemes:
-                continue
-            if cand.dangling and cand.index - 1 not in picked_at:
+            if strict and cand.dangling and cand.index - 1 not in visible:
                 continue  # it points back at a sentence the reader would not see
-            value = scores[cand.index] - REDUNDANCY * redundancy[cand.index]
-            if best is None or value > best[0]:
-                best = (value, pos)
-        if best is None:
+            new = len(cand.facts - seen_facts) / top_facts
+            value = (
+                scores[cand.index]
+                + FACT_WEIGHT * new
+                - REDUNDANCY * redundancy[cand.index]
+                - (SHORT_PENALTY if cand.short else 0.0)
+            )
+            ranked.append((-value, cand.index, pos))
+        ranked.sort()
+        picked_pos = _first_fitting(ranked, pool, chosen, used, budget, lang)
+        if picked_pos is None:
+            if strict and not chosen:
+                strict = False
+                continue
             break
-        picked = pool.pop(best[1])
+        picked = pool.pop(picked_pos)
         used += picked.size + (1 if chosen else 0)
         chosen.append(picked)
-        picked_at.add(picked.index)
+        visible.add(picked.index)
+        seen_facts |= picked.facts
         for cand in pool:
             redundancy[cand.index] = max(redundancy[cand.index], _cosine(cand.bag, picked.bag))
     return [c.text for c in sorted(chosen, key=lambda c: c.index)]
 
 
-def _candidates(sentences: Sequence[str], lang: str | None, room: int) -> list[_Candidate]:
+def _first_fitting(
+    ranked: Sequence[tuple[float, int, int]],
+    pool: Sequence[_Candidate],
+    chosen: Sequence[_Candidate],
+    used: int,
+    budget: Budget,
+    lang: str | None,
+) -> int | None:
+    """The pool position of the best-ranked candidate that fits: within the sure
+    budget, or (with the composer's check) within ``room`` and checked whole."""
+    checks = 0
+    failed_at = math.inf  # a longer sentence than one that did not fit is not tried
+    room = budget.room if budget.room is not None else budget.graphemes
+    for _value, _index, pos in ranked:
+        cand = pool[pos]
+        total = used + cand.size + (1 if chosen else 0)
+        if total <= budget.graphemes:
+            return pos
+        if budget.fits is None or total > room or cand.size >= failed_at:
+            continue
+        if checks >= MAX_FIT_CHECKS:
+            break
+        checks += 1
+        texts = [c.text for c in sorted([*chosen, cand], key=lambda c: c.index)]
+        if budget.fits(texts, lang):
+            return pos
+        failed_at = cand.size
+    return None
+
+
+def _candidates(
+    sentences: Sequence[str], lang: str | None, said: Sequence[set[str]], budget: Budget
+) -> tuple[list[_Candidate], set[int]]:
+    """Sentences that could go in the summary, and the indexes the reader sees anyway
+    (sentences the title or lead already says). A sentence that restates what is said,
+    or an earlier sentence, is no candidate: a thread says each thing once."""
     out: list[_Candidate] = []
+    visible: set[int] = set()
+    kept: list[set[str]] = []
     last = len(sentences) - 1
+    room = max(budget.graphemes, budget.room or 0)
     for i, sentence in enumerate(sentences):
+        words = tokens(sentence, lang)
+        bag = set(words)
+        if repeats(bag, said):
+            visible.add(i)
+            continue
+        if repeats(bag, kept):
+            continue
         finished = bool(_TERMINAL.search(sentence))
         if i == last and not finished and last > 0:
             continue  # the text was cut mid-sentence
-        if len(sentence.split()) < MIN_WORDS and len(sentences) > 3:
-            continue
         size = graphemes(sentence)
         if size > room:
             continue
-        bag = Counter(tokens(sentence, lang))
-        out.append(_Candidate(i, sentence, size, bag, dangles(sentence)))
-    return out
+        kept.append(bag)
+        short = len(sentence.split()) < MIN_WORDS and len(sentences) > 3 and not _unspaced(lang)
+        out.append(
+            _Candidate(
+                i, sentence, size, Counter(words), _facts(sentence, lang), dangles(sentence), short
+            )
+        )
+    return out, visible
 
 
-def _scores(candidates: Sequence[_Candidate], title: list[str], total: int) -> dict[int, float]:
+def _unspaced(lang: str | None) -> bool:
+    return (lang or "") in {"ja", "zh", "th"}
+
+
+def _facts(text: str, lang: str | None) -> frozenset[str]:
+    """Numbers and names in ``text``, normalised so a repeat is recognised."""
+    found = {n.rstrip(",.") for n in _NUMBER.findall(text)}
+    stop = stopwords(lang)
+    found |= {w.lower()[:STEM] for w in _NAME.findall(text) if w.lower() not in stop}
+    return frozenset(found)
+
+
+def _scores(candidates: Sequence[_Candidate], title: list[str]) -> dict[int, float]:
     """Position, centrality and title overlap, the last two scaled to [0, 1].
 
     Centrality is the idf-weighted cosine between a sentence and all the others; with
@@ -204,11 +273,12 @@ def keywords(text: str, lang: str | None, n: int) -> list[str]:
     """The ``n`` most frequent content words (as most often written), for hashtags.
 
     Words are grouped by their stem so "sanction" and "sanctions" count together; ties
-    go to the word seen first. Numbers and words under four letters are skipped.
+    go to the word seen first. Numbers and words under four letters are skipped; Japanese,
+    Chinese and Thai get none (a run between punctuation is a phrase, not a word).
     """
-    if n <= 0:
-        return []
-    stop = STOPWORDS.get(lang or "", frozenset())
+    if n <= 0 or _unspaced(lang):
+        return []  # without spaces there are no words to count, only runs of text
+    stop = stopwords(lang)
     counts: Counter[str] = Counter()
     forms: dict[str, Counter[str]] = {}
     first: dict[str, int] = {}

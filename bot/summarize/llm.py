@@ -20,9 +20,9 @@ from bot.http import make_client
 from bot.model import Article, Summary
 from bot.summarize import Budget, Summarizer
 from bot.summarize.clean import clean_text
-from bot.summarize.extractive import graphemes
 from bot.summarize.lang import detect_language
 from bot.summarize.sentences import split_sentences
+from bot.text import graphemes
 
 log = logging.getLogger("bot.summarize")
 

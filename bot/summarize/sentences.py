@@ -37,11 +37,17 @@ _TITLES: dict[str, frozenset[str]] = {
         "вул просп пл пров буд кв ім проф акад доц гр п пп ст стр див рис р рр "
         "січ лют бер квіт трав черв лип серп вер жовт лист груд т ч гл"
     ),
-    "de": _words("hr fr dr prof nr str bzw ca vgl bzgl evtl ggf inkl usw z b"),
-    "fr": _words("m mm mme mlle dr pr st ste av bd etc p ex cf"),
-    "es": _words("sr sra srta dr dra ud uds av pág etc p ej"),
-    "it": _words("sig sigg dott prof avv ing on pag ecc es"),
-    "pt": _words("sr sra dr dra prof av pág etc ex"),
+    "de": _words(
+        "hr hrn fr dr prof nr str bzw ca vgl bzgl evtl ggf inkl usw z u d s o.ä "
+        "abs art bd jh jhd mio mrd tsd st dipl ing min max geb gest"
+    ),
+    "fr": _words("m mm mme mmes mlle mlles dr pr me mgr st ste av bd boul p ex cf n°"),
+    "es": _words(
+        "sr sres sra sras srta dr dra lic ing ud uds av avda pág núm art dto gral cía "
+        "excmo prof p ej"
+    ),
+    "it": _words("sig sigg sig.ra dott prof avv ing on pag ecc es geom rag"),
+    "pt": _words("sr srs sra sras srta dr dra drs prof profa av pág núm art dep eng gen pe"),
     "pl": _words("p pan pani dr prof ul al nr tj np itd itp ok godz"),
 }
 
@@ -51,6 +57,11 @@ _SOFT: dict[str, frozenset[str]] = {
     "en": _words("etc al p.m a.m"),
     "ru": _words("г гг руб млн млрд тыс коп др пр т.е т.д т.п т.к т.н н.э в вв"),
     "uk": _words("р рр грн млн млрд тис коп ін т.д т.п т.з н.е ст"),
+    "de": _words("usw etc ff"),
+    "fr": _words("etc"),
+    "es": _words("etc"),
+    "pt": _words("etc"),
+    "it": _words("ecc"),
 }
 _SOFT_IN_TITLES = frozenset({"г", "гг", "р", "рр", "ст", "пр"})
 
@@ -62,13 +73,14 @@ _STARTERS = _words(
     "there his her its their our my after before when while if as however meanwhile"
 )
 
-_OPEN_CLOSE = {"«": "»", "“": "”", "„": "“", "(": ")"}
+_OPEN_CLOSE = {"«": "»", "“": "”", "„": "“", "(": ")", "「": "」", "『": "』", "（": "）"}
 _TERMINAL = re.compile(r"[.!?…]+|[。！？]+")
-_CLOSERS = "\"'»”’)]}"
+_SPACES = frozenset(" \u00a0\u202f")
+_CLOSERS = "\"'»”’)]}」』）"
 _WORD_BEFORE = re.compile(r"([\w.\-]+)$")
 _INITIAL = re.compile(r"^[A-ZА-ЯЁІЇЄҐ]$")
 _DOTTED = re.compile(r"^(?:\w\.)+\w$")
-_QUOTE_CHARS = re.compile(r'[«»“”„"()]')
+_QUOTE_CHARS = re.compile(r'[«»“”„"()「」『』（）]')
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _SPACE = re.compile(r"\s+")
 
@@ -97,7 +109,7 @@ def _lines(paragraph: str) -> list[str]:
 
 
 def _ends_sentence(line: str) -> bool:
-    return bool(re.search(r"[.!?…:;。！？][\"'»”’)\]]*$", line))
+    return bool(re.search(r"[.!?…:;。！？][\"'»”’)\]」』）]*$", line))
 
 
 @cache
@@ -130,7 +142,7 @@ def _quote_spans(text: str) -> list[tuple[int, int]]:
             stack.append((ch, i))
         elif stack and ch == _OPEN_CLOSE[stack[-1][0]]:
             spans.append((stack.pop()[1], i))
-        elif ch in "»”)" and any(_OPEN_CLOSE[o] == ch for o, _ in stack):
+        elif ch in "»”)」』）" and any(_OPEN_CLOSE[o] == ch for o, _ in stack):
             # a mismatched closer: drop openers up to its partner
             while stack and _OPEN_CLOSE[stack[-1][0]] != ch:
                 stack.pop()
@@ -148,6 +160,9 @@ def _split_line(line: str, lang: str | None) -> list[str]:
         cjk = match.group()[0] in "。！？"
         while end < len(line) and line[end] in _CLOSERS:
             end += 1
+        # French sets its closing guillemet off with a space: « C’est fini. »
+        if line[end : end + 1] in _SPACES and line[end + 1 : end + 2] == "»":
+            end += 2
         if not cjk and (end >= len(line) or not line[end].isspace()):
             continue
         if spans and any(a < match.start() and b >= end for a, b in spans):

@@ -1,0 +1,91 @@
+"""How long ``feedbot`` takes to start, beside a bare ``python -c pass`` (the floor).
+
+    .venv/bin/python bench/startup.py [--runs 30] [--warmup 3]
+
+Like hyperfine: each command runs ``--warmup`` times untimed, then ``--runs`` times,
+each in a fresh process; the table shows the median, the fastest, the slowest and the
+median's distance from the floor, in milliseconds. ``health`` runs against the shipped
+configuration (copied to a temporary folder) with a fresh heartbeat of this process, so
+it does its whole job; ``check-config`` is there to show what loading pydantic costs.
+Bounded: at most ``--runs`` + ``--warmup`` processes per command, 60 s each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.heartbeat import write_beat  # noqa: E402
+
+
+def feedbot() -> list[str]:
+    """The installed console script beside this interpreter, else ``python -m bot``."""
+    script = Path(sys.executable).with_name("feedbot")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+
+
+def timed(argv: list[str], cwd: Path, runs: int, warmup: int) -> list[float]:
+    env = dict(os.environ)
+    env.pop("FEEDBOT_CONFIG", None)
+    out = []
+    for i in range(warmup + runs):
+        start = time.perf_counter()
+        subprocess.run(
+            argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            timeout=60, check=False,
+        )  # fmt: skip
+        if i >= warmup:
+            out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cwd = Path(tmp)
+        shutil.copytree(ROOT / "config", cwd / "config")
+        (cwd / "state").mkdir()
+        write_beat(cwd / "state" / "feedbot.heartbeat", timedelta(hours=1))
+        rows = [
+            ("python -c pass", [sys.executable, "-c", "pass"]),
+            ("feedbot --help", [*feedbot(), "--help"]),
+            ("feedbot health", [*feedbot(), "health"]),
+            ("feedbot check-config", [*feedbot(), "check-config"]),
+        ]
+        results = [(name, timed(argv, cwd, args.runs, args.warmup)) for name, argv in rows]
+
+    floor = statistics.median(results[0][1])
+    print(
+        f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, load {os.getloadavg()[0]:.2f}, "
+        f"{args.runs} runs each"
+    )
+    print()
+    print("| command | median ms | min ms | max ms | median − floor ms |")
+    print("|---|---|---|---|---|")
+    for name, times in results:
+        median = statistics.median(times)
+        print(
+            f"| `{name}` | {median:.0f} | {min(times):.0f} | {max(times):.0f} "
+            f"| {median - floor:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
