@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -36,6 +37,7 @@ from bot.configfile import ENV_VAR as ENV_VAR
 from bot.configfile import format_duration as format_duration
 from bot.configfile import parse_duration as parse_duration
 from bot.errors import ConfigError
+from bot.filters import ItemFilter, Pattern, PatternError
 from bot.model import Gate, ReplyRule
 from bot.nsids import DOCUMENT_COLLECTIONS, STANDARD_DOCUMENT
 
@@ -127,7 +129,7 @@ class BlueskyAccount(Strict):
     #: per request; covers are fetched with the same limit
     timeout: Duration = timedelta(seconds=20)
     #: put the self-label ``bot`` on the account's profile (Bluesky shows it as automated)
-    bot_label: bool = True
+    bot_label: Bool = True
 
     @model_validator(mode="after")
     def _under_bluesky_limits(self) -> BlueskyAccount:
@@ -237,6 +239,50 @@ class SummarySettings(Strict):
     keywords: Int = Field(0, ge=0, le=5)  # extra hashtags from keywords; off by default
 
 
+def _pattern(value: str) -> str:
+    try:
+        Pattern.parse(value)
+    except PatternError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+PatternText = Annotated[str, AfterValidator(_pattern)]
+
+
+class FilterSettings(Strict):
+    """Which new items are posted automatically; see bot/filters.py for the rules."""
+
+    include: tuple[PatternText, ...] = ()
+    exclude: tuple[PatternText, ...] = ()
+    tags: tuple[str, ...] = ()
+    langs: tuple[str, ...] = ()
+    min_words: Int = Field(0, ge=0)
+
+    @field_validator("langs")
+    @classmethod
+    def _language_tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for lang in value:
+            if not _BCP47.fullmatch(lang):
+                raise ValueError(f"{lang!r} is not a BCP-47 language tag (like en or pt-BR)")
+        return value
+
+    def build(self) -> ItemFilter:
+        return _item_filter(self)
+
+
+@cache
+def _item_filter(settings: FilterSettings) -> ItemFilter:
+    """Compiled once per settings: patterns are not recompiled on every poll."""
+    return ItemFilter.build(
+        include=settings.include,
+        exclude=settings.exclude,
+        tags=settings.tags,
+        langs=settings.langs,
+        min_words=settings.min_words,
+    )
+
+
 _REPLY_RULES = ("mentioned", "following", "followers")
 
 
@@ -273,7 +319,8 @@ class FeedDefaults(Strict):
     enabled: Bool = True
     summary: SummarySettings = SummarySettings()
     replies: Replies = "everyone"
-    quotes: bool = True
+    quotes: Bool = True
+    filter: FilterSettings = FilterSettings()
 
     @property
     def gate(self) -> Gate:
@@ -452,8 +499,9 @@ def _merge_defaults(raw: dict[str, Any]) -> dict[str, Any]:
     for feed in feeds:
         if isinstance(feed, dict):
             combined = {**defaults, **feed}
-            if isinstance(defaults.get("summary"), dict) and isinstance(feed.get("summary"), dict):
-                combined["summary"] = {**defaults["summary"], **feed["summary"]}
+            for section in ("summary", "filter"):
+                if isinstance(defaults.get(section), dict) and isinstance(feed.get(section), dict):
+                    combined[section] = {**defaults[section], **feed[section]}
             merged.append(combined)
         else:
             merged.append(feed)

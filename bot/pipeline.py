@@ -221,7 +221,7 @@ class Pipeline:
             articles,
             known,
             first_poll=not self.state.has_history(feed.name),
-            policy=Policy(feed.backfill, feed.max_age, feed.edits),
+            policy=Policy(feed.backfill, feed.max_age, feed.edits, feed.filter.build()),
             now=self.clock(),
         )
         rows: list[tuple[Article, ItemStatus, str | None]] = []
@@ -229,7 +229,7 @@ class Pipeline:
             if decision.action == "publish":
                 rows.append((decision.article, ItemStatus.NEW, decision.note))
                 report.new += 1
-            elif decision.action in ("seen", "too-old", "no-link"):
+            elif decision.action in ("seen", "too-old", "no-link", "filtered"):
                 rows.append((decision.article, ItemStatus.SKIPPED, decision.note))
                 report.skipped += 1
             elif decision.action == "edited":
