@@ -40,6 +40,7 @@ from bot.errors import ConfigError
 from bot.filters import ItemFilter, Pattern, PatternError
 from bot.model import Gate, ReplyRule
 from bot.nsids import DOCUMENT_COLLECTIONS, STANDARD_DOCUMENT
+from bot.templates import Template, TemplateError
 
 #: the environment variable that lowers the minimum poll interval (the tests use "1s")
 MIN_INTERVAL_VAR = "FEEDBOT_MIN_INTERVAL"
@@ -283,6 +284,32 @@ def _item_filter(settings: FilterSettings) -> ItemFilter:
     )
 
 
+def _template(value: str) -> str:
+    try:
+        Template.parse(value)
+    except TemplateError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+TemplateText = Annotated[str, AfterValidator(_template)]
+
+
+class TemplateSettings(Strict):
+    """The owner's wording of post 1 (``first``) and the link-back post (``last``)."""
+
+    first: TemplateText | None = None
+    last: TemplateText | None = None
+
+    def parsed(self) -> tuple[Template | None, Template | None]:
+        return _parsed_template(self.first), _parsed_template(self.last)
+
+
+@cache
+def _parsed_template(source: str | None) -> Template | None:
+    return Template.parse(source) if source is not None else None
+
+
 _REPLY_RULES = ("mentioned", "following", "followers")
 
 
@@ -321,6 +348,7 @@ class FeedDefaults(Strict):
     replies: Replies = "everyone"
     quotes: Bool = True
     filter: FilterSettings = FilterSettings()
+    template: TemplateSettings = TemplateSettings()
 
     @property
     def gate(self) -> Gate:
@@ -499,7 +527,7 @@ def _merge_defaults(raw: dict[str, Any]) -> dict[str, Any]:
     for feed in feeds:
         if isinstance(feed, dict):
             combined = {**defaults, **feed}
-            for section in ("summary", "filter"):
+            for section in ("summary", "filter", "template"):
                 if isinstance(defaults.get(section), dict) and isinstance(feed.get(section), dict):
                     combined[section] = {**defaults[section], **feed[section]}
             merged.append(combined)

@@ -47,6 +47,7 @@ class Article:
     langs: tuple[str, ...] = ()
     cover_url: str | None = None
     site_name: str = ""
+    author: str = ""  # the author's name, when the source gives one
     # strongRefs to the document (and its publication) for the link card's associatedRefs
     refs: tuple[StrongRef, ...] = ()
     # the author's own announcement post, quoted by the last post when present
@@ -90,6 +91,7 @@ class Article:
             "langs": list(self.langs),
             "cover_url": self.cover_url,
             "site_name": self.site_name,
+            "author": self.author,
             "refs": [r.to_json() for r in self.refs],
             "quote": self.quote.to_json() if self.quote else None,
             "labels": list(self.labels),
@@ -113,6 +115,7 @@ class Article:
             langs=tuple(data.get("langs", ())),
             cover_url=data.get("cover_url"),
             site_name=data.get("site_name", ""),
+            author=data.get("author", ""),
             refs=tuple(StrongRef(**r) for r in data.get("refs", ())),
             quote=StrongRef(**data["quote"]) if data.get("quote") else None,
             labels=tuple(data.get("labels", ())),

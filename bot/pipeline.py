@@ -256,8 +256,13 @@ class Pipeline:
                 report.shown += 1
 
     def thread_for(self, article: Article, feed: FeedSettings) -> Thread:
+        first, last = feed.template.parsed()
         options = ComposeOptions(
-            max_posts=feed.summary.max_posts, hashtags=feed.hashtags, langs=feed.langs
+            max_posts=feed.summary.max_posts,
+            hashtags=feed.hashtags,
+            langs=feed.langs,
+            first=first,
+            last=last,
         )
         budget = thread_budget(
             article,
