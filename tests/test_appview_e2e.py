@@ -190,18 +190,32 @@ def test_replies_and_quotes_disabled_labels_kept_and_the_profile_says_bot(
                 "publishedAt": iso(T0 + timedelta(hours=2)),
                 "textContent": TEXT,
                 "labels": {"$type": SELF_LABELS, "values": [{"val": "graphic-media"}]},
-            }
+            },
+            {
+                "site": "https://author.example",
+                "path": "/match",
+                "title": "Match report",
+                "publishedAt": iso(T0 + timedelta(hours=3)),
+                "textContent": "The home team won the final on Sunday evening. " * 5,
+            },
         ],
     )
     config = Path(world["config"])
     config.write_text(
-        config.read_text(encoding="utf-8") + "    replies: nobody\n    quotes: false\n",
+        config.read_text(encoding="utf-8")
+        # the "done" example
+        + "    filter: {include: [budget]}\n"
+        + '    template: {first: "{title} — {publication}"}\n'
+        + "    replies: nobody\n    quotes: false\n",
         encoding="utf-8",
     )
     assert main(["--config", str(config), "run", "--once"]) == 0
-    assert "author: 2 new, 2 posted" in capsys.readouterr().out
+    assert "author: 2 new, 2 posted, 0 failed, 1 skipped" in capsys.readouterr().out
     threads = posted(world["state"])
+    assert len(threads) == 2, "the match report has no 'budget': not posted"
     appview.sync()
+    first = pds.query("app.bsky.feed.getPosts", auth=reader, uris=[threads[world["docs"][0][0]][0]])
+    assert first["posts"][0]["record"]["text"] == "The library budget passed — Ledger"
 
     for uris in threads.values():
         view = pds.query("app.bsky.feed.getPostThread", auth=reader, uri=uris[0])["thread"]
