@@ -41,7 +41,7 @@ devenv:
 	bash scripts/devenv/postgres.sh >/dev/null
 
 test: lint devenv
-	$(BIN)/pytest
+	$(BIN)/pytest --cov
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'

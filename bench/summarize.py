@@ -2,7 +2,8 @@
 
 Run: ``.venv/bin/python bench/summarize.py [--eval-dir ../shared/eval] [--limit N]``
 (needs the ``bench`` extra). Prints a markdown table: ROUGE-1/2/Lsum F1 (rouge-score with
-a Unicode word tokenizer and a Snowball stemmer), ms per article (median, p95), at 3
+a Unicode word tokenizer and a Snowball stemmer), CPU ms per article (median, p95: CPU
+time, so that other work on the machine does not count), at 3
 sentences and at the thread budget, plus how many budget summaries fit, whether any
 sentence came out cut, the share of threads that say something twice (a sentence that
 restates another, title included: ``repeats``) and how much of the thread's room the
@@ -225,9 +226,9 @@ def evaluate(
     fits = cut = twice = 0
     filled: list[float] = []
     for item in items:
-        start = time.perf_counter()
+        start = time.process_time()
         picked = method(item, lang, count, room)
-        times.append((time.perf_counter() - start) * 1000)
+        times.append((time.process_time() - start) * 1000)
         whole = set(item.sentences)
         cut += sum(1 for s in picked if s not in whole)
         fits += composes_whole(picked, lang)

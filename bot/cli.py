@@ -17,11 +17,12 @@ ends the command quietly.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from bot import __version__
 
@@ -31,6 +32,14 @@ if TYPE_CHECKING:
     from bot.state import State
 
 Command = Callable[[argparse.Namespace], int]
+
+
+def _print(text: object, file: TextIO | None = None) -> None:
+    """Every line the CLI shows, with secrets and JWT-shaped tokens masked."""
+    from bot.redact import mask
+
+    print(mask(str(text)), file=file)
+
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_LEVEL_ENV = "FEEDBOT_LOG_LEVEL"
@@ -116,12 +125,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     where = config_path(args.config)
     problems = offline_problems(config, os.environ)
     for problem in problems:
-        print(f"{where}: {problem}", file=sys.stderr)
+        _print(f"{where}: {problem}", file=sys.stderr)
     if problems:
         return 2
     names = ", ".join(config.feed_names()) or "none"
-    print(f"{where}: ok")
-    print(f"feeds: {names}; accounts: {', '.join(config.accounts) or 'none'}")
+    _print(f"{where}: ok")
+    _print(f"feeds: {names}; accounts: {', '.join(config.accounts) or 'none'}")
     return 0
 
 
@@ -143,7 +152,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         reports = pipeline.run_once()
     report_out = sys.stderr if args.json else sys.stdout
     for report in reports:
-        print(report.line(), file=report_out)
+        _print(report.line(), file=report_out)
     return 1 if any(r.error or r.failed for r in reports) else 0
 
 
@@ -154,7 +163,7 @@ def cmd_repost(args: argparse.Namespace) -> int:
     with _open_state(config) as state, _pipeline(config, state, args) as pipeline:
         outcome = pipeline.repost(args.item, feed=args.feed, boost=args.boost)
     if not args.json:
-        print(f"{args.item}: {outcome}")
+        _print(f"{args.item}: {outcome}")
     return 0
 
 
@@ -187,10 +196,10 @@ def cmd_items(args: argparse.Namespace) -> int:
                 "first_seen": seen,
                 "thread": links[0] if links else None,
             }
-            print(json.dumps(line, ensure_ascii=False))
+            _print(json.dumps(line, ensure_ascii=False))
         else:
             fields = [item.feed, item.id, item.url, item.article.title, item.status, seen]
-            print("\t".join(_one_line(f) for f in (*fields, *links)))
+            _print("\t".join(_one_line(f) for f in (*fields, *links)))
     return 0
 
 
@@ -203,7 +212,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     import json
 
     config = _load(args)
+    from bot.pipeline import MAX_ATTEMPTS
+    from bot.redact import masked
+
     with _open_state(config) as state:
+        damage = state.check()
+        if damage is not None:
+            _print(
+                f"feedbot: {config.state}: the state file is corrupt ({damage}); stop feedbot "
+                "and restore it from a backup",
+                file=sys.stderr,
+            )
+            return 1
         rows: list[dict[str, Any]] = []
         for feed in config.feeds:
             row = state.feed(feed.name)
@@ -219,22 +239,55 @@ def cmd_status(args: argparse.Namespace) -> int:
                     "item_errors": [
                         {"item": i, "kind": k, "error": e} for i, k, e in state.errors(feed.name)
                     ],
+                    "given_up": [
+                        {"item": i, "attempts": n}
+                        for i, n in state.given_up(feed.name, max_attempts=MAX_ATTEMPTS)
+                    ],
                 }
             )
+        logins = _login_lines(config, state)
     if args.json:
         for row_json in rows:
-            print(json.dumps(row_json, ensure_ascii=False))
+            _print(json.dumps(masked(row_json), ensure_ascii=False))
+        for account, line in logins:
+            _print(json.dumps(masked({"account": account, "login": line}), ensure_ascii=False))
         return 0
     for r in rows:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(r["counts"].items())) or "no items"
         flag = "" if r["enabled"] else " (disabled)"
-        print(f"{r['feed']}{flag}: {counts}")
-        print(f"  last poll: {r['last_poll'] or 'never'}  {r['last_result'] or ''}".rstrip())
+        _print(f"{r['feed']}{flag}: {counts}")
+        _print(f"  last poll: {r['last_poll'] or 'never'}  {r['last_result'] or ''}".rstrip())
         if r["last_error"]:
-            print(f"  last error: {r['last_error']}")
+            _print(f"  last error: {r['last_error']}")
         for err in r["item_errors"]:
-            print(f"  item {err['item']}: {err['kind']}: {err['error']}")
+            _print(f"  item {err['item']}: {err['kind']}: {err['error']}")
+        for gave in r["given_up"]:
+            _print(
+                f"  item {gave['item']}: gave up after {gave['attempts']} tries, not retried "
+                f"automatically; 'feedbot repost {gave['item']}' tries again"
+            )
+    for account, line in logins:
+        _print(f"account {account}: {line}")
     return 0
+
+
+def _login_lines(config: Config, state: State) -> list[tuple[str, str]]:
+    """Accounts whose logins are held back, for ``status``: a 401 or a backoff."""
+    import time
+
+    from bot.config import BlueskyAccount
+    from bot.publish.session import login_key
+
+    out = []
+    for name, account in config.accounts.items():
+        gate = state.load_login(name)
+        if gate is None or not isinstance(account, BlueskyAccount):
+            continue
+        key = login_key(account.handle, account.app_password.get_secret_value(), account.pds)
+        why = gate.blocked(key, time.time())
+        if why is not None:
+            out.append((name, f"{why}; last error: {gate.last_error}"))
+    return out
 
 
 def cmd_health(args: argparse.Namespace) -> int:
@@ -252,9 +305,9 @@ def cmd_health(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     problem = verdict(beat, now=now, where=path, limit=args.max_age)
     if problem is not None or beat is None:
-        print(f"unhealthy: {problem}")
+        _print(f"unhealthy: {problem}")
         return 1
-    print(f"healthy: last heartbeat {format_duration(now - beat.at)} ago (pid {beat.pid})")
+    _print(f"healthy: last heartbeat {format_duration(now - beat.at)} ago (pid {beat.pid})")
     return 0
 
 
@@ -402,16 +455,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         func: Command = args.func
         return func(args)
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
+        _print(exc, file=sys.stderr)
         return 2
     except FeedbotError as exc:
-        print(f"feedbot: {exc}", file=sys.stderr)
+        _print(f"feedbot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         _quiet_stdout()
         return 141  # 128 + SIGPIPE, as a shell reports a process a closed pipe ended
+    except Exception as exc:  # a bug: still one line, never a traceback for the user
+        logging.getLogger("bot.cli").debug("crashed", exc_info=True)
+        reason = " ".join(str(exc).split())[:300]
+        print(
+            f"feedbot: internal error: {type(exc).__name__}: {reason}"
+            " (--log-level DEBUG shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _quiet_stdout() -> None:

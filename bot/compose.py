@@ -34,6 +34,7 @@ from bot.text import (
     squash,
     utf8_len,
 )
+from bot.untrusted import MAX_TEXT_CHARS, clean_line
 
 #: URLs longer than this are shown shortened; the link facet keeps the full URL.
 URL_SHOW_MAX = 100
@@ -104,7 +105,9 @@ def compose(article: Article, summary: Summary, options: ComposeOptions) -> Thre
     lang = summary.lang or (langs[0] if langs else None)
     title = squash(article.title)
     lead = thread_lead(article)
-    sentences = [s for s in (squash(s) for s in summary.sentences) if s]
+    lead_is_article = True
+    # a summary may be a model's answer, not the article's text: cleaned like one
+    sentences = [s for s in (clean_line(s, MAX_TEXT_CHARS) for s in summary.sentences) if s]
 
     if (
         not lead
@@ -120,6 +123,7 @@ def compose(article: Article, summary: Summary, options: ComposeOptions) -> Thre
                 break
             lead = longer
             sentences.pop(0)
+        lead_is_article = not summary.generated
     # a summary sentence is never shortened to fit beside the title: then lead is ""
     body = _new_sentences(sentences, (title, lead), lang)
 
@@ -127,7 +131,10 @@ def compose(article: Article, summary: Summary, options: ComposeOptions) -> Thre
     card = LinkCard(
         uri=article.url,
         title=shorten(title, MAX_GRAPHEMES),
-        description=shorten(lead, CARD_DESCRIPTION_MAX),
+        # a model's words never describe the article's card
+        description=shorten(
+            lead if lead_is_article else squash(article.text), CARD_DESCRIPTION_MAX
+        ),
         thumb_url=article.cover_url,
         refs=article.refs,
     )

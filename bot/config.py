@@ -102,6 +102,14 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ContentUrls(Strict):
+    """URLs found inside a source's content (covers, article pages, redirects, a PDS
+    named by a DID document) never reach loopback or private addresses unless
+    ``allow_private_addresses`` is true (``bot.netguard``)."""
+
+    allow_private_addresses: bool = False
+
+
 # --- accounts ------------------------------------------------------------------------
 
 
@@ -147,14 +155,14 @@ Account = Annotated[PreviewAccount | BlueskyAccount, Field(discriminator="type")
 # --- sources -------------------------------------------------------------------------
 
 
-class RecordsSourceSettings(Strict):
+class RecordsSourceSettings(ContentUrls):
     """AT Protocol records in local JSON files (the shape ``listRecords`` returns)."""
 
     type: Literal["records"]
     path: Path
 
 
-class AtprotoSourceSettings(Strict):
+class AtprotoSourceSettings(ContentUrls):
     """Long-form records read from a repo on the network."""
 
     type: Literal["atproto"]
@@ -190,7 +198,7 @@ class AtprotoSourceSettings(Strict):
         return value
 
 
-class FeedSourceSettings(Strict):
+class FeedSourceSettings(ContentUrls):
     """An RSS, Atom or JSON Feed document over HTTP.
 
     ``timeout`` bounds a whole fetch (redirects and body included); ``max_bytes`` caps a

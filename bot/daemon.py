@@ -54,8 +54,10 @@ def _job(pipeline: Pipeline, feed: FeedSettings, heartbeat: Path, limit: timedel
         else:
             report = pipeline.run_feed(feed)
         log.info("pass %s", report.line())
-    except Exception:  # the daemon must outlive any one feed's bug
-        log.exception("job crashed feed=%s", feed.name)
+    except Exception as exc:  # the daemon must outlive any one feed's bug
+        # one line for the operator; the traceback only when asked for (DEBUG)
+        log.error("job crashed feed=%s error=%s: %s", feed.name, type(exc).__name__, exc)
+        log.debug("job crashed feed=%s", feed.name, exc_info=True)
     write_beat(heartbeat, limit)
 
 

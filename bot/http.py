@@ -1,20 +1,131 @@
-"""The one place HTTP clients are made, so every request names the bot and has timeouts."""
+"""The one place HTTP clients are made, so every request names the bot and has timeouts,
+and the one reader of bounded bodies (a byte cap and a deadline for the whole request)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from bot import __version__
+from bot.netguard import GuardedTransport, Resolver, system_resolve
 
 USER_AGENT = f"feedbot/{__version__} (+https://github.com/feedbot/feedbot)"
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
 
 
-def make_client(**kwargs: Any) -> httpx.Client:
-    """An ``httpx.Client`` with feedbot's User-Agent and timeouts; kwargs override."""
+def make_client(
+    *, allow_private: bool = True, resolve: Resolver = system_resolve, **kwargs: Any
+) -> httpx.Client:
+    """An ``httpx.Client`` with feedbot's User-Agent and timeouts; kwargs override.
+
+    ``allow_private=False`` gives a client for URLs found inside content: it connects
+    only to public addresses (``bot.netguard``), on every redirect hop too.
+    """
     headers = {"User-Agent": USER_AGENT, **kwargs.pop("headers", {})}
     kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
     kwargs.setdefault("follow_redirects", False)
+    if not allow_private and kwargs.get("transport") is None:
+        kwargs["transport"] = GuardedTransport(resolve)
     return httpx.Client(headers=headers, **kwargs)
+
+
+@dataclass(frozen=True)
+class Bounded:
+    """A response whose body was read within its byte cap and deadline."""
+
+    status: int
+    reason: str
+    url: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+
+Fail = Callable[[str], Exception]
+
+
+class Deadline:
+    """One deadline for a whole request: each read gets only the time that is left."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._end = clock() + seconds
+
+    def left(self) -> float:
+        return self._end - self._clock()
+
+    def timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(max(self.left(), 0.001))
+
+    def passed(self) -> bool:
+        return self.left() <= 0
+
+
+def read_bounded(
+    response: httpx.Response, *, url: str, limit: int, deadline: Deadline, fail: Fail
+) -> bytes:
+    """The decoded body, or ``fail(reason)`` raised once it passes ``limit`` bytes (after
+    gzip decoding, so a bomb stops at the cap) or the deadline passes between reads."""
+    too_big = f"response from {url} exceeds max_bytes={limit}; aborted"
+    length = response.headers.get("content-length", "")
+    identity = response.headers.get("content-encoding", "identity") == "identity"
+    if identity and length.isdigit() and int(length) > limit:
+        raise fail(too_big)
+    chunks: list[bytes] = []
+    total = 0
+    for chunk in response.iter_bytes():
+        total += len(chunk)
+        if total > limit:
+            raise fail(too_big)
+        if deadline.passed():
+            raise fail(f"timed out after {deadline.seconds:g}s reading {url}")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@contextmanager
+def translated_errors(url: str, deadline: Deadline, fail: Fail) -> Iterator[None]:
+    """httpx's errors while fetching ``url`` as ``fail(one line)``."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise fail(f"timed out after {deadline.seconds:g}s fetching {url}") from exc
+    except httpx.HTTPError as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise fail(f"cannot fetch {url}: {reason}") from exc
+
+
+def request_bounded(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    max_bytes: int,
+    seconds: float,
+    fail: Fail,
+    read_status: Callable[[int], bool] = lambda status: status == 200,
+    **kwargs: Any,
+) -> Bounded:
+    """One request with a byte cap and a whole-request deadline (redirects, as the client
+    follows them, included); the body is read only when ``read_status`` says so. Every
+    failure, HTTP errors included, is raised as ``fail(one-line reason)``."""
+    deadline = Deadline(seconds)
+    with (
+        translated_errors(url, deadline, fail),
+        client.stream(method, url, timeout=deadline.timeout(), **kwargs) as response,
+    ):
+        body = b""
+        if read_status(response.status_code):
+            body = read_bounded(response, url=url, limit=max_bytes, deadline=deadline, fail=fail)
+        return Bounded(
+            status=response.status_code,
+            reason=response.reason_phrase,
+            url=str(response.url),
+            headers=dict(response.headers.items()),
+            body=body,
+        )

@@ -34,6 +34,8 @@ import httpx
 
 from bot.clock import Clock, utcnow
 from bot.errors import IdentityNotFound, SourceError
+from bot.http import request_bounded
+from bot.untrusted import parse_json
 
 log = logging.getLogger("bot.identity")
 
@@ -41,6 +43,10 @@ TxtLookup = Callable[[str], Sequence[str]]
 
 DNS_TIMEOUT = 3.0  # seconds; DNS is the first of three methods, so fail fast
 MAX_WELL_KNOWN_BYTES = 2048
+#: a DID document is a few hundred bytes; anything past this is not one
+MAX_DID_DOCUMENT_BYTES = 64 * 1024
+#: the whole request for a DID document, redirects and body included
+DID_DOCUMENT_SECONDS = 10.0
 
 _HANDLE = re.compile(
     r"^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$"
@@ -92,8 +98,13 @@ class IdentityResolver:
         ttl: timedelta = timedelta(hours=1),
         clock: Clock = utcnow,
         txt_lookup: TxtLookup = dns_txt_lookup,
+        content_client: httpx.Client | None = None,
     ) -> None:
+        """``client`` asks the configured services (PLC directory, resolver, the
+        configured handle's host); ``content_client`` (by default the same) fetches
+        ``did:web`` documents, whose host comes from content."""
         self.client = client
+        self.content_client = content_client or client
         self.plc_url = plc_url.rstrip("/")
         self.resolver_url = resolver_url.rstrip("/") if resolver_url else None
         self.ttl = ttl
@@ -182,16 +193,25 @@ class IdentityResolver:
             url = f"https://{unquote(name)}/.well-known/did.json"
         else:
             raise IdentityNotFound(f"{did}: unsupported or malformed DID")
-        try:
-            response = self.client.get(url)
-        except httpx.HTTPError as exc:
-            raise SourceError(f"cannot resolve {did}: {url}: {exc}") from exc
-        status = response.status_code
+        client = self.client if url.startswith(self.plc_url) else self.content_client
+
+        def fail(reason: str) -> SourceError:
+            return SourceError(f"cannot resolve {did}: {reason}")
+
+        response = request_bounded(
+            client,
+            "GET",
+            url,
+            max_bytes=MAX_DID_DOCUMENT_BYTES,
+            seconds=DID_DOCUMENT_SECONDS,
+            fail=fail,
+        )
+        status = response.status
         if status in (404, 410):
             raise IdentityNotFound(f"cannot resolve {did}: {url} answered HTTP {status}")
         if status != 200:
             raise SourceError(f"cannot resolve {did}: {url} answered HTTP {status}")
-        doc = _json(response)
+        doc = _json_object(response.body, url)
         if doc.get("id") != did:
             raise IdentityNotFound(f"cannot resolve {did}: {url} gave a document for another DID")
         return doc
@@ -222,6 +242,16 @@ def pds_endpoint(doc: dict[str, Any]) -> str | None:
         if isinstance(endpoint, str) and endpoint.startswith(("https://", "http://")):
             return endpoint.rstrip("/")
     return None
+
+
+def _json_object(body: bytes, url: str) -> dict[str, Any]:
+    try:
+        data = parse_json(body)  # a bounded depth
+    except ValueError as exc:
+        raise SourceError(f"{url}: the answer is not JSON") from exc
+    if not isinstance(data, dict):
+        raise SourceError(f"{url}: the answer is not a JSON object")
+    return data
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

@@ -128,6 +128,8 @@ class Summary:
 
     sentences: tuple[str, ...]
     lang: str | None = None
+    #: written by a model, not taken from the article: never used as a card description
+    generated: bool = False
 
 
 @dataclass(frozen=True)

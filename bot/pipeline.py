@@ -172,7 +172,7 @@ class Pipeline:
         row = self.state.feed(feed.name)
         if row.disabled:
             return FeedReport(feed.name, error=f"disabled: {row.disabled}")
-        return self._apply(feed, poll_one(self.sources[feed.name], row.cursor))
+        return self._apply(feed, poll_one(self.sources[feed.name], row.cursor, feed=feed.name))
 
     def _apply(self, feed: FeedSettings, poll: Poll | SourceError) -> FeedReport:
         """The state half of a poll: record the outcome and the items it brought."""
@@ -293,10 +293,23 @@ class Pipeline:
         def plan() -> Plan:
             if root is not None:
                 return publisher.prepare_boost(root, target, now=self.clock())
-            return publisher.prepare(self.thread_for(item.article, feed), target, now=self.clock())
+            try:
+                thread = self.thread_for(item.article, feed)
+            except FeedbotError:
+                raise
+            except Exception as exc:  # whatever an article nobody foresaw makes them do,
+                # the summarizer and composer fail this one item, not the pass
+                log.debug("compose crashed feed=%s item=%s", feed.name, item.id, exc_info=True)
+                reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+                raise InvalidThread(f"could not compose a thread: {reason}") from exc
+            return publisher.prepare(thread, target, now=self.clock())
 
         if self.dry_run:
-            publisher.write(plan())
+            try:
+                publisher.write(plan())
+            except FeedbotError as exc:  # shown as it would fail, the pass goes on
+                log.warning("cannot show feed=%s item=%s error=%s", feed.name, item.id, exc)
+                return Failed(str(exc), transient=False)
             return Shown()
         if self._paused(feed.account):
             return Skipped(f"account {feed.account} is rate limited")

@@ -15,7 +15,10 @@ so the daemon and a manual ``repost`` can never both post the same item.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -23,10 +26,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 
+from bot import redact
 from bot.clock import Clock, utcnow
 from bot.errors import StateError, UnknownItem
 from bot.heartbeat import owner_alive, process_owner
@@ -40,9 +44,15 @@ from bot.outcomes import (
     ThreadKind,
     ThreadStatus,
 )
+from bot.publish.session import LoginGate
 
 # SQL spellings of the stored values, from the enums (migrations keep their own text)
 _IN_FLIGHT = ", ".join(f"'{s}'" for s in ThreadStatus.in_flight())
+
+
+def _masked(text: str | None) -> str | None:
+    """Error text is stored masked: the state file's text columns never hold a secret."""
+    return redact.mask(text) if text is not None else None
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -134,7 +144,18 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2)
+def _v3(db: sqlite_utils.Database) -> None:
+    """Failed logins per account (``LoginGate``), so backoff survives restarts."""
+    db.execute(
+        """CREATE TABLE logins (
+            account TEXT PRIMARY KEY,
+            gate TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -150,9 +171,48 @@ def migrate(conn: sqlite3.Connection) -> int:
     for version in range(start, SCHEMA_VERSION):
         with conn:
             conn.execute("BEGIN IMMEDIATE")
+            # another process may have migrated since we looked: look again under the lock
+            if conn.execute("PRAGMA user_version").fetchone()[0] > version:
+                continue
             MIGRATIONS[version](db)
             conn.execute(f"PRAGMA user_version = {version + 1}")
     return int(start)
+
+
+def _private_file(path: Path) -> None:
+    """The state file (it holds session tokens) and its ``-wal``/``-shm`` are 0600
+    whatever the umask: the file is made 0600 before SQLite opens it, and SQLite gives
+    its WAL and SHM the main file's mode. A folder feedbot creates is 0700."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.chmod(0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if name.exists() and name.stat().st_mode & 0o777 != 0o600:
+            name.chmod(0o600)
+
+
+def storage_error(path: Path | str, exc: sqlite3.Error) -> StateError:
+    """A ``sqlite3`` error as one line saying what it means and what to do."""
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    text = " ".join(str(exc).split())
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        return StateError(
+            f"{path}: the state file is locked: another process holds it (waited 30s); "
+            "is another feedbot running on it?"
+        )
+    if code.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text:
+        return StateError(
+            f"{path}: the state file is corrupt ({text}); stop feedbot and restore it from "
+            "a backup, or move it away to start afresh (everything would be posted again)"
+        )
+    if code.startswith("SQLITE_FULL") or "disk is full" in text:
+        return StateError(
+            f"{path}: the disk is full; nothing of this change was recorded: free space "
+            "and run again"
+        )
+    return StateError(f"{path}: state file error: {text}")
 
 
 # --- records handed to callers -------------------------------------------------------
@@ -198,6 +258,30 @@ class FeedRow:
     disabled: str | None
 
 
+_T = TypeVar("_T")
+
+
+def _translating(cls: type[_T]) -> type[_T]:
+    """Every public method of ``cls`` raises ``StateError`` (via ``storage_error``), never
+    ``sqlite3.Error``: the storage edge translates them all."""
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def translated(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.Error as exc:
+                raise storage_error(self.path, exc) from exc
+
+        return translated
+
+    for name, value in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.isfunction(value):
+            setattr(cls, name, wrap(value))
+    return cls
+
+
+@_translating
 class State:
     """A state file. Open with ``State.open(path)`` or ``State.memory()`` for tests; as a
     context manager it closes every connection it opened on leaving."""
@@ -208,9 +292,11 @@ class State:
         *,
         shared: bool = False,
         clock: Clock = utcnow,
+        path: Path | str = ":memory:",
     ) -> None:
         """``connect`` opens a connection; each thread gets its own unless ``shared``
         (an in-memory database only exists on one connection)."""
+        self.path = path
         self._connect = connect
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []  # every thread's, for close()
@@ -245,9 +331,11 @@ class State:
             return conn
 
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            return cls(connect, clock=clock)
-        except (OSError, sqlite3.Error) as exc:
+            _private_file(path)
+            return cls(connect, clock=clock, path=path)
+        except sqlite3.Error as exc:
+            raise storage_error(path, exc) from exc
+        except OSError as exc:
             raise StateError(f"{path}: cannot open the state file: {exc}") from exc
 
     @classmethod
@@ -279,10 +367,17 @@ class State:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
+
+    def check(self) -> str | None:
+        """None when ``PRAGMA quick_check`` finds the file sound, else what it found."""
+        rows = self.conn.execute("PRAGMA quick_check").fetchall()
+        found = "; ".join(str(r[0]) for r in rows)
+        return None if found == "ok" else " ".join(found.split())[:300]
 
     # --- feeds -----------------------------------------------------------------------
 
@@ -315,7 +410,7 @@ class State:
             conn.execute(
                 "UPDATE feeds SET last_poll_at = ?, last_result = ?, last_error = ?,"
                 " next_poll_at = ?, disabled = coalesce(?, disabled) WHERE name = ?",
-                (now, result, error, _iso(next_poll), disabled, name),
+                (now, _masked(result), _masked(error), _iso(next_poll), disabled, name),
             )
             if cursor is not None:
                 conn.execute(
@@ -604,7 +699,7 @@ class State:
             keep = row[3] == ThreadStatus.PLANNED and maybe_written
             conn.execute(
                 "UPDATE threads SET status = ?, error = ? WHERE id = ?",
-                (row[3] if keep else ThreadStatus.FAILED, error, thread_id),
+                (row[3] if keep else ThreadStatus.FAILED, redact.mask(error), thread_id),
             )
             if row[2] == ThreadKind.POST:
                 conn.execute(
@@ -612,7 +707,7 @@ class State:
                     " WHERE feed = ? AND id = ?",
                     (
                         ItemStatus.PLANNED if keep else ItemStatus.FAILED,
-                        error,
+                        redact.mask(error),
                         kind,
                         row[0],
                         row[1],
@@ -658,6 +753,24 @@ class State:
         ).fetchone()
         return str(row[0]) if row else None
 
+    def load_login(self, account: str) -> LoginGate | None:
+        row = self.conn.execute("SELECT gate FROM logins WHERE account = ?", (account,)).fetchone()
+        return LoginGate.from_json(json.loads(row[0])) if row else None
+
+    def save_login(self, account: str, gate: LoginGate | None) -> None:
+        with self._write() as conn:
+            if gate is None:
+                conn.execute("DELETE FROM logins WHERE account = ?", (account,))
+                return
+            masked = {"last_error": redact.mask(gate.last_error), "refused": _masked(gate.refused)}
+            data = json.dumps({**gate.to_json(), **masked})
+            conn.execute(
+                "INSERT INTO logins (account, gate, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (account) DO UPDATE SET gate = excluded.gate,"
+                " updated_at = excluded.updated_at",
+                (account, data, _iso(self.clock())),
+            )
+
     def save_session(self, account: str, session: str) -> None:
         with self._write() as conn:
             conn.execute(
@@ -683,6 +796,16 @@ class State:
             (feed, ItemStatus.POSTED, limit),
         )
         return [(r[0], r[1], r[2]) for r in rows]
+
+    def given_up(self, feed: str, *, max_attempts: int) -> list[tuple[str, int]]:
+        """Items no longer retried automatically, as ``(item, attempts)``: they failed
+        ``max_attempts`` times (interrupted tries count too) and wait for a ``repost``."""
+        rows = self.conn.execute(
+            "SELECT id, attempts FROM items WHERE feed = ? AND status = ? AND attempts >= ?"
+            " ORDER BY updated_at DESC",
+            (feed, ItemStatus.FAILED, max_attempts),
+        )
+        return [(str(r[0]), int(r[1])) for r in rows]
 
 
 _ITEM_COLUMNS = "feed, id, url, status, attempts, last_error, error_kind, article, first_seen, note"

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 import httpx
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from bot.errors import FeedbotError
+from bot.http import request_bounded
+
 log = logging.getLogger(__name__)
 
 MAX_SIDE = 2000
@@ -35,30 +38,31 @@ class Thumbnail:
 
 
 def fetch_image(
-    client: httpx.Client, url: str, *, timeout: httpx.Timeout, max_bytes: int = MAX_DOWNLOAD
+    client: httpx.Client, url: str, *, seconds: float, max_bytes: int = MAX_DOWNLOAD
 ) -> bytes | None:
-    """The bytes at ``url``, or None (logged) on any failure or past ``max_bytes``."""
+    """The bytes at ``url`` within ``max_bytes`` and ``seconds`` for the whole request
+    (redirects included), or None with the reason logged."""
     try:
-        with client.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
-            if response.status_code != 200:
-                log.warning("cover not fetched url=%s status=%d", url, response.status_code)
-                return None
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                log.warning("cover too large url=%s bytes=%s", url, declared)
-                return None
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    log.warning("cover too large url=%s bytes>%d", url, max_bytes)
-                    return None
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except httpx.HTTPError as exc:
-        log.warning("cover not fetched url=%s error=%s", url, type(exc).__name__)
+        response = request_bounded(
+            client,
+            "GET",
+            url,
+            max_bytes=max_bytes,
+            seconds=seconds,
+            fail=_CoverFailed,
+            follow_redirects=True,
+        )
+    except _CoverFailed as exc:
+        log.warning("cover not fetched url=%s reason=%s", url, exc)
         return None
+    if response.status != 200:
+        log.warning("cover not fetched url=%s status=%d", url, response.status)
+        return None
+    return response.body
+
+
+class _CoverFailed(FeedbotError):
+    """Why a cover could not be fetched; never leaves this module (None is returned)."""
 
 
 def make_thumbnail(

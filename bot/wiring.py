@@ -30,17 +30,27 @@ from bot.state import State
 from bot.summarize import Summarizer, make_summarizer
 
 
-def make_source(feed: FeedSettings, client: httpx.Client) -> Source:
+def make_source(
+    feed: FeedSettings, client: httpx.Client, guarded: httpx.Client | None = None
+) -> Source:
+    """``client`` asks what the config names; ``guarded`` (refusing private addresses)
+    fetches URLs found in content, unless the source has ``allow_private_addresses``."""
     settings = feed.source
+    content = client if guarded is None or settings.allow_private_addresses else guarded
     if isinstance(settings, RecordsSourceSettings):
         return RecordsSource(feed.name, settings.path)
     if isinstance(settings, FeedSourceSettings):
         from bot.sources.feed import FeedSource
 
-        return FeedSource(feed.name, settings, client)
+        return FeedSource(feed.name, settings, client, content_client=content)
     from bot.sources.atproto import AtprotoSource
 
-    return AtprotoSource(feed.name, settings, client)
+    return AtprotoSource(feed.name, settings, client, content_client=content)
+
+
+def private_ok_feeds(config: Config) -> frozenset[str]:
+    """Feeds whose owner allowed their content's URLs to reach private addresses."""
+    return frozenset(f.name for f in config.feeds if f.source.allow_private_addresses)
 
 
 def make_publishers(
@@ -66,7 +76,12 @@ def make_publishers(
             since = clock() - timedelta(days=1)
             history = [(when, n * CREATE_POINTS) for when, n in state.writes(name, since=since)]
             publisher = BlueskyPublisher(
-                name, account, state, clock=lambda: clock().timestamp(), history=history
+                name,
+                account,
+                state,
+                clock=lambda: clock().timestamp(),
+                history=history,
+                private_ok=private_ok_feeds(config),
             )
             publishers[name] = closing.enter_context(publisher) if closing else publisher
     return publishers
@@ -90,9 +105,11 @@ def build_pipeline(
     env = dict(os.environ) if env is None else env
     with ExitStack() as closing:  # closed here only if building fails half-way
         client = closing.enter_context(make_client())
-        sources = {f.name: make_source(f, client) for f in config.feeds}
+        guarded = closing.enter_context(make_client(allow_private=False))
+        sources = {f.name: make_source(f, client, guarded) for f in config.feeds}
+        secrets = secrets_of(config, env)
         summarizers: dict[str, Summarizer] = {
-            f.name: make_summarizer(f.summary, env) for f in config.feeds
+            f.name: make_summarizer(f.summary, env, secrets) for f in config.feeds
         }
         publishers = make_publishers(
             config,

@@ -17,6 +17,7 @@ from httpserver import LocalServer, Request, Response
 from bot.atproto_ids import record_cid
 from bot.config import BlueskyAccount
 from bot.model import Plan, PlannedPost
+from bot.publish.session import LoginGate
 
 DID = "did:plc:fakefakefakefakefakefake"
 HANDLE = "feedbot-fake.test"
@@ -30,6 +31,7 @@ class MemorySessions:
     def __init__(self, initial: dict[str, str] | None = None) -> None:
         self.data: dict[str, str] = dict(initial or {})
         self.saves: list[str] = []
+        self.logins: dict[str, LoginGate] = {}
 
     def load_session(self, account: str) -> str | None:
         return self.data.get(account)
@@ -37,6 +39,15 @@ class MemorySessions:
     def save_session(self, account: str, session: str) -> None:
         self.data[account] = session
         self.saves.append(session)
+
+    def load_login(self, account: str) -> LoginGate | None:
+        return self.logins.get(account)
+
+    def save_login(self, account: str, gate: LoginGate | None) -> None:
+        if gate is None:
+            self.logins.pop(account, None)
+        else:
+            self.logins[account] = gate
 
 
 def jwt(exp: float, tag: str) -> str:

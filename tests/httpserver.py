@@ -65,8 +65,8 @@ class LocalServer:
                     response = route(request)
                 if response.delay:
                     time.sleep(response.delay)
-                body = response.body
-                payload = body.encode() if isinstance(body, str) else body
+                answer = response.body
+                payload = answer.encode() if isinstance(answer, str) else answer
                 try:
                     self.send_response(response.status)
                     for key, value in response.headers.items():

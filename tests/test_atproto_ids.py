@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import libipld
 import pytest
 from hypothesis import given
@@ -85,7 +87,7 @@ def test_record_cid_ignores_key_order_and_sees_every_change() -> None:
 def test_blob_links_are_hashed_as_cid_links_not_strings() -> None:
     link = "bafkreibme22gw2h7y2h7tg2fhqotaqjucnbc24deqo72b6mkl2egezxhvy"
     thumb = {"$type": "blob", "ref": {"$link": link}, "mimeType": "image/jpeg", "size": 10}
-    record = {
+    record: dict[str, Any] = {
         **POST,
         "embed": {
             "$type": "app.bsky.embed.external",

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.errors import NotPublic, RecordError
+from bot.markdown import strip_markdown
 from bot.model import StrongRef
 from bot.sources.atproto_records import (
     Publication,
@@ -19,7 +20,6 @@ from bot.sources.atproto_records import (
     leaflet_text,
     parse_datetime,
     publication,
-    strip_markdown,
 )
 
 DID = "did:plc:abcdefghijklmnopqrstuvwx"

@@ -307,6 +307,7 @@ def test_threads_sharing_a_publisher_log_in_once(
     a second one arrives (or 0.3s pass), which only happens without the lock."""
     route = X + "com.atproto.server.createSession"
     login = fake.server.routes[route]
+    assert callable(login)
     second = threading.Event()
     logins: list[Request] = []
 

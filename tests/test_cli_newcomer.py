@@ -18,7 +18,7 @@ from bot.outcomes import Claimed, ThreadKind
 from bot.state import State
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = 6
+SAMPLES = 8
 THREADS_URL = "https://eurasia-notes.example/notes/threads"
 
 

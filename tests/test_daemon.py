@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.heartbeat import write_beat
+from bot.outcomes import ItemStatus
 from bot.state import State
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,12 +51,9 @@ def wait_for_a_pass(tmp_path: Path, seconds: float = 30) -> None:
     wait_for(tmp_path / "state" / "feedbot.heartbeat", seconds)
     deadline = time.monotonic() + seconds
     while True:
-        state = State.open(db)
-        try:
-            if state.counts("samples").get("posted") == 6:
+        with State.open(db) as state:
+            if state.counts("samples").get(ItemStatus.POSTED) == 8:  # documents in config/samples
                 return
-        finally:
-            state.close()
         if time.monotonic() > deadline:
             raise AssertionError(f"no pass finished in {seconds}s")
         time.sleep(0.2)

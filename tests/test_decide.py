@@ -5,6 +5,7 @@ from datetime import timedelta
 from builders import T0, article
 
 from bot.decide import Policy, decide
+from bot.outcomes import ItemStatus
 
 POLICY = Policy(backfill=2, max_age=None, edits="ignore")
 
@@ -40,13 +41,14 @@ def test_later_polls_publish_every_new_item() -> None:
 
 def test_a_known_item_with_the_same_content_is_unchanged() -> None:
     a = article(1)
-    got = decide([a], {a.id: (a.content_hash(), "posted")}, first_poll=False, policy=POLICY, now=T0)
+    known = {a.id: (a.content_hash(), ItemStatus.POSTED)}
+    got = decide([a], known, first_poll=False, policy=POLICY, now=T0)
     assert actions(got) == {"item-1": "unchanged"}
 
 
 def test_an_edited_item_is_not_posted_again_by_default() -> None:
     old, new = article(1), article(1, text="Rewritten entirely.")
-    known = {old.id: (old.content_hash(), "posted")}
+    known = {old.id: (old.content_hash(), ItemStatus.POSTED)}
     assert actions(decide([new], known, first_poll=False, policy=POLICY, now=T0)) == {
         "item-1": "edited"
     }
@@ -54,7 +56,7 @@ def test_an_edited_item_is_not_posted_again_by_default() -> None:
 
 def test_an_edited_item_is_posted_again_when_the_policy_says_so() -> None:
     old, new = article(1), article(1, text="Rewritten entirely.")
-    known = {old.id: (old.content_hash(), "posted")}
+    known = {old.id: (old.content_hash(), ItemStatus.POSTED)}
     policy = Policy(backfill=2, max_age=None, edits="repost")
     assert actions(decide([new], known, first_poll=False, policy=policy, now=T0)) == {
         "item-1": "publish"
@@ -64,7 +66,7 @@ def test_an_edited_item_is_posted_again_when_the_policy_says_so() -> None:
 def test_only_volatile_fields_changing_is_not_an_edit() -> None:
     old = article(1)
     new = article(1, published=T0, updated=T0)
-    known = {old.id: (old.content_hash(), "posted")}
+    known = {old.id: (old.content_hash(), ItemStatus.POSTED)}
     assert actions(decide([new], known, first_poll=False, policy=POLICY, now=T0)) == {
         "item-1": "unchanged"
     }

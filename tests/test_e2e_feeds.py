@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from httpserver import LocalServer, Request, Response
@@ -73,7 +74,7 @@ feeds:
     return tmp_path
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict[str, object]], str]:
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict[str, Any]], str]:
     code = main(["--config", "feeds.yaml", "run", "--once", "--json", *args])
     captured = capsys.readouterr()
     return code, [json.loads(line) for line in captured.out.splitlines()], captured.err
@@ -86,7 +87,9 @@ def test_mixed_sources_post_each_article_once_poll_cheaply_and_survive_a_broken_
     assert code == 1, "a broken feed makes the pass fail"
     assert "broken: error: feed broken: HTTP 404" in err
     urls = [t["url"] for t in threads]
-    assert len(urls) == 7  # six sample documents + the harbour story; the shared one once
+    documents = len([p for p in (ROOT / "config" / "samples").glob("*.json")]) - 1
+    assert documents == 8  # every sample file but publications.json
+    assert len(urls) == documents + 1  # the samples + the harbour story; the shared one once
     assert "https://news.example/harbour" in urls
     vlast = [u for u in urls if "vlast.kz" in u]
     assert len(vlast) == 1

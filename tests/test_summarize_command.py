@@ -101,3 +101,20 @@ def test_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -> None:
         parser.parse_args(["summarize", "--help"])
     out = capsys.readouterr().out
     assert "--jsonl" in out and "--sentences" in out and "--lang" in out
+
+
+def test_a_huge_input_is_cut_at_the_article_cap(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    huge = (TEXT + " ") * 20_000  # 5.5 MB: took tens of seconds before the cap
+    assert _run(["--sentences", "2"], huge, monkeypatch) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def test_a_json_line_nested_too_deep_is_one_error_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(["--jsonl"], "[" * 100_000 + "]" * 100_000 + "\n", monkeypatch) == 2
+    assert capsys.readouterr().err == (
+        "error: line 1: invalid JSON: nested deeper than 100 levels\n"
+    )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.model import Article
 from bot.summarize import Budget
 from bot.summarize.extractive import ExtractiveSummarizer, keywords, select
@@ -170,3 +172,26 @@ def test_a_sentence_pointing_back_is_chosen_only_with_the_sentence_before_it() -
 def test_keywords_of_unspaced_text_are_none_rather_than_whole_phrases() -> None:
     text = "札幌市は1日、自動運転バスの試験運行を始めた。自動運転バスは雪道を走る。"
     assert keywords(text, "ja", 3) == []
+
+
+def test_the_composers_fit_check_lets_the_summary_grow_past_the_sure_budget() -> None:
+    sentences = split_sentences(NEWS, "en")
+    sure = graphemes(sentences[0])
+    checked: list[list[str]] = []
+
+    def fits(picked: Sequence[str], lang: str | None) -> bool:
+        checked.append(list(picked))
+        return len(picked) <= 3  # the thread holds three of these sentences whole
+
+    budget = Budget(graphemes=sure, fits=fits, room=10_000)
+    chosen = select(sentences, "", "en", budget)
+    assert len(chosen) == 3 and checked
+    assert all(len(c) <= 4 for c in checked)
+    assert select(sentences, "", "en", Budget(graphemes=sure)) == [sentences[0]]
+
+
+def test_sentences_the_lead_already_says_are_not_chosen_again() -> None:
+    sentences = split_sentences(NEWS, "en")
+    said = ("City budget", sentences[0])
+    chosen = select(sentences, said, "en", Budget(graphemes=1000, sentences=2))
+    assert sentences[0] not in chosen and len(chosen) == 2

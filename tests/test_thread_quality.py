@@ -266,3 +266,13 @@ def test_japanese_and_portuguese_samples_make_clean_threads(
     if lang == "ja":  # no spaces are put between Japanese sentences
         assert "。 " not in "".join(p.text for p in thread.posts)
     assert graphemes(body_of(thread)) >= 250
+
+
+def test_the_seed_threads_carry_their_news() -> None:
+    threads = {a.url.rsplit("/", 1)[-1]: t for a, t, _lang in sample_threads()}
+    scraped = " ".join(p.text for p in threads["putin-arrived-in-kazakhstan"].posts)
+    assert "first nuclear power plant in Kazakhstan" in scraped
+    vlast = " ".join(
+        p.text for p in threads["69541-kazakhstan-and-russia-renew-friendship-vows.html"].posts
+    )
+    assert "$30 billion" in vlast

@@ -128,17 +128,16 @@ def test_fetch_image_caps_size_and_never_raises(http_server: LocalServer) -> Non
     http_server.routes["/big.jpg"] = Response(200, b"x" * 5000)
     http_server.routes["/gone.jpg"] = Response(404, b"")
     http_server.routes["/slow.jpg"] = Response(200, b"x", delay=1.0)
-    timeout = httpx.Timeout(0.3)
     with httpx.Client() as client:
 
         def get(path: str) -> bytes | None:
-            return fetch_image(client, http_server.url + path, timeout=timeout, max_bytes=2000)
+            return fetch_image(client, http_server.url + path, seconds=0.3, max_bytes=2000)
 
         assert get("/ok.jpg") == b"x" * 1000
         assert get("/big.jpg") is None
         assert get("/gone.jpg") is None
         assert get("/slow.jpg") is None
-        assert fetch_image(client, "ftp://example.com/x.jpg", timeout=timeout) is None
+        assert fetch_image(client, "ftp://example.com/x.jpg", seconds=0.3) is None
 
 
 def test_exif_orientation_is_applied() -> None:

@@ -32,7 +32,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -66,7 +66,13 @@ from bot.lexicon import (
 )
 from bot.model import LinkCard, Plan, PlannedPost, StrongRef, Target, Thread
 from bot.publish.pacing import CREATE_POINTS, Backoff, WriteBudget
-from bot.publish.session import SessionStore
+from bot.publish.session import (
+    LOGIN_BACKOFF_MAX,
+    LoginGate,
+    SessionStore,
+    after_failure,
+    login_key,
+)
 from bot.thumbnail import fetch_image, make_thumbnail
 
 log = logging.getLogger(__name__)
@@ -112,8 +118,10 @@ class BlueskyPublisher:
         backoff: Backoff = DEFAULT_BACKOFF,
         rng: Callable[[], float] = random.random,
         history: Iterable[tuple[float, int]] = (),
+        private_ok: Set[str] = frozenset(),
     ) -> None:
-        """``http`` fetches covers; ``transport`` carries XRPC (tests count or fault it);
+        """``http`` fetches covers (by default from public addresses only, except for
+        the feeds in ``private_ok``); ``transport`` carries XRPC (tests count or fault it);
         ``clock`` (epoch seconds) and ``sleep`` drive pacing, backoff and ``retry_at``."""
         self.name = name
         self._settings = settings
@@ -121,7 +129,9 @@ class BlueskyPublisher:
         seconds = settings.timeout.total_seconds()
         self._timeout = httpx.Timeout(seconds, connect=min(10.0, seconds))
         self._owns_http = http is None
-        self._http = http if http is not None else make_client(timeout=self._timeout)
+        self._http = http or make_client(timeout=self._timeout, allow_private=False)
+        self._open_http = http or make_client(timeout=self._timeout)
+        self._private_ok = private_ok
         options: dict[str, Any] = {"timeout": self._timeout}
         if transport is not None:
             options["transport"] = transport
@@ -149,6 +159,7 @@ class BlueskyPublisher:
         self._client.request.close()
         if self._owns_http:
             self._http.close()
+            self._open_http.close()
 
     def __enter__(self) -> BlueskyPublisher:
         return self
@@ -173,7 +184,7 @@ class BlueskyPublisher:
             if post.card is not None and post.card.thumb_url:
                 url = post.card.thumb_url
                 if url not in thumbs:
-                    thumbs[url] = self._thumb_blob(post.card)
+                    thumbs[url] = self._thumb_blob(post.card, target.feed)
                 thumb = thumbs[url]
             record = post_record(
                 post,
@@ -306,10 +317,11 @@ class BlueskyPublisher:
 
     # --- covers ------------------------------------------------------------------------
 
-    def _thumb_blob(self, card: LinkCard) -> dict[str, Any] | None:
+    def _thumb_blob(self, card: LinkCard, feed: str) -> dict[str, Any] | None:
         """The uploaded thumbnail's blob, or None: a bad cover never fails the post."""
         assert card.thumb_url is not None
-        raw = fetch_image(self._http, card.thumb_url, timeout=self._timeout)
+        http = self._open_http if feed in self._private_ok else self._http
+        raw = fetch_image(http, card.thumb_url, seconds=self._settings.timeout.total_seconds())
         thumb = make_thumbnail(raw) if raw is not None else None
         if thumb is None:
             if raw is not None:
@@ -371,14 +383,51 @@ class BlueskyPublisher:
         return True
 
     def _login(self) -> None:
+        """One login attempt, if the account's ``LoginGate`` allows one now: a failure
+        waits out an exponential backoff (kept in the state file, so shared by every
+        item, feed and process), and a 401 stops logins until the credentials change."""
         password = self._settings.app_password.get_secret_value()
+        what = f"login as {self._settings.handle}"
+        key = login_key(self._settings.handle, password, self._settings.pds)
+        gate = self._sessions.load_login(self.name)
+        now = self._clock()
+        blocked = gate.blocked(key, now) if gate is not None else None
+        if blocked is not None:
+            assert gate is not None
+            raise TransientError(f"{what}: {blocked}", retry_at=_pause(gate, now))
         log.info("logging in account=%s", self.name)
         self._client.update_base_url(self._settings.pds)
 
         def attempt() -> None:
             self._client.login(self._settings.handle, password, fetch_bsky_profile=False)
 
-        self._call(f"login as {self._settings.handle}", attempt, reauth=False)
+        try:
+            self._call(what, attempt, reauth=False, tries=1)
+        except PublishError as exc:
+            cause = exc.__cause__ if isinstance(exc.__cause__, Exception) else None
+            refused = cause is not None and _classify(cause) == "auth"
+            retry_at = exc.retry_at if isinstance(exc, TransientError) else None
+            failed = after_failure(
+                gate,
+                key,
+                now,
+                _describe(cause) if cause else str(exc),
+                refused=refused,
+                not_before=retry_at,
+            )
+            self._sessions.save_login(self.name, failed)
+            log.warning(
+                "login failed account=%s failures=%d next_attempt_in=%.0fs refused=%s",
+                self.name,
+                failed.failures,
+                (failed.next_at or now) - now,
+                refused,
+            )
+            # the items are fine: they stay pending (transient) for when logins work
+            reason = failed.blocked(key, now) if refused else str(exc)
+            raise TransientError(f"{what}: {reason}", retry_at=_pause(failed, now)) from exc
+        if gate is not None:
+            self._sessions.save_login(self.name, None)
         if self._settings.bot_label:
             self._label_profile()
 
@@ -473,8 +522,11 @@ class BlueskyPublisher:
         *,
         reauth: bool = True,
         on_retry: Callable[[], T | None] | None = None,
+        tries: int | None = None,
     ) -> T:
-        """Run ``fn`` with bounded retries; foreign errors leave as ``bot.errors``."""
+        """Run ``fn`` with bounded retries (``tries``, by default the backoff's);
+        foreign errors leave as ``bot.errors``."""
+        tries = tries if tries is not None else self._backoff.attempts
         reauthed = not reauth
         attempt = 0
         while True:
@@ -495,7 +547,7 @@ class BlueskyPublisher:
                 if kind != "retry":
                     raise RejectedError(f"{what}: {_describe(exc)}") from exc
                 attempt += 1
-                if attempt >= self._backoff.attempts:
+                if attempt >= tries:
                     raise TransientError(
                         f"{what}: {_describe(exc)} (after {attempt} tries)"
                     ) from exc
@@ -507,6 +559,14 @@ class BlueskyPublisher:
                     if done is not None:
                         log.info("%s had landed before the retry", what)
                         return done
+
+
+def _pause(gate: LoginGate, now: float) -> float:
+    """Until when the account's other items wait, this pass: the backoff's end, or for
+    refused credentials the longest backoff (status says what reopens the gate)."""
+    if gate.refused is not None or gate.next_at is None:
+        return now + LOGIN_BACKOFF_MAX
+    return gate.next_at
 
 
 def _classify(exc: Exception) -> Kind:

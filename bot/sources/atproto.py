@@ -26,6 +26,7 @@ import httpx
 from bot.clock import Clock, utcnow
 from bot.config import AtprotoSourceSettings
 from bot.errors import IdentityNotFound, NotPublic, RecordError, SourceError
+from bot.http import request_bounded
 from bot.identity import Identity, IdentityResolver, TxtLookup, dns_txt_lookup
 from bot.model import Article, Poll
 from bot.nsids import PUBLICATION_COLLECTIONS
@@ -33,6 +34,11 @@ from bot.sources import atproto_records as records
 from bot.untrusted import parse_json
 
 log = logging.getLogger("bot.sources.atproto")
+
+#: one XRPC answer (a page of at most 100 records) past this is refused
+MAX_XRPC_BYTES = 20_000_000
+#: the whole XRPC request, body included
+XRPC_SECONDS = 30.0
 
 
 class AtprotoSource:
@@ -46,13 +52,17 @@ class AtprotoSource:
         clock: Clock = utcnow,
         *,
         txt_lookup: TxtLookup = dns_txt_lookup,
+        content_client: httpx.Client | None = None,
     ) -> None:
+        """``client`` asks the configured PLC directory and resolver; ``content_client``
+        (by default the same) asks the PDSes that DID documents name."""
         self.feed = feed
         self.settings = settings
-        self.client = client
+        self.client = content_client or client
         self.clock = clock
         self.identity = IdentityResolver(
             client,
+            content_client=self.client,
             plc_url=settings.plc_url,
             resolver_url=settings.resolver_url,
             ttl=settings.identity_ttl,
@@ -206,21 +216,32 @@ class AtprotoSource:
         must not stop the whole feed the way a network failure or a 5xx does.
         """
         where = f"atproto repo {self.settings.repo}: {method}"
+
+        def fail(reason: str) -> SourceError:
+            return SourceError(f"{where} failed: {reason}")
+
+        response = request_bounded(
+            self.client,
+            "GET",
+            f"{pds}/xrpc/{method}",
+            params=params,
+            max_bytes=MAX_XRPC_BYTES,
+            seconds=XRPC_SECONDS,
+            fail=fail,
+            read_status=lambda status: True,
+        )
         try:
-            response = self.client.get(f"{pds}/xrpc/{method}", params=params)
-        except httpx.HTTPError as exc:
-            raise SourceError(f"{where} failed: {type(exc).__name__}: {exc}") from exc
-        try:
-            data = parse_json(response.content)  # a bounded depth, unlike response.json()
+            data = parse_json(response.body)  # a bounded depth, unlike json.loads
         except ValueError:
             data = None
-        if response.status_code != 200:
+        if response.status != 200:
             error = data.get("error") if isinstance(data, dict) else None
-            detail = f"{error}: {data.get('message', '')}" if error and data else response.text
-            detail = " ".join(detail.split())[:200]
-            if refused_ok and 400 <= response.status_code < 500 and response.status_code != 429:
-                return {"refused": f"HTTP {response.status_code}: {detail}"}
-            raise SourceError(f"{where} answered HTTP {response.status_code} ({detail})")
+            text = response.body.decode("utf-8", "replace")
+            detail = f"{error}: {data.get('message', '')}" if error and data else text
+            detail = " ".join(str(detail).split())[:200]
+            if refused_ok and 400 <= response.status < 500 and response.status != 429:
+                return {"refused": f"HTTP {response.status}: {detail}"}
+            raise SourceError(f"{where} answered HTTP {response.status} ({detail})")
         if not isinstance(data, dict):
             raise SourceError(f"{where} answered something that is not a JSON object")
         return data

@@ -7,6 +7,7 @@ of connections. One feed's ``SourceError`` is its own result and never stops the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
@@ -14,15 +15,30 @@ from typing import Any
 from bot.errors import SourceError
 from bot.model import Poll
 from bot.sources import Source
+from bot.untrusted import log_safe
+
+log = logging.getLogger(__name__)
 
 
-def poll_one(source: Source, cursor: dict[str, Any] | None) -> Poll | SourceError:
-    """One poll whose ``SourceError`` is its result, so it never stops other feeds; any
-    other exception is a bug and propagates. Touches no state: safe in a worker."""
+def poll_one(source: Source, cursor: dict[str, Any] | None, *, feed: str) -> Poll | SourceError:
+    """One poll whose ``SourceError`` is its result, so it never stops other feeds.
+    Touches no state: safe in a worker.
+
+    Sources turn what they expect into ``SourceError`` or skipped entries; this is the
+    last line of the trust boundary, for input nobody foresaw: any other exception
+    becomes this feed's one-line error too (the traceback is logged at DEBUG), so one
+    feed never stops a pass or a daemon job, and ``status`` shows what happened.
+    """
     try:
         return source.poll(dict(cursor or {}))
     except SourceError as exc:
         return exc
+    except Exception as exc:
+        log.debug("poll crashed feed=%s", feed, exc_info=True)
+        reason = log_safe(" ".join(str(exc).split()))[:200]
+        error = SourceError(f"feed {feed}: could not be read: {type(exc).__name__}: {reason}")
+        error.__cause__ = exc
+        return error
 
 
 def poll_each(
@@ -34,14 +50,14 @@ def poll_each(
 
     ``cursors`` is keyed by the same names (missing means ``{}``). Results are handed
     over one by one so a caller storing them as they come holds one feed's articles at a
-    time, not a thousand. Any exception other than ``SourceError`` is a bug and
-    propagates.
+    time, not a thousand. Any other exception is made a ``SourceError`` too
+    (``poll_one``).
     """
     if workers < 1:
         raise ValueError("workers must be at least 1")
 
     def one(name: str) -> tuple[str, Poll | SourceError]:
-        return name, poll_one(sources[name], cursors.get(name))
+        return name, poll_one(sources[name], cursors.get(name), feed=name)
 
     with ThreadPoolExecutor(max_workers=min(workers, max(len(sources), 1))) as pool:
         futures = [pool.submit(one, name) for name in sources]

@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -36,6 +35,7 @@ import httpx
 from bot import config
 from bot.clock import Clock, utcnow
 from bot.errors import FeedGone, FeedThrottled, SourceError
+from bot.http import Deadline, read_bounded, translated_errors
 from bot.model import Article, Poll
 from bot.sources.feed_parse import PARSER_VERSION, Reading, read_document
 
@@ -76,13 +76,18 @@ class FeedSource:
         settings: config.FeedSourceSettings,
         client: httpx.Client,
         clock: Clock = utcnow,
+        *,
+        content_client: httpx.Client | None = None,
     ) -> None:
+        """``client`` fetches the configured URL; ``content_client`` (by default the
+        same) fetches everything else: redirect targets and article pages."""
         self.name = name
         self.settings = settings
         self.client = client
+        self.content_client = content_client or client
+        self._trusted = _origin(settings.url)
         self.clock = clock
         self._seconds = settings.timeout.total_seconds()
-        self._timeout = httpx.Timeout(self._seconds)
 
     # --- the Source protocol ---------------------------------------------------------
 
@@ -237,45 +242,48 @@ class FeedSource:
 
     def fetch(self, url: str, headers: dict[str, str], max_bytes: int) -> Fetched:
         """GET with redirects followed by hand (capped), a deadline for the whole
-        exchange and a streamed, size-capped body (read only for a 200)."""
-        deadline = time.monotonic() + self._seconds
+        exchange and a streamed, size-capped body (read only for a 200). Only the
+        configured URL's origin is fetched with the trusted client; every other URL
+        (a redirect hop, an article page) goes through the content client, which
+        refuses private addresses unless the source allows them."""
+        deadline = Deadline(self._seconds)
         moved_to: str | None = None
         all_permanent = True
+
+        def fail(reason: str) -> SourceError:
+            return SourceError(f"feed {self.name}: {reason}")
+
         for _hop in range(self.settings.max_redirects + 1):
             if urlsplit(url).scheme not in ("http", "https"):
                 raise SourceError(f"feed {self.name}: refusing to fetch non-HTTP URL {url}")
-            try:
-                with self.client.stream(
-                    "GET", url, headers=headers, timeout=self._timeout
-                ) as response:
-                    answer = dict(response.headers.items())  # httpx's Headers.get is slow
-                    location = answer.get("location")
-                    if response.status_code != 200:
-                        self._drain(response, answer)
-                    if response.status_code in _REDIRECTS and location:
-                        target = urljoin(str(response.url), location.strip())
-                        all_permanent = all_permanent and response.status_code in _PERMANENT
-                        moved_to = target if all_permanent else None
-                        url = target
-                        continue
-                    body = b""
-                    if response.status_code == 200:
-                        body = self._read(response, answer, url, max_bytes, deadline)
-                    return Fetched(
-                        status=response.status_code,
-                        reason=response.reason_phrase,
-                        url=url,  # what was asked for: str(response.url) costs more
-                        headers=answer,
-                        body=body,
-                        moved_to=moved_to,
+            client = self.client if _origin(url) == self._trusted else self.content_client
+            with (
+                translated_errors(url, deadline, fail),
+                client.stream("GET", url, headers=headers, timeout=deadline.timeout()) as response,
+            ):
+                answer = dict(response.headers.items())  # httpx's Headers.get is slow
+                location = answer.get("location")
+                if response.status_code != 200:
+                    self._drain(response, answer)
+                if response.status_code in _REDIRECTS and location:
+                    target = urljoin(str(response.url), location.strip())
+                    all_permanent = all_permanent and response.status_code in _PERMANENT
+                    moved_to = target if all_permanent else None
+                    url = target
+                    continue
+                body = b""
+                if response.status_code == 200:
+                    body = read_bounded(
+                        response, url=url, limit=max_bytes, deadline=deadline, fail=fail
                     )
-            except httpx.TimeoutException as exc:
-                raise SourceError(
-                    f"feed {self.name}: timed out after {self._seconds:g}s fetching {url}"
-                ) from exc
-            except httpx.HTTPError as exc:
-                reason = " ".join(str(exc).split()) or type(exc).__name__
-                raise SourceError(f"feed {self.name}: cannot fetch {url}: {reason}") from exc
+                return Fetched(
+                    status=response.status_code,
+                    reason=response.reason_phrase,
+                    url=url,  # what was asked for: str(response.url) costs more
+                    headers=answer,
+                    body=body,
+                    moved_to=moved_to,
+                )
         raise SourceError(
             f"feed {self.name}: more than {self.settings.max_redirects} redirects, last to {url}"
         )
@@ -287,32 +295,6 @@ class FeedSource:
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) <= _DRAIN_LIMIT:
             response.read()
-
-    def _read(
-        self,
-        response: httpx.Response,
-        headers: dict[str, str],
-        url: str,
-        limit: int,
-        deadline: float,
-    ) -> bytes:
-        too_big = f"feed {self.name}: response from {url} exceeds max_bytes={limit}; aborted"
-        length = headers.get("content-length", "")
-        identity = headers.get("content-encoding", "identity") == "identity"
-        if identity and length.isdigit() and int(length) > limit:
-            raise SourceError(too_big)
-        chunks: list[bytes] = []
-        total = 0
-        for chunk in response.iter_bytes():
-            total += len(chunk)
-            if total > limit:
-                raise SourceError(too_big)
-            if time.monotonic() > deadline:
-                raise SourceError(
-                    f"feed {self.name}: timed out after {self._seconds:g}s reading {url}"
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     def _next_poll(self, headers: dict[str, str]) -> datetime | None:
         """When the server wants to be asked again: Retry-After, else max-age (less Age);
@@ -328,6 +310,15 @@ class FeedSource:
         if when is None or when <= now:
             return None
         return min(when, now + MAX_WAIT)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    return (parts.scheme.lower(), (parts.hostname or "").lower(), port)
 
 
 def _digest(body: bytes) -> str:

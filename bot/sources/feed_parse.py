@@ -216,13 +216,13 @@ _ITEM_TAGS = tuple(
 
 
 #: what feedparser-rs does not read in an item or entry, but feedparser does: RSS's
-#: <xhtml:body>, <body>, <fullitem>, bare <content> and <summary>; Atom 0.3's
-#: base64 and other non-text types; xml:lang in RSS
-_UNREAD_RSS = re.compile(rb"<(?:xhtml:body|body|fullitem|content|summary)[\s/>]|xml:lang")
-#: and in RSS 1.0, <guid> and <enclosure> (RSS 2.0's, which feedparser reads there too)
-_UNREAD_RDF = re.compile(_UNREAD_RSS.pattern + rb"|<(?:guid|enclosure)[\s/>]")
+#: <xhtml:body>, <body>, <fullitem>, bare <content> and <summary> (and xml:lang, looked
+#: for in the whole document); in RSS 1.0 also RSS 2.0's <guid> and <enclosure>; Atom
+#: 0.3's base64 and other non-text types. Each starts with "<", which regex scans fast.
+_UNREAD_RSS = re.compile(rb"<(?:xhtml:body|body|fullitem|content|summary)[\s/>]")
+_UNREAD_RDF = re.compile(rb"<(?:xhtml:body|body|fullitem|content|summary|guid|enclosure)[\s/>]")
 _UNREAD_ATOM = re.compile(
-    rb"\smode=|<(?:content|summary|title)\s[^>]*type=[\"'](?!(?:text|html|xhtml)[\"'])"
+    rb"<(?:content|summary|title)\s[^>]*(?:type=[\"'](?!(?:text|html|xhtml)[\"'])|mode=)"
 )
 
 
@@ -249,9 +249,7 @@ def _parse_fast(body: bytes, url: str, known: AbstractSet[str]) -> ParsedFeed | 
     if rss:
         rdf = body.find(b"rdf:RDF", 0, spans[0][0]) >= 0
         unread = _UNREAD_RDF if rdf else _UNREAD_RSS
-    if (rss and body.find(b"xml:lang", 0, spans[0][0]) >= 0) or any(
-        unread.search(body, *spans[i]) for i in new
-    ):
+    if (rss and body.find(b"xml:lang") >= 0) or any(unread.search(body, *spans[i]) for i in new):
         return None
     document = body
     if len(new) < len(spans):  # the document as if it had only the new items
@@ -287,6 +285,9 @@ _XML_ENCODING_TEXT = re.compile(r"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-
 #: the least coherence (charset-normalizer's measure of reading as a language) for a
 #: detected encoding to beat windows-1252, feedparser's own guess
 _COHERENT = 0.1
+#: how much of a document the detector reads (it samples within that): its time stays
+#: bounded however large ``max_bytes`` allows a feed to be
+DETECT_BYTES = 64 * 1024
 
 
 def _as_utf8(body: bytes, content_type: str) -> bytes | None:
@@ -338,7 +339,7 @@ def _detect(body: bytes) -> str:
     import charset_normalizer  # only odd documents pay for it
 
     best, score = "cp1252", _COHERENT
-    for match in charset_normalizer.from_bytes(body):
+    for match in charset_normalizer.from_bytes(body[:DETECT_BYTES]):
         could_be = {codecs.lookup(name).name for name in match.could_be_from_charset}
         if match.coherence > score or (match.coherence == score and "cp1252" in could_be):
             best, score = ("cp1252" if "cp1252" in could_be else match.encoding), match.coherence
@@ -597,7 +598,7 @@ def read_document(
             ids.add(identity)
             built = to_article(name, parsed, entry, identity)
         except RecordError as exc:
-            problems.append(f"feed {name}: {exc}; skipped")
+            problems.append(log_safe(f"feed {name}: {exc}; skipped"))  # shown by status
             continue
         articles.append(built.article)
         if built.titled_from_text:
@@ -625,7 +626,8 @@ def entry_identity(entry: RawEntry) -> str:
     title = _title_text(entry)
     date = entry.published.isoformat() if entry.published else entry.date_raw.strip()
     if title or date:
-        digest = hashlib.sha256(f"{title}\n{date}".encode())
+        # a lone surrogate is text too: it must hash, not raise
+        digest = hashlib.sha256(f"{title}\n{date}".encode("utf-8", "surrogatepass"))
         return "sha256:" + digest.hexdigest()[:32]
     raise RecordError(f"entry #{entry.index + 1} has no id, link, title or date")
 

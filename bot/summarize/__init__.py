@@ -6,7 +6,7 @@ thread has. The default backend is offline and extractive; an LLM backend is opt
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -48,8 +48,11 @@ class Summarizer(Protocol):
 DEFAULT_GRAPHEMES = 560
 
 
-def make_summarizer(settings: SummarySettings, env: Mapping[str, str]) -> Summarizer:
-    """The feed's summarizer: extractive, or an LLM that falls back to extractive."""
+def make_summarizer(
+    settings: SummarySettings, env: Mapping[str, str], secrets: Iterable[str] = ()
+) -> Summarizer:
+    """The feed's summarizer: extractive, or an LLM that falls back to extractive;
+    ``secrets`` must never appear in an LLM's answer."""
     from bot.summarize.extractive import ExtractiveSummarizer
 
     extractive = ExtractiveSummarizer()
@@ -59,4 +62,4 @@ def make_summarizer(settings: SummarySettings, env: Mapping[str, str]) -> Summar
         raise ConfigError("summary backend llm needs an llm section")
     from bot.summarize.llm import LlmSummarizer
 
-    return LlmSummarizer(settings.llm, extractive, env=env)
+    return LlmSummarizer(settings.llm, extractive, env=env, secrets=secrets)

@@ -76,10 +76,12 @@ def _run(stream: TextIO, jsonl: bool, budget: Budget) -> int:
     # imported when used: the parser is built for every command, health included
     from bot.model import Article
     from bot.summarize.extractive import ExtractiveSummarizer
+    from bot.untrusted import clean_text, parse_json
 
     summarizer = ExtractiveSummarizer()
     if not jsonl:
-        article = Article(feed="cli", id="-", url="", title="", text=stream.read())
+        # capped like every article at the trust boundary: a 5 MB file takes a second
+        article = Article(feed="cli", id="-", url="", title="", text=clean_text(stream.read()))
         for sentence in summarizer.summarize(article, budget).sentences:
             print(sentence)
         return 0
@@ -87,15 +89,20 @@ def _run(stream: TextIO, jsonl: bool, budget: Budget) -> int:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            print(f"error: line {number}: invalid JSON: {exc.msg}", file=sys.stderr)
+            item = parse_json(line)
+        except ValueError as exc:  # invalid, or nested too deep
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            print(f"error: line {number}: invalid JSON: {reason}", file=sys.stderr)
             return 2
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
             print(f'error: line {number}: expected an object with a "text" string', file=sys.stderr)
             return 2
         article = Article(
-            feed="cli", id=str(item.get("id", number)), url="", title="", text=item["text"]
+            feed="cli",
+            id=str(item.get("id", number)),
+            url="",
+            title="",
+            text=clean_text(item["text"]),
         )
         summary = summarizer.summarize(article, budget)
         out = {"id": item.get("id"), "summary": "\n".join(summary.sentences), "lang": summary.lang}

@@ -204,7 +204,7 @@ def _facts(text: str, lang: str | None) -> frozenset[str]:
     return frozenset(found)
 
 
-def _scores(candidates: Sequence[_Candidate], title: list[str]) -> dict[int, float]:
+def _scores(candidates: Sequence[_Candidate], title: Sequence[str]) -> dict[int, float]:
     """Position, centrality and title overlap, the last two scaled to [0, 1].
 
     Centrality is the idf-weighted cosine between a sentence and all the others; with

@@ -10,6 +10,7 @@ comparing CJK text. Pure, and shared by the summarizer, the composer and the ben
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 import regex
 
@@ -27,8 +28,12 @@ _UNSPACED = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}ー]")
 _KANA = regex.compile(r"^[\p{Hiragana}ー]+$")
 
 
-def tokens(text: str, lang: str | None) -> list[str]:
-    """Content words of ``text``, stemmed; character pairs for unspaced scripts."""
+@lru_cache(maxsize=4096)
+def tokens(text: str, lang: str | None) -> tuple[str, ...]:
+    """Content words of ``text``, stemmed; character pairs for unspaced scripts.
+
+    Cached: the composer's fit checks compare the same sentences many times over.
+    """
     stop = stopwords(lang)
     out: list[str] = []
     for word in _TOKEN.findall(text):
@@ -37,7 +42,7 @@ def tokens(text: str, lang: str | None) -> list[str]:
             out.extend(_pairs(low, stop))
         elif len(low) > 1 and low not in stop:
             out.append(low[:STEM])
-    return out
+    return tuple(out)
 
 
 def _pairs(run: str, stop: frozenset[str]) -> list[str]:
