@@ -7,14 +7,14 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.config import load_config
 from bot.errors import ConfigError
 from bot.lexicon import check_post_record, gate_records, post_record, with_bot_label
-from bot.model import Gate, Post, Thread
-from bot.publish import Target
+from bot.model import Gate, Post, Target, Thread
 from bot.publish.preview import PreviewPublisher
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -92,7 +92,7 @@ def test_gates_become_a_threadgate_and_a_postgate_for_the_root() -> None:
 
 
 def test_the_bot_label_is_merged_into_the_profile_keeping_every_field() -> None:
-    profile = {
+    profile: dict[str, Any] = {
         "$type": "app.bsky.actor.profile",
         "displayName": "News",
         "avatar": {"$type": "blob", "ref": {"$link": "bafyavatar"}, "mimeType": "image/png"},
