@@ -59,6 +59,7 @@ feeds:
       type: atproto
       repo: {author.did}
       plc_url: {av.pds.plc_url}
+      allow_private_addresses: true  # the local network is on 127.0.0.1
     account: bot
     backfill: 5
     summary:
