@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
@@ -37,10 +37,10 @@ from bot.configfile import ENV_VAR as ENV_VAR
 from bot.configfile import format_duration as format_duration
 from bot.configfile import parse_duration as parse_duration
 from bot.errors import ConfigError
-from bot.filters import ItemFilter, Pattern, PatternError
+from bot.filters import ItemFilter, Pattern
 from bot.model import Gate, ReplyRule
 from bot.nsids import DOCUMENT_COLLECTIONS, STANDARD_DOCUMENT
-from bot.templates import Template, TemplateError
+from bot.templates import Template
 
 #: the environment variable that lowers the minimum poll interval (the tests use "1s")
 MIN_INTERVAL_VAR = "FEEDBOT_MIN_INTERVAL"
@@ -248,15 +248,17 @@ class SummarySettings(Strict):
     keywords: Int = Field(0, ge=0, le=5)  # extra hashtags from keywords; off by default
 
 
-def _pattern(value: str) -> str:
-    try:
-        Pattern.parse(value)
-    except PatternError as exc:
-        raise ValueError(str(exc)) from None
-    return value
+def _parses(parse: Callable[[str], object]) -> AfterValidator:
+    """Keep the text as written once ``parse`` accepts it (its errors are ValueErrors)."""
+
+    def check(value: str) -> str:
+        parse(value)
+        return value
+
+    return AfterValidator(check)
 
 
-PatternText = Annotated[str, AfterValidator(_pattern)]
+PatternText = Annotated[str, _parses(Pattern.parse)]
 
 
 class FilterSettings(Strict):
@@ -292,15 +294,7 @@ def _item_filter(settings: FilterSettings) -> ItemFilter:
     )
 
 
-def _template(value: str) -> str:
-    try:
-        Template.parse(value)
-    except TemplateError as exc:
-        raise ValueError(str(exc)) from None
-    return value
-
-
-TemplateText = Annotated[str, AfterValidator(_template)]
+TemplateText = Annotated[str, _parses(Template.parse)]
 
 
 class TemplateSettings(Strict):
