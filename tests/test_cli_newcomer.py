@@ -228,6 +228,7 @@ def test_a_closed_pipe_ends_quietly(project: Path) -> None:
     first = proc.stdout.readline()  # what `| head -n 1` reads, then it goes away
     proc.stdout.close()
     err = proc.stderr.read().decode()
+    proc.stderr.close()
     proc.wait(timeout=120)
     assert json.loads(first)["feed"] == "samples"
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
