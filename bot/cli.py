@@ -226,6 +226,7 @@ def cmd_items(args: argparse.Namespace) -> int:
                 "url": item.url,
                 "title": item.article.title,
                 "status": item.status,
+                "note": item.note,
                 "first_seen": seen,
                 "thread": links[0] if links else None,
             }

@@ -241,7 +241,7 @@ class Pipeline:
             articles,
             known,
             first_poll=not self.state.has_history(feed.name),
-            policy=Policy(feed.backfill, feed.max_age, feed.edits),
+            policy=Policy(feed.backfill, feed.max_age, feed.edits, feed.filter.build()),
             now=self.clock(),
         )
         rows: list[tuple[Article, ItemStatus, str | None]] = []
@@ -249,7 +249,7 @@ class Pipeline:
             if decision.action == "publish":
                 rows.append((decision.article, ItemStatus.NEW, decision.note))
                 report.new += 1
-            elif decision.action in ("seen", "too-old", "no-link"):
+            elif decision.action in ("seen", "too-old", "no-link", "filtered"):
                 rows.append((decision.article, ItemStatus.SKIPPED, decision.note))
                 report.skipped += 1
             elif decision.action == "edited":
@@ -287,8 +287,13 @@ class Pipeline:
                 report.shown += 1
 
     def thread_for(self, article: Article, feed: FeedSettings) -> Thread:
+        first, last = feed.template.parsed()
         options = ComposeOptions(
-            max_posts=feed.summary.max_posts, hashtags=feed.hashtags, langs=feed.langs
+            max_posts=feed.summary.max_posts,
+            hashtags=feed.hashtags,
+            langs=feed.langs,
+            first=first,
+            last=last,
         )
         budget = thread_budget(
             article,
@@ -301,7 +306,8 @@ class Pipeline:
             text = clean_text(article.text or article.description, article.title)
             extra = keywords(text, summary.lang, feed.summary.keywords)
             options = replace(options, hashtags=(*options.hashtags, *extra))
-        return compose(article, summary, options)
+        thread = compose(article, summary, options)
+        return replace(thread, labels=article.labels, gate=feed.gate)
 
     def publish(
         self,

@@ -240,6 +240,8 @@ class Item:
     error_kind: ErrorKind | None
     article: Article
     first_seen: datetime
+    #: why it is in its status, e.g. the filter that skipped it
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -866,7 +868,7 @@ class State:
         return [(str(r[0]), int(r[1])) for r in rows]
 
 
-_ITEM_COLUMNS = "feed, id, url, status, attempts, last_error, error_kind, article, first_seen"
+_ITEM_COLUMNS = "feed, id, url, status, attempts, last_error, error_kind, article, first_seen, note"
 _THREAD_COLUMNS = "id, feed, item, account, kind, status, owner, plan, posts, error"
 
 
@@ -886,6 +888,7 @@ def _item(row: tuple[Any, ...]) -> Item:
         error_kind=ErrorKind(row[6]) if row[6] else None,
         article=Article.from_json(json.loads(row[7])),
         first_seen=datetime.fromisoformat(row[8]),
+        note=row[9],
     )
 
 
