@@ -4,7 +4,6 @@ line from ``feedbot check-config`` and exit code 2, never a traceback or a silen
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -118,7 +117,8 @@ def test_very_deep_nesting_is_refused_quickly(
     assert re.fullmatch(r"\d+: nested deeper than 32 levels", message), message
 
 
-def test_an_alias_bomb_is_refused_in_well_under_a_second(
+@pytest.mark.timeout(60)  # a hang guard, not a timing: expanded, this bomb takes minutes
+def test_an_alias_bomb_is_refused_without_expanding_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bomb = ['a0: &a0 ["lol"]']
@@ -126,9 +126,7 @@ def test_an_alias_bomb_is_refused_in_well_under_a_second(
         refs = ", ".join([f"*a{level - 1}"] * 9)
         bomb.append(f"a{level}: &a{level} [{refs}]")
     text = BASE.replace("state: s.db", "state: s.db\nx:\n  " + "\n  ".join(bomb))
-    started = time.monotonic()
     message = _check(tmp_path, text, capsys)
-    assert time.monotonic() - started < 5  # minutes before; the cap is reached at once
     assert "more than 10000 values once aliases are expanded" in message
 
 
