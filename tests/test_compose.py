@@ -412,7 +412,7 @@ def test_a_summary_within_the_budget_always_fits_whole(
     shown = "\n".join(texts(thread)[1:])
     body = chosen if has_description else chosen[1:]
     # a sentence restating the title, the lead or an earlier one is left out on purpose
-    said = [art.title, art.description if has_description else chosen[0]]
+    said = [art.title, art.description if has_description else (chosen or [""])[0]]
     restated = {j for _i, j in near_repeats([*said, *body], "en")}
     kept = [s for j, s in enumerate(body, start=len(said)) if j not in restated]
     assert all(s in shown for s in kept), "a sentence within the budget was dropped"
