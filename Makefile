@@ -34,9 +34,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# a local PLC + PDS (@atproto/dev-env on Node 22, both from the npm registry) for the tests
+# a local PLC + PDS (@atproto/dev-env on Node 22, both from the npm registry) for the tests,
+# and PostgreSQL's programs for the AppView tests (Debian's package, installed when missing)
 devenv:
 	bash scripts/devenv.sh
+	bash scripts/devenv/postgres.sh >/dev/null
 
 test: lint devenv
 	$(BIN)/pytest --cov

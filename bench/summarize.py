@@ -55,6 +55,7 @@ from bot.compose import (  # noqa: E402
     thread_budget,
     thread_lead,
 )
+from bot.labels import LINK_LABELS  # noqa: E402
 from bot.lexicon import MAX_GRAPHEMES  # noqa: E402
 from bot.model import Article, Summary, Thread  # noqa: E402
 from bot.sources.records import RecordsSource  # noqa: E402
@@ -88,10 +89,13 @@ def half(item_id: str) -> str:
 
 
 def says_twice(article: Article, thread: Thread, lang: str | None) -> bool:
-    """Some sentence of the thread (the title in post 1 included) restates another."""
+    """Some sentence of the thread (the title in post 1 included) restates another; the
+    link-back line and the hashtags are no sentences."""
     pieces: list[str] = []
     for post in thread.posts:
         for paragraph in post.text.split("\n\n"):
+            if paragraph.startswith(("#", *LINK_LABELS.values())):
+                continue
             pieces += split_sentences(paragraph, lang)
     return bool(near_repeats(pieces, lang))
 

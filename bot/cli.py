@@ -29,22 +29,25 @@ from bot import __version__
 if TYPE_CHECKING:
     from bot.config import Config
     from bot.pipeline import Pipeline
+    from bot.progress import Progress
     from bot.state import State
 
 Command = Callable[[argparse.Namespace], int]
 
 
-def _print(text: object, file: TextIO | None = None) -> None:
+def _print(text: object, file: TextIO | None = None, end: str = "\n") -> None:
     """Every line the CLI shows, with secrets and JWT-shaped tokens masked."""
     from bot.redact import mask
 
-    print(mask(str(text)), file=file)
+    print(mask(str(text)), file=file, end=end)
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_LEVEL_ENV = "FEEDBOT_LOG_LEVEL"
 #: the global options' values when given neither before nor after the command
-GLOBAL_DEFAULTS: dict[str, Any] = {"config": None, "log_level": None}
+LOG_FORMATS = ("text", "json")
+LOG_FORMAT_ENV = "FEEDBOT_LOG_FORMAT"
+GLOBAL_DEFAULTS: dict[str, Any] = {"config": None, "log_level": None, "log_format": None}
 
 
 class Parser(argparse.ArgumentParser):
@@ -73,16 +76,33 @@ def global_options() -> Parser:
         default=argparse.SUPPRESS,
         help=f"how much to log on stderr (default: ${LOG_LEVEL_ENV}, else INFO)",
     )
+    group.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=argparse.SUPPRESS,
+        help="text lines, or one JSON object a line for log collectors "
+        f"(default: ${LOG_FORMAT_ENV}, else text)",
+    )
     return parent
 
 
+def _chosen(given: str | None, variable: str, default: str, choices: Sequence[str]) -> str:
+    """A global option's value: given on the command line, else from ``variable``."""
+    if given is not None:
+        return given
+    value = os.environ.get(variable, default)
+    value = value.upper() if choices == LOG_LEVELS else value.lower()
+    if value not in choices:
+        raise _usage(f"${variable}: expected one of {', '.join(choices)}")
+    return value
+
+
 def _log_level(args: argparse.Namespace) -> str:
-    level: str | None = args.log_level
-    if level is None:
-        level = os.environ.get(LOG_LEVEL_ENV, "INFO").upper()
-        if level not in LOG_LEVELS:
-            raise _usage(f"${LOG_LEVEL_ENV}: expected one of {', '.join(LOG_LEVELS)}")
-    return level
+    return _chosen(args.log_level, LOG_LEVEL_ENV, "INFO", LOG_LEVELS)
+
+
+def _log_format(args: argparse.Namespace) -> Any:
+    return _chosen(args.log_format, LOG_FORMAT_ENV, "text", LOG_FORMATS)
 
 
 def _usage(message: str) -> Exception:
@@ -98,8 +118,17 @@ def _load(args: argparse.Namespace) -> Config:
 
     level = _log_level(args)
     config = load_config(args.config)
-    setup_logging(level, secrets_of(config, os.environ))
+    setup_logging(level, secrets_of(config, os.environ), _log_format(args))
     return config
+
+
+def _only(config: Config, names: Sequence[str] | None) -> Config:
+    """The config cut down to ``--feed`` names; unknown names fail here."""
+    if not names:
+        return config
+    for name in names:
+        config.feed(name)
+    return config.model_copy(update={"feeds": tuple(f for f in config.feeds if f.name in names)})
 
 
 def _open_state(config: Config) -> State:
@@ -108,10 +137,15 @@ def _open_state(config: Config) -> State:
     return State.open(config.state)
 
 
-def _pipeline(config: Config, state: State, args: argparse.Namespace) -> Pipeline:
+def _pipeline(
+    config: Config, state: State, args: argparse.Namespace, progress: Progress | None = None
+) -> Pipeline:
+    from bot.progress import NO_PROGRESS
     from bot.wiring import build_pipeline
 
-    return build_pipeline(config, state, dry_run=args.dry_run, as_json=args.json)
+    return build_pipeline(
+        config, state, dry_run=args.dry_run, as_json=args.json, progress=progress or NO_PROGRESS
+    )
 
 
 # --- commands ------------------------------------------------------------------------
@@ -135,20 +169,20 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = _load(args)
-    if args.feed:
-        for name in args.feed:
-            config.feed(name)  # unknown names fail here, before anything runs
-        config = config.model_copy(
-            update={"feeds": tuple(f for f in config.feeds if f.name in args.feed)}
-        )
+    config = _only(_load(args), args.feed)
     if not args.once:
         if args.json:
             raise _usage("--json goes with --once")
         from bot.daemon import run_daemon
 
-        return run_daemon(config, dry_run=args.dry_run)
-    with _open_state(config) as state, _pipeline(config, state, args) as pipeline:
+        return run_daemon(config, dry_run=args.dry_run, load=lambda: _only(_load(args), args.feed))
+    from bot.progress import progress_on
+
+    with (
+        _open_state(config) as state,
+        progress_on(sys.stderr) as progress,  # bars only on a terminal
+        _pipeline(config, state, args, progress) as pipeline,
+    ):
         reports = pipeline.run_once()
     report_out = sys.stderr if args.json else sys.stdout
     for report in reports:
@@ -192,6 +226,7 @@ def cmd_items(args: argparse.Namespace) -> int:
                 "url": item.url,
                 "title": item.article.title,
                 "status": item.status,
+                "note": item.note,
                 "first_seen": seen,
                 "thread": links[0] if links else None,
             }
@@ -210,8 +245,9 @@ def _one_line(text: str) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     import json
 
+    from bot.status import gather, render
+
     config = _load(args)
-    from bot.pipeline import MAX_ATTEMPTS
     from bot.redact import masked
 
     with _open_state(config) as state:
@@ -223,70 +259,21 @@ def cmd_status(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        rows: list[dict[str, Any]] = []
-        for feed in config.feeds:
-            row = state.feed(feed.name)
-            rows.append(
-                {
-                    "feed": feed.name,
-                    "enabled": feed.enabled and not row.disabled,
-                    "counts": state.counts(feed.name),
-                    "last_poll": row.last_poll_at.isoformat() if row.last_poll_at else None,
-                    "last_result": row.last_result,
-                    "last_error": row.last_error,
-                    "disabled": row.disabled,
-                    "item_errors": [
-                        {"item": i, "kind": k, "error": e} for i, k, e in state.errors(feed.name)
-                    ],
-                    "given_up": [
-                        {"item": i, "attempts": n}
-                        for i, n in state.given_up(feed.name, max_attempts=MAX_ATTEMPTS)
-                    ],
-                }
-            )
-        logins = _login_lines(config, state)
+        status = gather(config, state)
+        now = state.clock()
     if args.json:
-        for row_json in rows:
-            _print(json.dumps(masked(row_json), ensure_ascii=False))
-        for account, line in logins:
-            _print(json.dumps(masked({"account": account, "login": line}), ensure_ascii=False))
-        return 0
-    for r in rows:
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(r["counts"].items())) or "no items"
-        flag = "" if r["enabled"] else " (disabled)"
-        _print(f"{r['feed']}{flag}: {counts}")
-        _print(f"  last poll: {r['last_poll'] or 'never'}  {r['last_result'] or ''}".rstrip())
-        if r["last_error"]:
-            _print(f"  last error: {r['last_error']}")
-        for err in r["item_errors"]:
-            _print(f"  item {err['item']}: {err['kind']}: {err['error']}")
-        for gave in r["given_up"]:
-            _print(
-                f"  item {gave['item']}: gave up after {gave['attempts']} tries, not retried "
-                f"automatically; 'feedbot repost {gave['item']}' tries again"
-            )
-    for account, line in logins:
-        _print(f"account {account}: {line}")
+        _print(json.dumps(masked(status.to_json()), ensure_ascii=False))
+    else:
+        _print(render(status, terminal=sys.stdout.isatty(), now=now), end="")
     return 0
 
 
-def _login_lines(config: Config, state: State) -> list[tuple[str, str]]:
-    """Accounts whose logins are held back, for ``status``: a 401 or a backoff."""
-    import time
-
-    from bot.config import BlueskyAccount
-    from bot.publish.session import login_key
-
-    out = []
-    for name, account in config.accounts.items():
-        gate = state.load_login(name)
-        if gate is None or not isinstance(account, BlueskyAccount):
-            continue
-        key = login_key(account.handle, account.app_password.get_secret_value(), account.pds)
-        why = gate.blocked(key, time.time())
-        if why is not None:
-            out.append((name, f"{why}; last error: {gate.last_error}"))
-    return out
+def cmd_backup(args: argparse.Namespace) -> int:
+    config = _load(args)
+    with _open_state(config) as state:
+        size = state.backup(args.path)
+    _print(f"{args.path}: backup of {config.state} written ({size} bytes)")
+    return 0
 
 
 def cmd_health(args: argparse.Namespace) -> int:
@@ -404,12 +391,15 @@ def build_parser() -> argparse.ArgumentParser:
     status = command(
         "status",
         cmd_status,
-        help="per feed: items by status, last poll, last errors",
-        description="Show, per feed, how many items are in each status, when it was last "
-        "polled and what went wrong last. Never shows secrets. 'feedbot items' lists "
-        "the items themselves.",
+        help="a table per feed and per account: polls, items by status, budgets, pauses",
+        description="Show, per feed, whether it is enabled, its last poll and result, "
+        "its next poll, how many items are in each status and the last error; per "
+        "account, the write points spent in the last hour and day and any rate-limit "
+        "pause. Never shows secrets. 'feedbot items' lists the items themselves.",
     )
-    status.add_argument("--json", action="store_true", help="one JSON object per feed")
+    status.add_argument(
+        "--json", action="store_true", help='one JSON object: {"feeds": [...], "accounts": [...]}'
+    )
 
     command(
         "check-config",
@@ -419,6 +409,17 @@ def build_parser() -> argparse.ArgumentParser:
         "(records paths exist, LLM keys are set): exit 0 if it is fine, else print one "
         "line per problem naming the file and key, and exit 2.",
     )
+
+    backup = command(
+        "backup",
+        cmd_backup,
+        help="write a consistent copy of the state file, even while the daemon runs",
+        description="Copy the state file to PATH with SQLite's online backup API: the "
+        "copy is consistent even while a daemon posts. It holds login sessions, so it is "
+        "created readable by its owner only. Restore by stopping the daemon and putting "
+        "the copy where 'state' points.",
+    )
+    backup.add_argument("path", metavar="PATH", type=Path, help="where to write the copy")
 
     health = command(
         "health",

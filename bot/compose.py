@@ -22,6 +22,7 @@ from bot.summarize import Budget
 from bot.summarize.openers import dangles
 from bot.summarize.sentences import split_sentences
 from bot.summarize.words import repeats, tokens
+from bot.templates import Template, Values
 from bot.text import (
     ELLIPSIS,
     cut_graphemes,
@@ -63,6 +64,9 @@ class ComposeOptions:
     max_posts: int = 3
     hashtags: tuple[str, ...] = ()
     langs: tuple[str, ...] = ()
+    #: the owner's wording of post 1 and of the link-back post (bot/templates.py)
+    first: Template | None = None
+    last: Template | None = None
 
     def __post_init__(self) -> None:
         if self.max_posts < 2:
@@ -107,6 +111,7 @@ def compose(article: Article, summary: Summary, options: ComposeOptions) -> Thre
 
     if (
         not lead
+        and (options.first is None or "lead" in options.first.fields)
         and sentences
         and fits(f"{title}{PARAGRAPH}{sentences[0]}", MAX_GRAPHEMES, MAX_BYTES)
     ):
@@ -135,6 +140,21 @@ def compose(article: Article, summary: Summary, options: ComposeOptions) -> Thre
     )
     link = _link_block(article.url, link_label(langs))
     tags = [_tag_block(t) for t in dedupe_tags(article.tags + options.hashtags)]
+    if options.first is not None or options.last is not None:
+        values = Values(
+            title=title,
+            lead=lead,
+            url=article.url,
+            shown_url=display_url(article.url),
+            publication=squash(article.site_name),
+            author=squash(article.author),
+            tags=dedupe_tags(article.tags + options.hashtags),
+            read_more=link_label(langs),
+        )
+        if options.first is not None:
+            head = _Block(*options.first.render(values))
+        if options.last is not None:
+            link, tags = _Block(*options.last.render(values)), []  # {tags} is the template's
 
     rest = _fill(body, link, tags, options.max_posts - 1)
     posts = [head.post(card=card)]
@@ -172,8 +192,9 @@ def thread_budget(
 ) -> Budget:
     """The summarizer's room in this article's thread: what surely fits, what post 1
     says already, and an exact check that lets it fill the posts up to their limit."""
-    said = tuple(t for t in (squash(article.title), thread_lead(article)) if t)
-    posts = options.max_posts - 1 + (0 if said[1:] else 1)
+    lead = thread_lead(article)
+    said = tuple(t for t in (squash(article.title), lead) if t)
+    posts = options.max_posts - (1 if lead else 0)  # without a lead, post 1 has room too
     return Budget(
         graphemes=summary_budget(article, options),
         sentences=sentences,

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -36,7 +37,10 @@ from bot.configfile import ENV_VAR as ENV_VAR
 from bot.configfile import format_duration as format_duration
 from bot.configfile import parse_duration as parse_duration
 from bot.errors import ConfigError
+from bot.filters import ItemFilter, Pattern
+from bot.model import Gate, ReplyRule
 from bot.nsids import DOCUMENT_COLLECTIONS, STANDARD_DOCUMENT
+from bot.templates import Template
 
 #: the environment variable that lowers the minimum poll interval (the tests use "1s")
 MIN_INTERVAL_VAR = "FEEDBOT_MIN_INTERVAL"
@@ -94,6 +98,15 @@ Bool = Annotated[bool, BeforeValidator(_only_bool)]
 HttpUrl = Annotated[str, BeforeValidator(lambda v: http_url(v) if isinstance(v, str) else v)]
 
 
+def split_listen(listen: str) -> tuple[str, int]:
+    """``"127.0.0.1:9464"`` or ``"[::1]:9464"`` → ``(host, port)``; port 0 takes any free one."""
+    host, sep, port = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError('expected host:port, like "127.0.0.1:9464"')
+    return host, int(port)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -133,6 +146,8 @@ class BlueskyAccount(Strict):
     points_per_day: Int = Field(30000, ge=3, le=35000)
     #: per request; covers are fetched with the same limit
     timeout: Duration = timedelta(seconds=20)
+    #: put the self-label ``bot`` on the account's profile (Bluesky shows it as automated)
+    bot_label: Bool = True
 
     @model_validator(mode="after")
     def _under_bluesky_limits(self) -> BlueskyAccount:
@@ -242,8 +257,95 @@ class SummarySettings(Strict):
     keywords: Int = Field(0, ge=0, le=5)  # extra hashtags from keywords; off by default
 
 
+def _parses(parse: Callable[[str], object]) -> AfterValidator:
+    """Keep the text as written once ``parse`` accepts it (its errors are ValueErrors)."""
+
+    def check(value: str) -> str:
+        parse(value)
+        return value
+
+    return AfterValidator(check)
+
+
+PatternText = Annotated[str, _parses(Pattern.parse)]
+
+
+class FilterSettings(Strict):
+    """Which new items are posted automatically; see bot/filters.py for the rules."""
+
+    include: tuple[PatternText, ...] = ()
+    exclude: tuple[PatternText, ...] = ()
+    tags: tuple[str, ...] = ()
+    langs: tuple[str, ...] = ()
+    min_words: Int = Field(0, ge=0)
+
+    @field_validator("langs")
+    @classmethod
+    def _language_tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for lang in value:
+            if not _BCP47.fullmatch(lang):
+                raise ValueError(f"{lang!r} is not a BCP-47 language tag (like en or pt-BR)")
+        return value
+
+    def build(self) -> ItemFilter:
+        return _item_filter(self)
+
+
+@cache
+def _item_filter(settings: FilterSettings) -> ItemFilter:
+    """Compiled once per settings: patterns are not recompiled on every poll."""
+    return ItemFilter.build(
+        include=settings.include,
+        exclude=settings.exclude,
+        tags=settings.tags,
+        langs=settings.langs,
+        min_words=settings.min_words,
+    )
+
+
+TemplateText = Annotated[str, _parses(Template.parse)]
+
+
+class TemplateSettings(Strict):
+    """The owner's wording of post 1 (``first``) and the link-back post (``last``)."""
+
+    first: TemplateText | None = None
+    last: TemplateText | None = None
+
+    def parsed(self) -> tuple[Template | None, Template | None]:
+        return _parsed_template(self.first), _parsed_template(self.last)
+
+
+@cache
+def _parsed_template(source: str | None) -> Template | None:
+    return Template.parse(source) if source is not None else None
+
+
+_REPLY_RULES = ("mentioned", "following", "followers")
+
+
+def _reply_rules(value: Any) -> Any:
+    """One clear message for every wrong ``replies`` (pydantic would give one per type)."""
+    if value in ("everyone", "nobody"):
+        return value
+    if isinstance(value, list | tuple) and value and all(v in _REPLY_RULES for v in value):
+        if len(set(value)) != len(value):
+            raise ValueError("a rule is listed twice")
+        return tuple(value)
+    raise ValueError('expected "everyone", "nobody" or a list of ' + ", ".join(_REPLY_RULES))
+
+
+Replies = Annotated[
+    Literal["everyone", "nobody"] | tuple[ReplyRule, ...], BeforeValidator(_reply_rules)
+]
+
+
 class FeedDefaults(Strict):
-    """Settings shared by feeds; each feed may override any of them."""
+    """Settings shared by feeds; each feed may override any of them.
+
+    ``replies`` and ``quotes`` decide who may reply to and quote the threads (Bluesky's
+    threadgate and postgate records).
+    """
 
     account: str | None = None
     interval: Duration = timedelta(minutes=15)
@@ -254,6 +356,18 @@ class FeedDefaults(Strict):
     langs: tuple[str, ...] = ()
     enabled: Bool = True
     summary: SummarySettings = SummarySettings()
+    replies: Replies = "everyone"
+    quotes: Bool = True
+    filter: FilterSettings = FilterSettings()
+    template: TemplateSettings = TemplateSettings()
+
+    @property
+    def gate(self) -> Gate:
+        if self.replies == "everyone":
+            return Gate(None, self.quotes)
+        if self.replies == "nobody":
+            return Gate((), self.quotes)
+        return Gate(self.replies, self.quotes)
 
     @field_validator("langs")
     @classmethod
@@ -280,8 +394,21 @@ class FeedSettings(FeedDefaults):
     account: str  # required once defaults are merged in
 
 
+class MetricsSettings(Strict):
+    """The daemon's HTTP listener for ``/metrics`` and ``/healthz``; off unless set."""
+
+    listen: str
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        split_listen(value.strip())
+        return value.strip()
+
+
 class Config(Strict):
     state: Path = DEFAULT_STATE
+    metrics: MetricsSettings | None = None
     defaults: FeedDefaults = FeedDefaults()
     accounts: dict[str, Account] = {}
     feeds: tuple[FeedSettings, ...] = ()
@@ -424,8 +551,9 @@ def _merge_defaults(raw: dict[str, Any]) -> dict[str, Any]:
     for feed in feeds:
         if isinstance(feed, dict):
             combined = {**defaults, **feed}
-            if isinstance(defaults.get("summary"), dict) and isinstance(feed.get("summary"), dict):
-                combined["summary"] = {**defaults["summary"], **feed["summary"]}
+            for section in ("summary", "filter", "template"):
+                if isinstance(defaults.get(section), dict) and isinstance(feed.get(section), dict):
+                    combined[section] = {**defaults[section], **feed[section]}
             merged.append(combined)
         else:
             merged.append(feed)

@@ -1,8 +1,11 @@
-"""The daemon: one APScheduler job per feed, signals, and a heartbeat file.
+"""The daemon: one APScheduler job per feed, signals, health, and live reload.
 
 Each feed's job runs at the feed's interval with jitter, never overlapping itself
 (``max_instances=1``) and collapsing missed runs into one (``coalesce``). SIGTERM and
 SIGINT set the stop event: jobs finish the item in hand, then the process exits 0.
+SIGHUP re-reads the configuration: a valid one adds, removes and reschedules jobs and
+rebuilds the publishers of changed accounts; an invalid one is refused in one line and
+the old one keeps running. Only one daemon runs per state file (``bot.daemon_lock``).
 """
 
 from __future__ import annotations
@@ -11,19 +14,27 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable, Mapping
 from datetime import UTC, timedelta
 from pathlib import Path
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_RUNNING, STATE_STOPPED
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock, utcnow
-from bot.config import Config, FeedSettings
+from bot.config import Config, FeedSettings, load_config
+from bot.configfile import format_duration
+from bot.daemon_lock import DaemonLock
+from bot.errors import ConfigError
 from bot.heartbeat import Phase, write_beat
 from bot.heartbeat import heartbeat_path as beside_state
+from bot.observe import NO_OBSERVER, Observer
 from bot.pipeline import Pipeline
+from bot.publish import Publisher
+from bot.publish.pacing import WriteBudget
 from bot.state import State
 from bot.wiring import build_pipeline
 
@@ -44,72 +55,249 @@ def heartbeat_limit(feeds: list[FeedSettings]) -> timedelta:
     )
 
 
-def _job(pipeline: Pipeline, feed: FeedSettings, heartbeat: Path, limit: timedelta) -> None:
-    try:
-        now = pipeline.clock()
-        row = pipeline.state.feed(feed.name)
-        if row.next_poll_at is not None and row.next_poll_at > now:
-            log.info("waiting feed=%s until=%s (asked by the server)", feed.name, row.next_poll_at)
-            report = pipeline.publish_only(feed)
-        else:
-            report = pipeline.run_feed(feed)
-        log.info("pass %s", report.line())
-    except Exception as exc:  # the daemon must outlive any one feed's bug
-        # one line for the operator; the traceback only when asked for (DEBUG)
-        log.error("job crashed feed=%s error=%s: %s", feed.name, type(exc).__name__, exc)
-        log.debug("job crashed feed=%s", feed.name, exc_info=True)
-    write_beat(heartbeat, limit)
+def _trigger(feed: FeedSettings) -> IntervalTrigger:
+    seconds = max(1, int(feed.interval.total_seconds()))
+    return IntervalTrigger(seconds=seconds, jitter=min(60, seconds // 10) or None, timezone=UTC)
 
 
-def run_daemon(config: Config, *, dry_run: bool = False, clock: Clock = utcnow) -> int:
-    stop = threading.Event()
+class Daemon:
+    """The scheduler, the pipeline it drives and the optional HTTP listener.
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        log.info("stopping on %s: finishing the item in hand", signal.Signals(signum).name)
-        stop.set()
+    ``load`` re-reads the configuration on reload; ``pipeline`` and ``config`` are
+    swapped whole, so a job always sees one consistent pair.
+    """
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    def __init__(
+        self,
+        config: Config,
+        *,
+        load: Callable[[], Config],
+        dry_run: bool = False,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.load = load
+        self.dry_run = dry_run
+        self.stop = threading.Event()
+        self._wake = threading.Event()
+        self._reload_wanted = False
+        self.started = self.last_pass = clock()
+        #: pipelines replaced by a reload: their jobs may still run; closed at the end
+        self._retired: list[Pipeline] = []
+        self.heartbeat = heartbeat_path(config)
+        self.state = State.open(config.state)
+        self.observer: Observer = NO_OBSERVER
+        self.listener = None
+        if config.metrics is not None:
+            from bot.listener import Listener
+            from bot.metrics import Metrics
 
-    with (
-        State.open(config.state) as state,
-        build_pipeline(config, state, dry_run=dry_run, stop=stop, clock=clock) as pipeline,
-    ):
-        _serve(config, pipeline, stop)
-    log.info("daemon stopped")
-    return 0
+            metrics = Metrics(budgets=self._budgets)
+            self.observer = metrics
+            self.listener = Listener(config.metrics.listen, metrics.registry, self.health)
+        self.pipeline = self._build(config)
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(MAX_WORKERS)}, timezone=UTC
+        )
 
+    def _build(self, config: Config, keep: Mapping[str, Publisher] | None = None) -> Pipeline:
+        return build_pipeline(
+            config,
+            self.state,
+            dry_run=self.dry_run,
+            stop=self.stop,
+            observer=self.observer,
+            keep=keep,
+            clock=self.clock,
+        )
 
-def _serve(config: Config, pipeline: Pipeline, stop: threading.Event) -> None:
-    """Schedule every enabled feed's job and run them until ``stop`` is set."""
-    if not pipeline.dry_run:
-        pipeline.recover()
-    heartbeat = heartbeat_path(config)
-    feeds = [f for f in config.feeds if f.enabled]
-    limit = heartbeat_limit(feeds)
-    scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(max(1, min(MAX_WORKERS, len(feeds))))},
-        timezone=UTC,
-    )
-    start = pipeline.clock()
-    for feed in feeds:
+    def _budgets(self) -> dict[str, WriteBudget]:
+        out = {}
+        for name, publisher in self.pipeline.publishers.items():
+            budget = getattr(publisher, "budget", None)
+            if isinstance(budget, WriteBudget):
+                out[name] = budget
+        return out
+
+    # --- running -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        if not self.dry_run:
+            self.pipeline.recover()
+        feeds = self._enabled()
+        for feed in feeds:
+            self._add_job(feed)
+        log.info("daemon started feeds=%d pid=%d", len(feeds), os.getpid())
+        write_beat(self.heartbeat, heartbeat_limit(feeds))
+        self.scheduler.start()
+        if self.listener is not None:
+            self.listener.start()
+
+    def _add_job(self, feed: FeedSettings) -> None:
         seconds = max(1, int(feed.interval.total_seconds()))
-        scheduler.add_job(
-            _job,
-            IntervalTrigger(seconds=seconds, jitter=min(60, seconds // 10) or None, timezone=UTC),
-            args=(pipeline, feed, heartbeat, limit),
+        self.scheduler.add_job(
+            self._job,
+            _trigger(feed),
+            args=(feed.name,),
             id=feed.name,
             name=f"poll {feed.name}",
             max_instances=1,
             coalesce=True,
-            next_run_time=start,
+            next_run_time=self.clock(),
             misfire_grace_time=seconds,
         )
-    log.info("daemon started feeds=%d pid=%d", len(feeds), os.getpid())
-    write_beat(heartbeat, limit)
-    scheduler.start()
+
+    def _job(self, name: str) -> None:
+        pipeline, config = self.pipeline, self.config
+        try:
+            feed = config.feed(name)
+            now = pipeline.clock()
+            row = pipeline.state.feed(feed.name)
+            if row.next_poll_at is not None and row.next_poll_at > now:
+                log.info("waiting feed=%s until=%s (asked by the server)", name, row.next_poll_at)
+                report = pipeline.publish_only(feed)
+            else:
+                report = pipeline.run_feed(feed)
+            log.info("pass %s", report.line())
+        except Exception as exc:  # the daemon must outlive any one feed's bug
+            # one line for the operator; the traceback only when asked for (DEBUG)
+            log.error("job crashed feed=%s error=%s: %s", name, type(exc).__name__, exc)
+            log.debug("job crashed feed=%s", name, exc_info=True)
+        self.last_pass = self.clock()
+        write_beat(self.heartbeat, heartbeat_limit(self._enabled()))
+
+    def _enabled(self) -> list[FeedSettings]:
+        return [f for f in self.config.feeds if f.enabled]
+
+    def serve(self) -> None:
+        """Wait for a stop, handling reloads in this (the main) thread meanwhile."""
+        while not self.stop.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            if self._reload_wanted and not self.stop.is_set():
+                self._reload_wanted = False
+                self.reload()
+
+    def request_stop(self) -> None:
+        self.stop.set()
+        self._wake.set()
+
+    def request_reload(self) -> None:
+        self._reload_wanted = True
+        self._wake.set()
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.scheduler.state != STATE_STOPPED:
+            self.scheduler.shutdown(wait=True)
+        if self.listener is not None:
+            self.listener.close()
+        for pipeline in (self.pipeline, *reversed(self._retired)):
+            pipeline.close()
+        self.state.close()
+        # a clean exit: health says so at once
+        write_beat(self.heartbeat, heartbeat_limit(self._enabled()), Phase.STOPPED)
+
+    # --- health ------------------------------------------------------------------------
+
+    def health(self) -> tuple[bool, str]:
+        """For ``/healthz``: the scheduler runs and the last pass is recent."""
+        if self.stop.is_set() or self.scheduler.state != STATE_RUNNING:
+            return False, "the scheduler is stopped"
+        age = self.clock() - max(self.last_pass, self.started)
+        limit = heartbeat_limit(self._enabled())
+        if age > limit:
+            return False, f"last pass {format_duration(age)} ago (limit {format_duration(limit)})"
+        return True, f"last pass {format_duration(age)} ago"
+
+    # --- reload ------------------------------------------------------------------------
+
+    def reload(self) -> bool:
+        """Apply a re-read configuration, or keep the old one and say why in one line."""
+        try:
+            new = self.load()
+        except ConfigError as exc:
+            log.error("reload refused, the old configuration keeps running: %s", exc)
+            return False
+        old = self.config
+        if new.state.resolve() != old.state.resolve():
+            log.error(
+                "reload refused, the old configuration keeps running: state can't change "
+                "from %s to %s without a restart",
+                old.state,
+                new.state,
+            )
+            return False
+        if new.metrics != old.metrics:
+            log.warning("metrics.listen changes take effect at the next restart")
+        keep = {
+            name: publisher
+            for name, publisher in self.pipeline.publishers.items()
+            if name in new.accounts and new.accounts[name] == old.accounts.get(name)
+        }
+        rebuilt = sorted(a for a in new.accounts if a not in keep)
+        pipeline = self._build(new, keep)
+        pipeline.paused_until.update(
+            {a: t for a, t in self.pipeline.paused_until.items() if a in keep}
+        )
+        # the old pipeline also closes the kept publishers, so it is closed last, at exit
+        self._retired.append(self.pipeline)
+        self.pipeline, self.config = pipeline, new
+
+        wanted = {f.name: f for f in new.feeds if f.enabled}
+        jobs = {job.id for job in self.scheduler.get_jobs()}
+        removed = sorted(jobs - wanted.keys())
+        for name in removed:
+            self.scheduler.remove_job(name)
+        added, rescheduled = [], []
+        for name, feed in wanted.items():
+            if name not in jobs:
+                self._add_job(feed)
+                added.append(name)
+            elif feed.interval != old.feed(name).interval:
+                self.scheduler.reschedule_job(name, trigger=_trigger(feed))
+                rescheduled.append(name)
+        log.info(
+            "reloaded feeds=%d added=%s removed=%s rescheduled=%s accounts_rebuilt=%s",
+            len(wanted),
+            ",".join(added) or "-",
+            ",".join(removed) or "-",
+            ",".join(rescheduled) or "-",
+            ",".join(rebuilt) or "-",
+        )
+        return True
+
+
+def run_daemon(
+    config: Config,
+    *,
+    dry_run: bool = False,
+    load: Callable[[], Config] = load_config,
+    clock: Clock = utcnow,
+) -> int:
+    lock = DaemonLock(config.state)
+    lock.acquire()  # a second daemon stops here, naming the first one's pid
     try:
-        stop.wait()
+        daemon = Daemon(config, load=load, dry_run=dry_run, clock=clock)
+
+        def on_stop(signum: int, frame: FrameType | None) -> None:
+            log.info("stopping on %s: finishing the item in hand", signal.Signals(signum).name)
+            daemon.request_stop()
+
+        def on_reload(signum: int, frame: FrameType | None) -> None:
+            log.info("reloading the configuration on SIGHUP")
+            daemon.request_reload()
+
+        signal.signal(signal.SIGTERM, on_stop)
+        signal.signal(signal.SIGINT, on_stop)
+        signal.signal(signal.SIGHUP, on_reload)
+        try:
+            daemon.start()
+            daemon.serve()
+        finally:
+            daemon.close()
+        log.info("daemon stopped")
+        return 0
     finally:
-        scheduler.shutdown(wait=True)
-    write_beat(heartbeat, limit, Phase.STOPPED)  # a clean exit: health says so at once
+        lock.release()

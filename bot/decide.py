@@ -8,14 +8,15 @@ pending items are what gets published.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from bot.filters import ItemFilter
 from bot.model import Article
 from bot.outcomes import ItemStatus
 
-Action = Literal["publish", "seen", "too-old", "no-link", "edited", "unchanged"]
+Action = Literal["publish", "seen", "too-old", "no-link", "filtered", "edited", "unchanged"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Policy:
     backfill: int
     max_age: timedelta | None
     edits: Literal["ignore", "repost"]
+    #: the owner's filters; a filtered item is skipped and uses no backfill
+    filter: ItemFilter = field(default_factory=ItemFilter)
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,11 @@ def decide(
         elif previous[0] == article.content_hash():
             decisions.append(Decision(article, "unchanged"))
         elif policy.edits == "repost" and previous[1] in (ItemStatus.POSTED, ItemStatus.SKIPPED):
-            decisions.append(Decision(article, "publish", "edited; posting again"))
+            reason = policy.filter.reason(article)
+            if reason is None:
+                decisions.append(Decision(article, "publish", "edited; posting again"))
+            else:
+                decisions.append(Decision(article, "edited", f"edited; not posted again: {reason}"))
         else:
             decisions.append(Decision(article, "edited", "edited; not posted again"))
 
@@ -85,6 +92,8 @@ def decide(
             decisions.append(Decision(article, "no-link", "no link to the original"))
         elif policy.max_age is not None and when is not None and now - when > policy.max_age:
             decisions.append(Decision(article, "too-old", f"older than max_age {policy.max_age}"))
+        elif (reason := policy.filter.reason(article)) is not None:
+            decisions.append(Decision(article, "filtered", reason))
         elif budget is not None and budget <= 0:
             decisions.append(Decision(article, "seen", "first poll: beyond backfill"))
         else:

@@ -10,7 +10,8 @@
     │   │                    carries on (never escapes a source's ``poll``)
     │   └── NotPublic        a well-formed draft: skipped quietly
     ├── StateError           the state file is unusable
-    │   └── UnknownItem      no item in the state file matches what was asked for
+    │   ├── UnknownItem      no item in the state file matches what was asked for
+    │   └── DaemonRunning    another daemon holds the state file's lock
     ├── SummarizeError       a summarizer backend failed (the pipeline falls back)
     ├── PublishError         a thread could not be written
     │   ├── TransientError   worth retrying later: timeouts, 5xx, 429, an empty budget
@@ -72,6 +73,14 @@ class StateError(FeedbotError):
 
 class UnknownItem(StateError):
     """No stored item matches the id or URL asked for (or several feeds hold it)."""
+
+
+class DaemonRunning(StateError):
+    """A second daemon on one state file; ``pid`` is the running one's, when known."""
+
+    def __init__(self, message: str, *, pid: int | None) -> None:
+        super().__init__(message)
+        self.pid = pid
 
 
 class SummarizeError(FeedbotError):

@@ -4,6 +4,7 @@ and the one reader of bounded bodies (a byte cap and a deadline for the whole re
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +27,12 @@ def make_client(
     ``allow_private=False`` gives a client for URLs found inside content: it connects
     only to public addresses (``bot.netguard``), on every redirect hop too.
     """
-    headers = {"User-Agent": USER_AGENT, **kwargs.pop("headers", {})}
+    # only encodings ``read_bounded`` decodes with a bound on each step
+    headers = {
+        "User-Agent": USER_AGENT,
+        "Accept-Encoding": "gzip, deflate",
+        **kwargs.pop("headers", {}),
+    }
     kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
     kwargs.setdefault("follow_redirects", False)
     if not allow_private and kwargs.get("transport") is None:
@@ -78,7 +84,7 @@ def read_bounded(
         raise fail(too_big)
     chunks: list[bytes] = []
     total = 0
-    for chunk in response.iter_bytes():
+    for chunk in _decoded(response, limit, fail):
         total += len(chunk)
         if total > limit:
             raise fail(too_big)
@@ -86,6 +92,29 @@ def read_bounded(
             raise fail(f"timed out after {deadline.seconds:g}s reading {url}")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _decoded(response: httpx.Response, limit: int, fail: Fail) -> Iterator[bytes]:
+    """The body's bytes after content decoding, never more than ``limit + 1`` at a time:
+    gzip and deflate are decoded here with a bound on each step's output, so a bomb
+    (1 GB of zeros in 1 MB) costs a chunk's worth of memory, not the whole expansion."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        yield from response.iter_raw()
+        return
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        yield from response.iter_bytes()  # httpx decodes the rest (br, zstd) as it reads
+        return
+    decoder = zlib.decompressobj(zlib.MAX_WBITS | 32)  # a gzip or zlib header
+    try:
+        for raw in response.iter_raw():
+            data = raw
+            while data and not decoder.eof:
+                yield decoder.decompress(data, limit + 1)
+                data = decoder.unconsumed_tail
+        yield decoder.flush()
+    except zlib.error as exc:
+        raise fail(f"cannot decode the {encoding} body: {exc}") from exc
 
 
 @contextmanager

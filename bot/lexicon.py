@@ -15,7 +15,7 @@ from typing import Any
 
 import regex
 
-from bot.model import LinkCard, Post, StrongRef
+from bot.model import Gate, LinkCard, Post, StrongRef
 from bot.text import TAG_MAX_BYTES, TAG_MAX_GRAPHEMES, graphemes, utf8_len
 
 POST = "app.bsky.feed.post"
@@ -26,6 +26,18 @@ MENTION = "app.bsky.richtext.facet#mention"
 EXTERNAL = "app.bsky.embed.external"
 RECORD = "app.bsky.embed.record"
 RECORD_WITH_MEDIA = "app.bsky.embed.recordWithMedia"
+SELF_LABELS = "com.atproto.label.defs#selfLabels"
+THREADGATE = "app.bsky.feed.threadgate"
+POSTGATE = "app.bsky.feed.postgate"
+PROFILE = "app.bsky.actor.profile"
+BOT_LABEL = "bot"
+REPLY_RULES = {
+    "mentioned": f"{THREADGATE}#mentionRule",
+    "following": f"{THREADGATE}#followingRule",
+    "followers": f"{THREADGATE}#followerRule",
+}
+MAX_SELF_LABELS = 10  # com.atproto.label.defs#selfLabels allows 10 values
+MAX_LABEL_BYTES = 128
 
 MAX_GRAPHEMES = 300
 MAX_BYTES = 3000
@@ -62,8 +74,10 @@ def post_record(
     created_at: datetime,
     reply: tuple[StrongRef, StrongRef] | None = None,
     thumb: dict[str, Any] | None = None,
+    labels: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The record for ``post``; ``reply`` is (root, parent), ``thumb`` an uploaded blob."""
+    """The record for ``post``; ``reply`` is (root, parent), ``thumb`` an uploaded blob,
+    ``labels`` self-labels (a content warning the source document carries)."""
     record: dict[str, Any] = {
         "$type": POST,
         "text": post.text,
@@ -91,6 +105,55 @@ def post_record(
     embed = _embed(post.card, post.quote, thumb)
     if embed is not None:
         record["embed"] = embed
+    if labels:
+        record["labels"] = self_labels(labels)
+    return record
+
+
+def self_labels(values: Sequence[str]) -> dict[str, Any]:
+    """A ``selfLabels`` object, as posts and profiles carry them."""
+    return {"$type": SELF_LABELS, "values": [{"val": v} for v in values]}
+
+
+def gate_records(root_uri: str, gate: Gate, *, created_at: datetime) -> list[dict[str, Any]]:
+    """The threadgate and postgate records ``gate`` needs for the thread rooted at
+    ``root_uri`` (none for an open thread); each is written with the root's record key."""
+    records: list[dict[str, Any]] = []
+    if gate.replies is not None:
+        records.append(
+            {
+                "$type": THREADGATE,
+                "post": root_uri,
+                "allow": [{"$type": REPLY_RULES[rule]} for rule in gate.replies],
+                "createdAt": format_datetime(created_at),
+            }
+        )
+    if not gate.quotes:
+        records.append(
+            {
+                "$type": POSTGATE,
+                "post": root_uri,
+                "embeddingRules": [{"$type": f"{POSTGATE}#disableRule"}],
+                "createdAt": format_datetime(created_at),
+            }
+        )
+    return records
+
+
+def with_bot_label(profile: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The profile record with the ``bot`` self-label added, every other field kept;
+    None when it carries the label already."""
+    record = dict(profile or {})
+    record["$type"] = PROFILE
+    labels = record.get("labels")
+    if isinstance(labels, dict) and labels.get("$type") == SELF_LABELS:
+        values = [v for v in labels.get("values", []) if isinstance(v, dict)]
+        if any(v.get("val") == BOT_LABEL for v in values):
+            return None
+        record["labels"] = {**labels, "values": [*values, {"val": BOT_LABEL}]}
+    else:
+        # no self-labels yet (another kind of labels union member would be replaced)
+        record["labels"] = self_labels([BOT_LABEL])
     return record
 
 
@@ -158,6 +221,8 @@ def check_post_record(record: dict[str, Any]) -> list[str]:
 
     if "langs" in record:
         problems += _check_langs(record["langs"])
+    if "labels" in record:
+        problems += _check_labels(record["labels"])
     if "facets" in record:
         problems += _check_facets(record["facets"], text.encode("utf-8"))
     if "reply" in record:
@@ -190,6 +255,22 @@ def _check_langs(langs: object) -> list[str]:
     for lang in langs:
         if not isinstance(lang, str) or not _LANG.match(lang):
             problems.append(f"langs: {lang!r} is not a language tag")
+    return problems
+
+
+def _check_labels(labels: object) -> list[str]:
+    if not isinstance(labels, dict) or labels.get("$type") != SELF_LABELS:
+        return ["labels is not a selfLabels object"]
+    values = labels.get("values")
+    if not isinstance(values, list) or not values:
+        return ["labels has no values"]
+    problems = []
+    if len(values) > MAX_SELF_LABELS:
+        problems.append(f"{len(values)} labels, at most {MAX_SELF_LABELS} allowed")
+    for value in values:
+        val = value.get("val") if isinstance(value, dict) else None
+        if not isinstance(val, str) or not val or utf8_len(val) > MAX_LABEL_BYTES:
+            problems.append(f"labels: {val!r} is not a label value")
     return problems
 
 

@@ -47,10 +47,13 @@ class Article:
     langs: tuple[str, ...] = ()
     cover_url: str | None = None
     site_name: str = ""
+    author: str = ""  # the author's name, when the source gives one
     # strongRefs to the document (and its publication) for the link card's associatedRefs
     refs: tuple[StrongRef, ...] = ()
     # the author's own announcement post, quoted by the last post when present
     quote: StrongRef | None = None
+    # the document's own self-labels (content warnings such as "graphic-media")
+    labels: tuple[str, ...] = ()
 
     def content_hash(self) -> str:
         """A hash of what readers see; volatile fields (dates, refs' CIDs) excluded.
@@ -88,8 +91,10 @@ class Article:
             "langs": list(self.langs),
             "cover_url": self.cover_url,
             "site_name": self.site_name,
+            "author": self.author,
             "refs": [r.to_json() for r in self.refs],
             "quote": self.quote.to_json() if self.quote else None,
+            "labels": list(self.labels),
         }
 
     @classmethod
@@ -110,8 +115,10 @@ class Article:
             langs=tuple(data.get("langs", ())),
             cover_url=data.get("cover_url"),
             site_name=data.get("site_name", ""),
+            author=data.get("author", ""),
             refs=tuple(StrongRef(**r) for r in data.get("refs", ())),
             quote=StrongRef(**data["quote"]) if data.get("quote") else None,
+            labels=tuple(data.get("labels", ())),
         )
 
 
@@ -154,12 +161,36 @@ class Post:
     quote: StrongRef | None = None
 
 
+ReplyRule = Literal["mentioned", "following", "followers"]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Who may reply to and quote a thread, as the feed's owner decided.
+
+    ``replies`` None lets everyone reply (no threadgate is written); an empty tuple lets
+    nobody; otherwise the accounts matching any of the rules may.
+    """
+
+    replies: tuple[ReplyRule, ...] | None = None
+    quotes: bool = True
+
+    @property
+    def open(self) -> bool:
+        return self.replies is None and self.quotes
+
+
 @dataclass(frozen=True)
 class Thread:
-    """Posts in order: the first is the root, each following one replies to the previous."""
+    """Posts in order: the first is the root, each following one replies to the previous.
+
+    ``labels`` are self-labels put on every post; ``gate`` applies to the whole thread.
+    """
 
     posts: tuple[Post, ...]
     langs: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    gate: Gate = Gate()
 
 
 @dataclass(frozen=True)
@@ -188,16 +219,21 @@ class Plan:
     account: str
     repo: str  # the account's DID; empty for the preview
     posts: tuple[PlannedPost, ...]  # app.bsky.feed.post records, or one repost record
+    # threadgate/postgate records for the root, keyed by its rkey; written with the posts
+    gates: tuple[PlannedPost, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "feed": self.feed,
             "item": self.item,
             "url": self.url,
             "account": self.account,
             "repo": self.repo,
-            "posts": [{"rkey": p.rkey, "cid": p.cid, "record": p.record} for p in self.posts],
+            "posts": [_planned_json(p) for p in self.posts],
         }
+        if self.gates:
+            data["gates"] = [_planned_json(p) for p in self.gates]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
@@ -208,7 +244,12 @@ class Plan:
             account=data["account"],
             repo=data["repo"],
             posts=tuple(PlannedPost(**p) for p in data["posts"]),
+            gates=tuple(PlannedPost(**p) for p in data.get("gates", ())),
         )
+
+
+def _planned_json(planned: PlannedPost) -> dict[str, Any]:
+    return {"rkey": planned.rkey, "cid": planned.cid, "record": planned.record}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence, Set
+import time
+from collections.abc import Callable, Mapping, Sequence, Set
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ from bot.errors import (
 )
 from bot.links import parse_post_link
 from bot.model import Article, Plan, Poll, StrongRef, Target, Thread
+from bot.observe import NO_OBSERVER, Observer, PollResult
 from bot.outcomes import (
     Claimed,
     ErrorKind,
@@ -44,6 +46,7 @@ from bot.outcomes import (
     Skipped,
     ThreadKind,
 )
+from bot.progress import NO_PROGRESS, Progress, Task
 from bot.publish import Publisher
 from bot.sources import Source
 from bot.sources.concurrent import poll_each, poll_one
@@ -105,6 +108,8 @@ class Pipeline:
         clock: Clock = utcnow,
         stop: threading.Event | None = None,
         workers: int = 8,
+        observer: Observer = NO_OBSERVER,
+        progress: Progress = NO_PROGRESS,
         closing: ExitStack | None = None,
     ) -> None:
         self.config = config
@@ -116,6 +121,8 @@ class Pipeline:
         self.clock = clock
         self.stop = stop or threading.Event()
         self.workers = workers  # feeds fetched at once by run_once
+        self.observer = observer
+        self.progress = progress
         self.paused_until: dict[str, float] = {}  # account → epoch seconds (HTTP 429)
         #: dry run: (feed, item) already previewed by this process, so a daemon shows each once
         self.shown: set[tuple[str, str]] = set()
@@ -172,10 +179,23 @@ class Pipeline:
         row = self.state.feed(feed.name)
         if row.disabled:
             return FeedReport(feed.name, error=f"disabled: {row.disabled}")
-        return self._apply(feed, poll_one(self.sources[feed.name], row.cursor, feed=feed.name))
+        started = time.monotonic()
+        fetched = poll_one(self.sources[feed.name], row.cursor, feed=feed.name)
+        return self._apply(feed, fetched, seconds=time.monotonic() - started)
 
-    def _apply(self, feed: FeedSettings, poll: Poll | SourceError) -> FeedReport:
+    def _apply(
+        self, feed: FeedSettings, poll: Poll | SourceError, *, seconds: float | None = None
+    ) -> FeedReport:
         """The state half of a poll: record the outcome and the items it brought."""
+        report = self._record(feed, poll)
+        self.observer.polled(feed.name, _poll_result(poll), seconds)
+        if isinstance(poll, Poll) and not poll.not_modified:
+            self.observer.items(
+                feed.name, seen=len(poll.articles), new=report.new, skipped=report.skipped
+            )
+        return report
+
+    def _record(self, feed: FeedSettings, poll: Poll | SourceError) -> FeedReport:
         if isinstance(poll, SourceError):
             return self._poll_failed(feed, poll)
         report = FeedReport(feed.name, problems=list(poll.problems))
@@ -221,7 +241,7 @@ class Pipeline:
             articles,
             known,
             first_poll=not self.state.has_history(feed.name),
-            policy=Policy(feed.backfill, feed.max_age, feed.edits),
+            policy=Policy(feed.backfill, feed.max_age, feed.edits, feed.filter.build()),
             now=self.clock(),
         )
         rows: list[tuple[Article, ItemStatus, str | None]] = []
@@ -229,7 +249,7 @@ class Pipeline:
             if decision.action == "publish":
                 rows.append((decision.article, ItemStatus.NEW, decision.note))
                 report.new += 1
-            elif decision.action in ("seen", "too-old", "no-link"):
+            elif decision.action in ("seen", "too-old", "no-link", "filtered"):
                 rows.append((decision.article, ItemStatus.SKIPPED, decision.note))
                 report.skipped += 1
             elif decision.action == "edited":
@@ -241,9 +261,20 @@ class Pipeline:
     def publish_pending(self, feed: FeedSettings, report: FeedReport) -> None:
         if not self.dry_run:
             report.posted += self.recover(feed.name)
-        for item in self.state.pending(feed.name, max_attempts=MAX_ATTEMPTS):
+        pending = self.state.pending(feed.name, max_attempts=MAX_ATTEMPTS)
+        task = self.progress.task(f"posting {feed.name}", total=len(pending))
+        try:
+            self._publish_each(feed, report, pending, task)
+        finally:
+            task.done()
+
+    def _publish_each(
+        self, feed: FeedSettings, report: FeedReport, pending: list[Item], task: Task
+    ) -> None:
+        for item in pending:
             if self.stop.is_set():
                 return
+            task.advance()
             if self.dry_run and (feed.name, item.id) in self.shown:
                 continue
             outcome = self.publish(item, feed)
@@ -256,8 +287,13 @@ class Pipeline:
                 report.shown += 1
 
     def thread_for(self, article: Article, feed: FeedSettings) -> Thread:
+        first, last = feed.template.parsed()
         options = ComposeOptions(
-            max_posts=feed.summary.max_posts, hashtags=feed.hashtags, langs=feed.langs
+            max_posts=feed.summary.max_posts,
+            hashtags=feed.hashtags,
+            langs=feed.langs,
+            first=first,
+            last=last,
         )
         budget = thread_budget(
             article,
@@ -270,7 +306,8 @@ class Pipeline:
             text = clean_text(article.text or article.description, article.title)
             extra = keywords(text, summary.lang, feed.summary.keywords)
             options = replace(options, hashtags=(*options.hashtags, *extra))
-        return compose(article, summary, options)
+        thread = compose(article, summary, options)
+        return replace(thread, labels=article.labels, gate=feed.gate)
 
     def publish(
         self,
@@ -307,6 +344,22 @@ class Pipeline:
             return Shown()
         if self._paused(feed.account):
             return Skipped(f"account {feed.account} is rate limited")
+        started = time.monotonic()
+        outcome = self._publish(item, feed, publisher, plan, kind)
+        seconds = time.monotonic() - started
+        self.observer.published(feed.name, feed.account, outcome, seconds=seconds)
+        return outcome
+
+    def _publish(
+        self,
+        item: Item,
+        feed: FeedSettings,
+        publisher: Publisher,
+        plan: Callable[[], Plan],
+        kind: ThreadKind,
+    ) -> Outcome:
+        """Claim, plan, save the plan, write, mark posted: the order that makes posting
+        exactly-once."""
         claim = self.state.claim(item, feed.account, norm_url=normalize_url(item.url), kind=kind)
         if not isinstance(claim, Claimed):
             log.info("not posting feed=%s item=%s reason=%s", feed.name, item.id, claim.reason)
@@ -334,6 +387,8 @@ class Pipeline:
         kind = _error_kind(exc)
         if isinstance(exc, TransientError) and exc.retry_at:
             self.paused_until[account] = exc.retry_at
+            self.state.record_pause(account, datetime.fromtimestamp(exc.retry_at, UTC), str(exc))
+            self.observer.paused(account, exc.retry_at)
         # a rejected write never reached the repo; anything else might have
         written = maybe_written and kind == ErrorKind.TRANSIENT
         self.state.fail(thread_id, str(exc), kind=kind, maybe_written=written)
@@ -434,3 +489,11 @@ def _done(outcome: Outcome, item: Item, posted: str, refused: str, what: str) ->
     if isinstance(outcome, Failed):
         raise RepostFailed(f"{what} of {item.id!r} failed: {outcome.error}")
     return posted if isinstance(outcome, Posted) else "shown"
+
+
+def _poll_result(poll: Poll | SourceError) -> PollResult:
+    if isinstance(poll, FeedGone):
+        return PollResult.GONE
+    if isinstance(poll, SourceError):
+        return PollResult.ERROR
+    return PollResult.NOT_MODIFIED if poll.not_modified else PollResult.OK

@@ -22,7 +22,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,7 +155,18 @@ def _v3(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3)
+def _v4(db: sqlite_utils.Database) -> None:
+    """Rate-limit pauses, so ``status`` (another process) can show them."""
+    db.execute(
+        """CREATE TABLE pauses (
+            account TEXT PRIMARY KEY,
+            until TEXT NOT NULL,
+            reason TEXT NOT NULL
+        )"""
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -229,6 +240,8 @@ class Item:
     error_kind: ErrorKind | None
     article: Article
     first_seen: datetime
+    #: why it is in its status, e.g. the filter that skipped it
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -743,6 +756,24 @@ class State:
         )
         return [(datetime.fromisoformat(r[0]).timestamp(), int(r[1])) for r in rows]
 
+    def record_pause(self, account: str, until: datetime, reason: str) -> None:
+        """The account may not write before ``until`` (a rate limit, a spent budget)."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO pauses (account, until, reason) VALUES (?, ?, ?)"
+                " ON CONFLICT (account) DO UPDATE SET until = excluded.until,"
+                " reason = excluded.reason",
+                (account, _iso(until), reason),
+            )
+
+    def pause(self, account: str) -> tuple[datetime, str] | None:
+        """The account's last pause ``(until, reason)`` if it has not ended yet."""
+        row = self.conn.execute(
+            "SELECT until, reason FROM pauses WHERE account = ? AND until > ?",
+            (account, _iso(self.clock())),
+        ).fetchone()
+        return (datetime.fromisoformat(row[0]), str(row[1])) if row else None
+
     # --- sessions (SessionStore) -----------------------------------------------------
 
     def load_session(self, account: str) -> str | None:
@@ -778,6 +809,37 @@ class State:
                 (account, session, _iso(self.clock())),
             )
 
+    # --- backup ----------------------------------------------------------------------
+
+    def backup(self, dest: Path | str) -> int:
+        """Copy the state file to ``dest`` with SQLite's online backup API, consistent
+        even while a daemon writes (WAL readers don't block writers); return its size.
+
+        The copy is written beside ``dest`` and renamed into place, so a reader never
+        sees half a backup; it is private to the owner because it holds sessions.
+        """
+        dest = Path(dest)
+        partial = dest.with_name(dest.name + ".partial")
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            partial.unlink(missing_ok=True)
+            os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            target = sqlite3.connect(partial)
+            try:
+                self.conn.backup(target)
+                target.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+                check = target.execute("PRAGMA quick_check").fetchone()[0]
+            finally:
+                target.close()
+            if check == "ok":
+                os.replace(partial, dest)
+                return dest.stat().st_size
+        except (OSError, sqlite3.Error) as exc:
+            _discard(partial)
+            raise StateError(f"{dest}: cannot write the backup: {exc}") from exc
+        _discard(partial)
+        raise StateError(f"{dest}: the backup failed its integrity check: {check}")
+
     # --- reporting -------------------------------------------------------------------
 
     def counts(self, feed: str) -> dict[ItemStatus, int]:
@@ -806,8 +868,13 @@ class State:
         return [(str(r[0]), int(r[1])) for r in rows]
 
 
-_ITEM_COLUMNS = "feed, id, url, status, attempts, last_error, error_kind, article, first_seen"
+_ITEM_COLUMNS = "feed, id, url, status, attempts, last_error, error_kind, article, first_seen, note"
 _THREAD_COLUMNS = "id, feed, item, account, kind, status, owner, plan, posts, error"
+
+
+def _discard(path: Path) -> None:
+    with suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 def _item(row: tuple[Any, ...]) -> Item:
@@ -821,6 +888,7 @@ def _item(row: tuple[Any, ...]) -> Item:
         error_kind=ErrorKind(row[6]) if row[6] else None,
         article=Article.from_json(json.loads(row[7])),
         first_seen=datetime.fromisoformat(row[8]),
+        note=row[9],
     )
 
 

@@ -21,7 +21,9 @@ from bot.config import (
     RecordsSourceSettings,
 )
 from bot.http import make_client
+from bot.observe import NO_OBSERVER, Observer
 from bot.pipeline import Pipeline
+from bot.progress import NO_PROGRESS, Progress
 from bot.publish import Publisher
 from bot.publish.preview import PreviewPublisher
 from bot.sources import Source
@@ -31,7 +33,10 @@ from bot.summarize import Summarizer, make_summarizer
 
 
 def make_source(
-    feed: FeedSettings, client: httpx.Client, guarded: httpx.Client | None = None
+    feed: FeedSettings,
+    client: httpx.Client,
+    guarded: httpx.Client | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> Source:
     """``client`` asks what the config names; ``guarded`` (refusing private addresses)
     fetches URLs found in content, unless the source has ``allow_private_addresses``."""
@@ -45,7 +50,7 @@ def make_source(
         return FeedSource(feed.name, settings, client, content_client=content)
     from bot.sources.atproto import AtprotoSource
 
-    return AtprotoSource(feed.name, settings, client, content_client=content)
+    return AtprotoSource(feed.name, settings, client, content_client=content, progress=progress)
 
 
 def private_ok_feeds(config: Config) -> frozenset[str]:
@@ -62,13 +67,19 @@ def make_publishers(
     out: TextIO,
     clock: Clock = utcnow,
     closing: ExitStack | None = None,
+    observer: Observer = NO_OBSERVER,
+    keep: Mapping[str, Publisher] | None = None,
 ) -> dict[str, Publisher]:
-    """One publisher per account; Bluesky ones are closed by ``closing`` when given."""
+    """One publisher per account; Bluesky ones are closed by ``closing`` when given.
+    Those in ``keep`` (a reload's unchanged accounts) are reused with their session and
+    write budget, and stay closed by whoever opened them."""
     preview = PreviewPublisher(out, as_json=as_json)
     publishers: dict[str, Publisher] = {}
     for name, account in config.accounts.items():
         if dry_run or not isinstance(account, BlueskyAccount):
             publishers[name] = preview
+        elif keep is not None and name in keep:
+            publishers[name] = keep[name]
         else:
             from bot.publish.bluesky import BlueskyPublisher
             from bot.publish.pacing import CREATE_POINTS
@@ -81,6 +92,7 @@ def make_publishers(
                 state,
                 clock=lambda: clock().timestamp(),
                 history=history,
+                observer=observer,
                 private_ok=private_ok_feeds(config),
             )
             publishers[name] = closing.enter_context(publisher) if closing else publisher
@@ -97,6 +109,9 @@ def build_pipeline(
     env: Mapping[str, str] | None = None,
     stop: threading.Event | None = None,
     clock: Clock = utcnow,
+    observer: Observer = NO_OBSERVER,
+    keep: Mapping[str, Publisher] | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> Pipeline:
     """The pipeline for ``config``; use it as a context manager so that the HTTP client
     and the publishers it opened are closed."""
@@ -106,7 +121,7 @@ def build_pipeline(
     with ExitStack() as closing:  # closed here only if building fails half-way
         client = closing.enter_context(make_client())
         guarded = closing.enter_context(make_client(allow_private=False))
-        sources = {f.name: make_source(f, client, guarded) for f in config.feeds}
+        sources = {f.name: make_source(f, client, guarded, progress) for f in config.feeds}
         secrets = secrets_of(config, env)
         summarizers: dict[str, Summarizer] = {
             f.name: make_summarizer(f.summary, env, secrets) for f in config.feeds
@@ -119,6 +134,8 @@ def build_pipeline(
             out=out or sys.stdout,
             clock=clock,
             closing=closing,
+            observer=observer,
+            keep=keep,
         )
         return Pipeline(
             config,
@@ -130,6 +147,8 @@ def build_pipeline(
             clock=clock,
             stop=stop,
             closing=closing.pop_all(),
+            observer=observer,
+            progress=progress,
         )
 
 

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from httpserver import LocalServer, serve
 
-pytest_plugins = ["pds"]  # the local AT Protocol network: the ``pds`` fixture
+pytest_plugins = ["pds", "appview"]  # local AT Protocol networks: ``pds``, ``appview``
 
 # Speeds belong in bench/: on a loaded machine, and under coverage's tracer in make
 # test, hypothesis's own timing checks fail for reasons that are not the code's.

@@ -221,18 +221,33 @@ def install_devenv(config: pytest.Config | None = None) -> None:
 class Network:
     """``network.mjs`` as a child process; stopped by closing its stdin, then by PID."""
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(
+        self, log_path: Path, args: Sequence[str] = (), env: dict[str, str] | None = None
+    ) -> None:
         self.log_path = log_path
         self._log = log_path.open("wb")
         self.proc = subprocess.Popen(
-            [str(node_binary()), str(NETWORK)],
+            [str(node_binary()), str(NETWORK), *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
-            env={**os.environ, "FEEDBOT_DEVENV_DIR": str(devenv_dir())},
+            env={**os.environ, **(env or {}), "FEEDBOT_DEVENV_DIR": str(devenv_dir())},
         )
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> dict[str, str]:
+        urls: dict[str, str] = json.loads(self._read_line(timeout, "ready"))
+        return urls
+
+    def sync(self, timeout: float = 30.0) -> None:
+        """Have the AppView index everything written so far (``--appview`` only)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"sync\n")
+        self.proc.stdin.flush()
+        answer = json.loads(self._read_line(timeout, "synced"))
+        if not answer.get("synced"):
+            raise RuntimeError(f"AppView sync failed: {answer.get('error')}{self._tail()}")
+
+    def _read_line(self, timeout: float, what: str) -> bytes:
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
         line = b""
@@ -241,16 +256,20 @@ class Network:
             while not line.endswith(b"\n"):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise RuntimeError(f"local PDS not ready after {timeout:.0f}s{self._tail()}")
+                    raise RuntimeError(
+                        f"local network not {what} after {timeout:.0f}s{self._tail()}"
+                    )
                 if not selector.select(remaining):
                     continue
-                chunk = os.read(self.proc.stdout.fileno(), 4096)
+                # one byte at a time: what follows the line belongs to the next answer
+                chunk = os.read(self.proc.stdout.fileno(), 1)
                 if not chunk:
                     code = self.proc.wait()
-                    raise RuntimeError(f"local PDS exited with {code} before ready{self._tail()}")
+                    raise RuntimeError(
+                        f"local network exited with {code} before {what}{self._tail()}"
+                    )
                 line += chunk
-        urls: dict[str, str] = json.loads(line)
-        return urls
+        return line
 
     def stop(self) -> None:
         if self.proc.poll() is None:

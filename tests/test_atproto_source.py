@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,9 @@ from bot.config import AtprotoSourceSettings
 from bot.errors import SourceError
 from bot.http import make_client
 from bot.model import StrongRef
+from bot.progress import NO_PROGRESS, Progress
 from bot.sources.atproto import AtprotoSource
+from bot.untrusted import MAX_TEXT_CHARS
 
 DOC = "site.standard.document"
 PUB = "site.standard.publication"
@@ -82,7 +85,7 @@ class Harness:
         self.clock = Clock()
         self.dns = Dns()
 
-    def source(self, repo: str, **settings: Any) -> AtprotoSource:
+    def source(self, repo: str, progress: Progress = NO_PROGRESS, **settings: Any) -> AtprotoSource:
         config = AtprotoSourceSettings(
             type="atproto",
             repo=repo,
@@ -90,7 +93,36 @@ class Harness:
             resolver_url=settings.pop("resolver_url", self.pds.pds_url),
             **settings,
         )
-        return AtprotoSource("news", config, self.client, self.clock, txt_lookup=self.dns)
+        return AtprotoSource(
+            "news", config, self.client, self.clock, txt_lookup=self.dns, progress=progress
+        )
+
+
+@dataclass
+class Bar:
+    """One bar a ``Bars`` was asked for: what it said and how far it got."""
+
+    description: str
+    total: int | None
+    advanced: int = 0
+    finished: bool = False
+
+    def advance(self, amount: int = 1) -> None:
+        self.advanced += amount
+
+    def done(self) -> None:
+        self.finished = True
+
+
+class Bars:
+    """A ``Progress`` that remembers each bar it drew."""
+
+    def __init__(self) -> None:
+        self.bars: list[Bar] = []
+
+    def task(self, description: str, total: int | None = None) -> Bar:
+        self.bars.append(Bar(description, total))
+        return self.bars[-1]
 
 
 @pytest.fixture
@@ -116,9 +148,11 @@ def test_first_poll_reads_every_page_and_next_poll_only_the_new_record(
 ) -> None:
     account = pds.create_account("paging")
     created = pds.create_records(account, DOC, [doc(f"Doc {i}", i) for i in range(160)])
-    source = h.source(account.did)
+    bars = Bars()
+    source = h.source(account.did, progress=bars)
 
     first = source.poll({})
+    assert bars.bars == [Bar(f"listing news {DOC}", None, 160, True)]  # a bar on a terminal
 
     assert {a.id for a in first.articles} == {uri for uri, _ in created}
     assert len(first.articles) == 160
@@ -240,16 +274,20 @@ def test_malformed_newest_record_still_moves_the_cursor(h: Harness, pds: LocalPd
     assert second.articles == () and second.problems == ()
 
 
-def test_very_long_text_content_arrives_whole(h: Harness, pds: LocalPds) -> None:
+def test_very_long_text_content_arrives_whole_up_to_the_cap(h: Harness, pds: LocalPds) -> None:
     account = pds.create_account("long")
     paragraph = "Байкал — самое глубокое озеро на планете. " * 40 + "🌊\n\n"
-    text = (paragraph * 120).strip()  # about 200,000 characters, 380 KB of UTF-8
-    assert len(text) > 190_000
+    text = (paragraph * (MAX_TEXT_CHARS // len(paragraph))).strip()  # 190 KB of UTF-8
+    assert len(text) > MAX_TEXT_CHARS * 0.95
+    longer = (paragraph * 120).strip()  # 200,000 characters: cut at the cap, between words
     pds.put_record(account, DOC, doc("Long", textContent=text))
+    pds.put_record(account, DOC, doc("Longer", 1, textContent=longer))
 
-    (got,) = h.source(account.did).poll({}).articles
+    got = {a.title: a.text for a in h.source(account.did).poll({}).articles}
 
-    assert got.text == text
+    assert got["Long"] == text
+    assert len(got["Longer"]) <= MAX_TEXT_CHARS and longer.startswith(got["Longer"])
+    assert longer[len(got["Longer"])] in " \n"
 
 
 def test_titles_with_emoji_combining_marks_and_cyrillic_are_kept_exactly(

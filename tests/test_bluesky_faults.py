@@ -268,11 +268,13 @@ def test_garbage_stored_session_means_a_fresh_login(
     assert store.data["me"] != garbage
 
 
-def test_wrong_password_is_rejected_without_retrying(fake: FakeXrpc, sleeps: Sleeps) -> None:
+def test_wrong_password_is_not_retried(fake: FakeXrpc, sleeps: Sleeps) -> None:
+    """Transient for the item (it posts once the password is fixed); the login gate, not
+    the item, is what stops (tests/test_login_gate.py)."""
     pub = BlueskyPublisher(
         "me", settings(fake.server.url, app_password="wrong-pass"), MemorySessions(), sleep=sleeps
     )
-    with pytest.raises(RejectedError, match="Invalid identifier or password"):
+    with pytest.raises(TransientError, match="Invalid identifier or password"):
         pub.write(plan("3kaaaaaaac722"))
     pub.close()
 

@@ -82,7 +82,12 @@ def publish(
     """prepare → write → find, as the pipeline does; the posts as the PDS stored them."""
     settings = account_settings(pds, bot)
     pub = BlueskyPublisher(
-        "me", settings, MemorySessions(), transport=transport, sleep=lambda _: None
+        "me",
+        settings,
+        MemorySessions(),
+        transport=transport,
+        sleep=lambda _: None,
+        private_ok={"feed"},  # the cover is served on 127.0.0.1
     )
     try:
         plan = pub.prepare(thread, Target("feed", "item", URL), now=NOW)

@@ -72,7 +72,7 @@ def test_dry_run_records_nothing_as_posted(
     assert out.count("── samples · at://") == 2 * SAMPLE_DOCUMENTS
     main(["status", "--json"])
     status = json.loads(capsys.readouterr().out)
-    assert status["counts"] == {"new": SAMPLE_DOCUMENTS}
+    assert status["feeds"][0]["counts"] == {"new": SAMPLE_DOCUMENTS}
 
 
 def test_status_shows_counts_and_last_poll(
@@ -82,8 +82,9 @@ def test_status_shows_counts_and_last_poll(
     capsys.readouterr()
     assert main(["status"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"samples: posted {SAMPLE_DOCUMENTS}")
-    assert "last poll: 20" in out
+    row = next(line.split() for line in out.splitlines() if line.startswith("  samples"))
+    assert row[:3] == ["samples", "yes", row[2]] and row[2].startswith("20")
+    assert f"posted {SAMPLE_DOCUMENTS}" in out
 
 
 def test_repost_posts_an_item_again_by_url(

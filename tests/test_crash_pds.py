@@ -1,6 +1,7 @@
 """Exactly once across crashes: the real bot (a subprocess running the pipeline against
 the local PDS) is SIGKILLed after the plan is saved and before the write, and after the
-write and before the state knows; after a restart exactly one whole thread exists."""
+write and before the state knows; after a restart exactly one whole thread exists, and
+for a gated feed exactly one threadgate and one postgate, keyed by the root's rkey."""
 
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ from bot.state import State
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = Path(__file__).with_name("crash_entry.py")
 POST = "app.bsky.feed.post"
+GATES = ("app.bsky.feed.threadgate", "app.bsky.feed.postgate")
 SAMPLE = "en-short-note.json"
 
 
-def write_config(tmp: Path, pds: LocalPds, account: Account) -> Path:
+def write_config(tmp: Path, pds: LocalPds, account: Account, gated: bool = False) -> Path:
     records = tmp / "records"
     records.mkdir()
     for name in (SAMPLE, "publications.json"):
@@ -42,7 +44,8 @@ feeds:
   - name: crash
     source: {{type: records, path: {records}}}
     account: bot
-""",
+"""
+        + ("    replies: [mentioned]\n    quotes: false\n" if gated else ""),
         encoding="utf-8",
     )
     return config
@@ -58,8 +61,10 @@ def run_bot(config: Path, account: Account, kill: str) -> subprocess.CompletedPr
     )
 
 
-def posts_in_repo(pds: LocalPds, account: Account) -> list[dict[str, Any]]:
-    page = pds.query("com.atproto.repo.listRecords", repo=account.did, collection=POST, limit=100)
+def posts_in_repo(pds: LocalPds, account: Account, collection: str = POST) -> list[dict[str, Any]]:
+    page = pds.query(
+        "com.atproto.repo.listRecords", repo=account.did, collection=collection, limit=100
+    )
     return list(page["records"])
 
 
@@ -74,12 +79,13 @@ def the_thread(tmp: Path) -> Any:
         state.close()
 
 
+@pytest.mark.parametrize("gated", [False, True], ids=["open", "gated"])
 @pytest.mark.parametrize("kill", ["before-write", "after-write"])
 def test_killed_around_the_write_the_restart_leaves_exactly_one_thread(
-    pds: LocalPds, tmp_path: Path, kill: str
+    pds: LocalPds, tmp_path: Path, kill: str, gated: bool
 ) -> None:
     account = pds.create_account("crash")
-    config = write_config(tmp_path, pds, account)
+    config = write_config(tmp_path, pds, account, gated)
 
     crashed = run_bot(config, account, kill)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
@@ -88,6 +94,10 @@ def test_killed_around_the_write_the_restart_leaves_exactly_one_thread(
     n = len(planned.plan.posts)
     assert n >= 2
     assert len(posts_in_repo(pds, account)) == (0 if kill == "before-write" else n)
+    assert len(planned.plan.gates) == (2 if gated else 0)
+    for collection in GATES:
+        written = 1 if gated and kill == "after-write" else 0
+        assert len(posts_in_repo(pds, account, collection)) == written
 
     restarted = run_bot(config, account, "none")
     assert restarted.returncode == 0, restarted.stderr
@@ -112,10 +122,18 @@ def test_killed_around_the_write_the_restart_leaves_exactly_one_thread(
         assert reply["root"] == {"uri": root.uri, "cid": root.cid}
         assert reply["parent"] == {"uri": parent.uri, "cid": parent.cid}
 
+    root_rkey = root.uri.rsplit("/", 1)[1]
+    for collection in GATES:
+        gates = posts_in_repo(pds, account, collection)
+        assert [g["uri"].rsplit("/", 1)[1] for g in gates] == ([root_rkey] if gated else [])
+        assert all(g["value"]["post"] == root.uri for g in gates)
+
     again = run_bot(config, account, "none")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout.splitlines()[-1])["posted"] == 0
     assert len(posts_in_repo(pds, account)) == n
+    for collection in GATES:
+        assert len(posts_in_repo(pds, account, collection)) == (1 if gated else 0)
     # logged in once in all three runs: the session lives in the state file
     logins = [r.stderr.count("logging in account=bot") for r in (crashed, restarted, again)]
     assert sum(logins) == 1

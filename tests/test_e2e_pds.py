@@ -86,6 +86,7 @@ feeds:
       type: atproto
       repo: {author.did}
       plc_url: {pds.plc_url}
+      allow_private_addresses: true  # the local PDS and its blobs are on 127.0.0.1
     account: bot
     backfill: 3
     hashtags: [feedbot]

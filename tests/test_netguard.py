@@ -148,7 +148,19 @@ def test_a_socket_whose_peer_is_private_is_closed_and_refused() -> None:
         backend.connect_tcp("sneaky.example", 80)
 
 
-def _feed(server: LocalServer, link: str, **settings: Any) -> tuple[FeedSource, httpx.Client]:
+@pytest.fixture
+def clients() -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    """A trusted client (the configured URLs) and a guarded one (content), closed after."""
+    with make_client() as trusted, make_client(allow_private=False) as guarded:
+        yield trusted, guarded
+
+
+def _feed(
+    server: LocalServer,
+    clients: tuple[httpx.Client, httpx.Client],
+    link: str,
+    **settings: Any,
+) -> FeedSource:
     rss = (
         "<rss version='2.0'><channel><title>t</title><link>https://x.example/</link>"
         f"<item><guid>1</guid><title>One</title><link>{link}</link>"
@@ -156,10 +168,9 @@ def _feed(server: LocalServer, link: str, **settings: Any) -> tuple[FeedSource, 
     )
     server.routes["/feed.xml"] = Response(200, rss, {"Content-Type": "application/rss+xml"})
     cfg = config.FeedSourceSettings(type="feed", url=server.url + "/feed.xml", **settings)
-    guarded = make_client(allow_private=False)
-    trusted = make_client()
+    trusted, guarded = clients
     content = trusted if cfg.allow_private_addresses else guarded
-    return FeedSource("f", cfg, trusted, content_client=content), guarded
+    return FeedSource("f", cfg, trusted, content_client=content)
 
 
 PAGE = (
@@ -171,23 +182,23 @@ PAGE = (
 
 
 def test_full_text_of_a_private_page_is_not_fetched_without_the_opt_in(
-    canary: LocalServer, http_server: LocalServer
+    canary: LocalServer, http_server: LocalServer, clients: tuple[httpx.Client, httpx.Client]
 ) -> None:
     """The configured feed URL is trusted (it is on 127.0.0.1 here); the entry's link,
     on another local server, is content and is refused."""
     canary.routes["/page"] = Response(200, PAGE, {"Content-Type": "text/html"})
-    source, _ = _feed(http_server, canary.url + "/page", full_text=True)
+    source = _feed(http_server, clients, canary.url + "/page", full_text=True)
     article = source.poll({}).articles[0]
     assert article.text == "Short excerpt."
     assert canary.requests == []
 
 
 def test_full_text_of_a_private_page_is_fetched_with_the_opt_in(
-    canary: LocalServer, http_server: LocalServer
+    canary: LocalServer, http_server: LocalServer, clients: tuple[httpx.Client, httpx.Client]
 ) -> None:
     canary.routes["/page"] = Response(200, PAGE, {"Content-Type": "text/html"})
-    source, _ = _feed(
-        http_server, canary.url + "/page", full_text=True, allow_private_addresses=True
+    source = _feed(
+        http_server, clients, canary.url + "/page", full_text=True, allow_private_addresses=True
     )
     article = source.poll({}).articles[0]
     assert "internal page" in article.text

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -306,6 +307,11 @@ def test_a_rate_limited_account_pauses_and_repost_says_so(state: State) -> None:
     [report] = p.run_once()
     assert report.failed == 1  # the second item waits: the account is paused
     assert state.counts("f") == {"planned": 1, "new": 1}  # looked up before a retry
+    # the pause is in the state file too, for ``status`` in another process
+    until = datetime.fromtimestamp(reset, UTC).isoformat(timespec="seconds")
+    assert state.conn.execute("SELECT account, until, reason FROM pauses").fetchall() == [
+        ("acct", until, "HTTP 429 RateLimitExceeded")
+    ]
     publisher.fail_with = None
     with pytest.raises(RepostRefused, match="account acct is rate limited until 12:10 UTC"):
         p.repost("item-1")

@@ -131,3 +131,27 @@ def test_a_file_that_is_not_json_is_reported_not_fatal(tmp_path: Path) -> None:
     result = RecordsSource("f", tmp_path).poll({})
     assert len(result.articles) == 1
     assert result.problems[0].startswith(f"{tmp_path / 'a.json'}: not readable JSON")
+
+
+def test_self_labels_travel_with_the_article_and_malformed_ones_refuse_it(
+    tmp_path: Path,
+) -> None:
+    labels = {
+        "$type": "com.atproto.label.defs#selfLabels",
+        "values": [{"val": "graphic-media"}, {"val": "nudity"}, {"val": "graphic-media"}],
+    }
+    articles, problems = poll(
+        tmp_path,
+        doc("3a", labels=labels),
+        doc("3b", labels={"values": [{"val": 3}]}),
+        doc("3c", labels=["porn"]),
+        doc("3d"),
+    )
+    assert [(a.id.rsplit("/", 1)[1], a.labels) for a in articles] == [
+        ("3a", ("graphic-media", "nudity")),
+        ("3d", ()),
+    ]
+    assert [p.split(": ", 1)[1] for p in problems] == [
+        "labels has a value that is not a short string",
+        "labels is not a selfLabels object of at most 10 values",
+    ]

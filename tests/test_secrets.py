@@ -87,7 +87,7 @@ def test_an_echoed_password_and_tokens_appear_nowhere(
         status = capsys.readouterr()
         assert main(["status", "--json"]) == 0
         as_json = capsys.readouterr()
-        rows = [json.loads(line) for line in as_json.out.splitlines()]
+        rows = json.loads(as_json.out)["feeds"]
         item = rows[0]["item_errors"][0]["item"]
         main(["repost", item, "--feed", "samples"])
         repost = capsys.readouterr()

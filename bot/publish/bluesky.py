@@ -55,8 +55,17 @@ from bot.atproto_ids import TidClock, record_cid
 from bot.config import BlueskyAccount
 from bot.errors import InvalidThread, PublishError, RejectedError, TransientError
 from bot.http import USER_AGENT, make_client
-from bot.lexicon import POST, check_post_record, post_record, repost_record
+from bot.lexicon import (
+    POST,
+    PROFILE,
+    check_post_record,
+    gate_records,
+    post_record,
+    repost_record,
+    with_bot_label,
+)
 from bot.model import LinkCard, Plan, PlannedPost, StrongRef, Target, Thread
+from bot.observe import NO_OBSERVER, Observer
 from bot.publish.pacing import CREATE_POINTS, Backoff, WriteBudget
 from bot.publish.session import (
     LOGIN_BACKOFF_MAX,
@@ -87,8 +96,12 @@ class _Create:
 
 
 def _creates(plan: Plan) -> list[_Create]:
-    """A plan's records, each in the collection its ``$type`` names (posts, a repost)."""
-    return [_Create(p.record.get("$type", POST), p.rkey, p.cid, p.record) for p in plan.posts]
+    """A plan's records, each in the collection its ``$type`` names (posts, a repost, then
+    the root's gates): all of them are written in one commit and looked up together."""
+    return [
+        _Create(p.record.get("$type", POST), p.rkey, p.cid, p.record)
+        for p in (*plan.posts, *plan.gates)
+    ]
 
 
 class BlueskyPublisher:
@@ -107,11 +120,13 @@ class BlueskyPublisher:
         rng: Callable[[], float] = random.random,
         history: Iterable[tuple[float, int]] = (),
         private_ok: Set[str] = frozenset(),
+        observer: Observer = NO_OBSERVER,
     ) -> None:
         """``http`` fetches covers (by default from public addresses only, except for
         the feeds in ``private_ok``); ``transport`` carries XRPC (tests count or fault it);
         ``clock`` (epoch seconds) and ``sleep`` drive pacing, backoff and ``retry_at``."""
         self.name = name
+        self._observer = observer
         self._settings = settings
         self._sessions = sessions
         seconds = settings.timeout.total_seconds()
@@ -181,6 +196,7 @@ class BlueskyPublisher:
                 created_at=now.astimezone(UTC) + timedelta(milliseconds=i),
                 reply=(root, parent) if root is not None and parent is not None else None,
                 thumb=thumb,
+                labels=thread.labels,
             )
             problems = check_post_record(record)
             if problems:
@@ -190,6 +206,12 @@ class BlueskyPublisher:
             parent = StrongRef(f"at://{did}/{POST}/{rkey}", cid)
             root = root or parent
             posts.append(PlannedPost(rkey, cid, record))
+        assert root is not None
+        # a gate's record key must be its post's: that is how the AppView finds it
+        gates = tuple(
+            PlannedPost(posts[0].rkey, record_cid(gate), gate)
+            for gate in gate_records(root.uri, thread.gate, created_at=now)
+        )
         return Plan(
             feed=target.feed,
             item=target.item,
@@ -197,18 +219,28 @@ class BlueskyPublisher:
             account=self.name,
             repo=did,
             posts=tuple(posts),
+            gates=gates,
         )
 
     def find(self, plan: Plan) -> tuple[StrongRef, ...] | None:
-        """The written posts when every planned rkey exists; None when none does."""
-        return self._find(plan.repo, _creates(plan))
+        """The written posts when every planned record (gates too) exists; None when none
+        does."""
+        found = self._find(plan.repo, _creates(plan))
+        return found[: len(plan.posts)] if found is not None else None
 
     def write(self, plan: Plan) -> tuple[StrongRef, ...]:
-        """One applyWrites for the whole thread. Don't call it again for a plan that may
-        have been written (its rkeys would collide with HTTP 500): ``find`` first."""
+        """One applyWrites for the whole thread and its gates. Don't call it again for a
+        plan that may have been written (its rkeys would collide with HTTP 500): ``find``
+        first."""
         refs = self._apply(plan.repo, _creates(plan), what=f"thread for {plan.item}")
-        log.info("written account=%s item=%s posts=%d", self.name, plan.item, len(refs))
-        return refs
+        log.info(
+            "written account=%s item=%s posts=%d gates=%d",
+            self.name,
+            plan.item,
+            len(plan.posts),
+            len(plan.gates),
+        )
+        return refs[: len(plan.posts)]
 
     def prepare_boost(self, root: StrongRef, target: Target, *, now: datetime) -> Plan:
         """A native repost of an earlier root post, planned like a thread."""
@@ -387,6 +419,7 @@ class BlueskyPublisher:
                 not_before=retry_at,
             )
             self._sessions.save_login(self.name, failed)
+            self._observer.login(self.name, ok=False)
             log.warning(
                 "login failed account=%s failures=%d next_attempt_in=%.0fs refused=%s",
                 self.name,
@@ -399,6 +432,56 @@ class BlueskyPublisher:
             raise TransientError(f"{what}: {reason}", retry_at=_pause(failed, now)) from exc
         if gate is not None:
             self._sessions.save_login(self.name, None)
+        self._observer.login(self.name, ok=True)
+        if self._settings.bot_label:
+            self._label_profile()
+
+    def _label_profile(self) -> None:
+        """Put the self-label ``bot`` on the account's profile when it is missing, keeping
+        every other field; ``swapRecord`` so a profile edited meanwhile is never lost.
+        Done after each password login (first use, expired sessions); a failure is only
+        logged, never a reason not to post."""
+        assert self._session is not None
+        did = str(self._session.did)
+        params = models.ComAtprotoRepoGetRecord.Params(repo=did, collection=PROFILE, rkey="self")
+
+        def current() -> tuple[str | None, dict[str, Any] | None]:
+            try:
+                response = self._client.invoke_query("com.atproto.repo.getRecord", params=params)
+            except RequestErrorBase as exc:
+                if _xrpc(exc)[1] == "RecordNotFound":
+                    return None, None
+                raise
+            data = _json(response)
+            value = data.get("value")
+            return str(data["cid"]), value if isinstance(value, dict) else None
+
+        try:
+            cid, profile = self._call("getRecord profile", current)
+            record = with_bot_label(profile)
+            if record is None:
+                return
+            # swapRecord null: create only if there is still no profile
+            body: dict[str, Any] = {
+                "repo": did,
+                "collection": PROFILE,
+                "rkey": "self",
+                "record": record,
+                "swapRecord": cid,
+            }
+            content = json.dumps(body, ensure_ascii=False).encode()
+            self._call(
+                "putRecord profile",
+                lambda: self._client.invoke_procedure(
+                    "com.atproto.repo.putRecord",
+                    content=content,
+                    headers={"Content-Type": "application/json"},
+                ),
+            )
+        except PublishError as exc:
+            log.warning("bot label not set account=%s: %s", self.name, exc)
+            return
+        log.info("bot label set on the profile account=%s", self.name)
 
     def _reauthenticate(self) -> None:
         """The server refused our token: take a newer session another process saved,

@@ -58,6 +58,14 @@ class WriteBudget:
         self._day_used = 0
         self._lock = threading.Lock()
 
+    def points_left(self) -> tuple[float, int]:
+        """``(points in the bucket now, points left in the last 24 hours)``, without
+        spending: for metrics and ``status``."""
+        now = self._clock()
+        bucket = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+        window = list(self._day)  # one C-level copy: safe beside a writing thread
+        return bucket, self.per_day - sum(p for when, p in window if when > now - DAY)
+
     def replay(self, history: Iterable[tuple[float, int]]) -> None:
         """Count earlier writes ``(epoch seconds, points)``, oldest first, as if spent then."""
         with self._lock:

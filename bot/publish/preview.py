@@ -13,7 +13,7 @@ import threading
 from datetime import datetime
 from typing import Any, TextIO
 
-from bot.lexicon import REPOST, post_record, repost_record
+from bot.lexicon import REPLY_RULES, REPOST, THREADGATE, gate_records, post_record, repost_record
 from bot.model import Plan, PlannedPost, StrongRef, Target, Thread
 from bot.text import graphemes, utf8_len
 from bot.untrusted import log_safe
@@ -31,11 +31,15 @@ class PreviewPublisher:
             PlannedPost(
                 rkey=f"preview-{stamp}-{i}",
                 cid="",
-                record=post_record(post, langs=thread.langs, created_at=now),
+                record=post_record(post, langs=thread.langs, created_at=now, labels=thread.labels),
             )
             for i, post in enumerate(thread.posts)
         )
-        return Plan(target.feed, target.item, target.url, "preview", "", posts)
+        gates = tuple(
+            PlannedPost(posts[0].rkey, "", gate)
+            for gate in gate_records(f"preview:{target.item}", thread.gate, created_at=now)
+        )
+        return Plan(target.feed, target.item, target.url, "preview", "", posts, gates)
 
     def find(self, plan: Plan) -> tuple[StrongRef, ...] | None:
         return None  # nothing a preview shows is ever "already there"
@@ -56,12 +60,15 @@ class PreviewPublisher:
 
 
 def _json(plan: Plan) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "feed": plan.feed,
         "item": plan.item,
         "url": plan.url,
         "posts": [p.record for p in plan.posts],
     }
+    if plan.gates:
+        data["gates"] = [p.record for p in plan.gates]
+    return data
 
 
 def render(plan: Plan) -> str:
@@ -87,8 +94,20 @@ def render(plan: Plan) -> str:
         embed = record.get("embed")
         if embed:
             lines.extend("   " + line for line in _render_embed(embed))
+        if record.get("labels"):
+            values = ", ".join(v["val"] for v in record["labels"]["values"])
+            lines.append(f"   │   labels: {values}")
+    lines.extend("   " + _render_gate(gate.record) for gate in plan.gates)
     # what a feed said reaches a terminal: no raw ESC, no bidi override, one line a line
     return "\n".join(map(log_safe, lines)) + "\n\n"
+
+
+def _render_gate(record: dict[str, Any]) -> str:
+    if record["$type"] == THREADGATE:
+        names = {rule: name for name, rule in REPLY_RULES.items()}
+        rules = [names.get(rule["$type"], rule["$type"]) for rule in record["allow"]]
+        return f"⛔ replies: {', '.join(rules) if rules else 'nobody'}"
+    return "⛔ quotes: disabled"
 
 
 def _render_embed(embed: dict[str, Any]) -> list[str]:

@@ -30,6 +30,7 @@ from bot.http import request_bounded
 from bot.identity import Identity, IdentityResolver, TxtLookup, dns_txt_lookup
 from bot.model import Article, Poll
 from bot.nsids import PUBLICATION_COLLECTIONS
+from bot.progress import NO_PROGRESS, Progress, Task
 from bot.sources import atproto_records as records
 from bot.untrusted import parse_json
 
@@ -53,6 +54,7 @@ class AtprotoSource:
         *,
         txt_lookup: TxtLookup = dns_txt_lookup,
         content_client: httpx.Client | None = None,
+        progress: Progress = NO_PROGRESS,
     ) -> None:
         """``client`` asks the configured PLC directory and resolver; ``content_client``
         (by default the same) asks the PDSes that DID documents name."""
@@ -60,6 +62,7 @@ class AtprotoSource:
         self.settings = settings
         self.client = content_client or client
         self.clock = clock
+        self.progress = progress  # a first listing of a big repo takes a while
         self.identity = IdentityResolver(
             client,
             content_client=self.client,
@@ -140,6 +143,15 @@ class AtprotoSource:
         Envelopes (``uri``, ``cid``, ``value``) must be well-formed or the PDS is
         broken; the value itself is checked later, record by record.
         """
+        task = self.progress.task(f"listing {self.feed} {collection}")
+        try:
+            return self._list(identity, collection, stop_at, task)
+        finally:
+            task.done()
+
+    def _list(
+        self, identity: Identity, collection: str, stop_at: str | None, task: Task
+    ) -> tuple[list[dict[str, Any]], bool]:
         out: list[dict[str, Any]] = []
         page_cursor: str | None = None
         while True:
@@ -154,6 +166,7 @@ class AtprotoSource:
             items = data.get("records")
             if not isinstance(items, list):
                 raise SourceError(f"{self.settings.repo}: listRecords answered without records")
+            task.advance(len(items))
             for item in items:
                 if not _is_envelope(item):
                     raise SourceError(f"{self.settings.repo}: listRecords answered a bad entry")

@@ -130,6 +130,28 @@ def _tags(record: dict[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in tags if t))
 
 
+_MAX_LABELS = 10  # what com.atproto.label.defs#selfLabels allows
+_MAX_LABEL_BYTES = 128
+
+
+def _labels(record: dict[str, Any]) -> tuple[str, ...]:
+    """The record's self-labels (``com.atproto.label.defs#selfLabels``). A malformed one
+    refuses the record: posting it without its content warning would be worse."""
+    value = record.get("labels")
+    if value is None:
+        return ()
+    values = value.get("values") if isinstance(value, dict) else None
+    if not isinstance(values, list) or len(values) > _MAX_LABELS:
+        raise RecordError(f"labels is not a selfLabels object of at most {_MAX_LABELS} values")
+    out = []
+    for item in values:
+        val = item.get("val") if isinstance(item, dict) else None
+        if not isinstance(val, str) or not val.strip() or len(val.encode()) > _MAX_LABEL_BYTES:
+            raise RecordError("labels has a value that is not a short string")
+        out.append(val.strip())
+    return tuple(dict.fromkeys(out))
+
+
 def _strong_ref(record: dict[str, Any], key: str) -> StrongRef | None:
     value = record.get(key)
     if value is None:
@@ -300,6 +322,7 @@ def standard_document(
         site_name=site_name,
         refs=_refs(uri, cid, pub),
         quote=_strong_ref(value, "bskyPostRef"),
+        labels=_labels(value),
     )
 
 

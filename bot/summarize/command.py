@@ -13,7 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from bot.summarize import DEFAULT_GRAPHEMES, Budget
+from bot.progress import Task
+from bot.summarize import DEFAULT_GRAPHEMES, Budget, Summarizer
 
 #: with --sentences the grapheme budget stops mattering
 _UNLIMITED = 10**9
@@ -76,7 +77,7 @@ def _run(stream: TextIO, jsonl: bool, budget: Budget) -> int:
     # imported when used: the parser is built for every command, health included
     from bot.model import Article
     from bot.summarize.extractive import ExtractiveSummarizer
-    from bot.untrusted import clean_text, parse_json
+    from bot.untrusted import clean_text
 
     summarizer = ExtractiveSummarizer()
     if not jsonl:
@@ -85,7 +86,19 @@ def _run(stream: TextIO, jsonl: bool, budget: Budget) -> int:
         for sentence in summarizer.summarize(article, budget).sentences:
             print(sentence)
         return 0
+    from bot.progress import progress_on
+
+    with progress_on(sys.stderr) as progress:
+        task = progress.task("summarizing")
+        return _each_line(stream, summarizer, budget, task)
+
+
+def _each_line(stream: TextIO, summarizer: Summarizer, budget: Budget, task: Task) -> int:
+    from bot.model import Article
+    from bot.untrusted import clean_text, parse_json
+
     for number, line in enumerate(stream, start=1):
+        task.advance()
         if not line.strip():
             continue
         try:
