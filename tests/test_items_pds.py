@@ -58,7 +58,11 @@ accounts:
     pds: {pds.pds_url}
 feeds:
   - name: harbour
-    source: {{type: atproto, repo: {author.did}, plc_url: {pds.plc_url}}}
+    source:
+      type: atproto
+      repo: {author.did}
+      plc_url: {pds.plc_url}
+      allow_private_addresses: true  # the local PDS is on 127.0.0.1
     account: bot
     backfill: 1
 """,
