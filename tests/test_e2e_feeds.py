@@ -105,6 +105,6 @@ def test_mixed_sources_post_each_article_once_poll_cheaply_and_survive_a_broken_
     assert "feedbot/" in second.headers["user-agent"]
 
     main(["--config", "feeds.yaml", "status", "--json"])
-    status = {row["feed"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
+    status = {row["feed"]: row for row in json.loads(capsys.readouterr().out)["feeds"]}
     assert status["news"]["counts"] == {"posted": 1, "skipped": 1}
     assert status["broken"]["last_error"].startswith("feed broken: HTTP 404")

@@ -212,5 +212,6 @@ def test_run_once_posts_the_backfill_then_nothing_then_one_new_document(
 
     assert main(["--config", config, "status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
-    assert status["counts"] == {"posted": 4, "skipped": 150}
+    (feed,) = status["feeds"]
+    assert feed["counts"] == {"posted": 4, "skipped": 150}
     assert world["bot"].password not in json.dumps(status)

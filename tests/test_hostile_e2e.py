@@ -172,7 +172,7 @@ def test_hostile_items_are_skipped_and_everything_good_is_posted(
     assert not any(line.startswith("level=ERROR") for line in captured.err.splitlines())
 
     main(["--config", "feeds.yaml", "status", "--json"])
-    status = {row["feed"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
+    status = {row["feed"]: row for row in json.loads(capsys.readouterr().out)["feeds"]}
     assert all(row["last_poll"] for row in status.values())
     assert "nested deeper than 100 levels" in status["deep"]["last_error"]
     assert "bad entries" in status["surrogate"]["last_result"]
