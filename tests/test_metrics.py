@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -86,6 +87,9 @@ def test_healthz_says_503_once_the_scheduler_is_stopped_or_passes_are_late(
     daemon = InProcessDaemon(config, load=lambda: config)
     daemon.start()
     try:
+        deadline = time.monotonic() + 60  # the first pass must be over, or it resets last_pass
+        while daemon.last_pass == daemon.started and time.monotonic() < deadline:
+            time.sleep(0.05)
         healthy = httpx.get(f"http://{listen}/healthz", timeout=10)
         daemon.started = daemon.last_pass = datetime.now(UTC) - timedelta(hours=3)
         late = httpx.get(f"http://{listen}/healthz", timeout=10)
