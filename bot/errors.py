@@ -15,6 +15,7 @@
     ├── SummarizeError       a summarizer backend failed (the pipeline falls back)
     ├── PublishError         a thread could not be written
     │   ├── TransientError   worth retrying later: timeouts, 5xx, 429, an empty budget
+    │   │   └── LoginUnavailable  the account can't log in now; no item's fault
     │   ├── RejectedError    the server refused the records (4xx); not retried blindly
     │   └── InvalidThread    our own checks refused the records before sending; not retried
     └── RepostError          a manual ``repost`` could not be done
@@ -100,6 +101,11 @@ class TransientError(PublishError):
     def __init__(self, message: str, *, retry_at: float | None = None) -> None:
         super().__init__(message)
         self.retry_at = retry_at
+
+
+class LoginUnavailable(TransientError):
+    """The account can't log in now (backoff after failed logins, a refused password,
+    the PDS down). The items are not at fault, so it never uses up their tries."""
 
 
 class RejectedError(PublishError):

@@ -25,6 +25,7 @@ from bot.errors import (
     FeedGone,
     FeedThrottled,
     InvalidThread,
+    LoginUnavailable,
     PublishError,
     RejectedError,
     RepostFailed,
@@ -60,6 +61,9 @@ log = logging.getLogger(__name__)
 
 #: transient failures an item may have before it waits for a manual repost
 MAX_ATTEMPTS = 8
+#: tries cut short by a crash (claimed, never planned): bounded apart, so crashes never
+#: use up an item's failures, yet an item that kills the process every time stops
+MAX_INTERRUPTED = 20
 
 
 @dataclass
@@ -261,7 +265,9 @@ class Pipeline:
     def publish_pending(self, feed: FeedSettings, report: FeedReport) -> None:
         if not self.dry_run:
             report.posted += self.recover(feed.name)
-        pending = self.state.pending(feed.name, max_attempts=MAX_ATTEMPTS)
+        pending = self.state.pending(
+            feed.name, max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED
+        )
         task = self.progress.task(f"posting {feed.name}", total=len(pending))
         try:
             self._publish_each(feed, report, pending, task)
@@ -391,7 +397,9 @@ class Pipeline:
             self.observer.paused(account, exc.retry_at)
         # a rejected write never reached the repo; anything else might have
         written = maybe_written and kind == ErrorKind.TRANSIENT
-        self.state.fail(thread_id, str(exc), kind=kind, maybe_written=written)
+        # an account that can't log in is not the item's failure: its tries are kept
+        charge = not isinstance(exc, LoginUnavailable)
+        self.state.fail(thread_id, str(exc), kind=kind, maybe_written=written, charge=charge)
         log.warning(
             "publish failed feed=%s item=%s kind=%s error=%s", item.feed, item.id, kind, exc
         )
@@ -408,7 +416,12 @@ class Pipeline:
             self.state.adopt(row.id)
             if row.plan is None:
                 # claimed but never planned: nothing can have been written
-                self.state.fail(row.id, "interrupted before planning", kind=ErrorKind.TRANSIENT)
+                self.state.fail(
+                    row.id,
+                    "interrupted before planning",
+                    kind=ErrorKind.TRANSIENT,
+                    interrupted=True,
+                )
                 continue
             done += self._finish(row)
         return done

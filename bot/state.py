@@ -166,7 +166,12 @@ def _v4(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4)
+def _v5(db: sqlite_utils.Database) -> None:
+    """Interrupted tries (a crash between claim and plan) counted apart from failures."""
+    db.execute("ALTER TABLE items ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4, _v5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -506,13 +511,21 @@ class State:
                 ),
             )
 
-    def pending(self, feed: str, *, max_attempts: int) -> list[Item]:
-        """Items waiting to be posted, oldest first: new ones and transient failures."""
+    def pending(self, feed: str, *, max_attempts: int, max_interrupted: int) -> list[Item]:
+        """Items waiting to be posted, oldest first: new ones and transient failures
+        that have used up neither their failed tries nor their interrupted ones."""
         rows = self.conn.execute(
             f"SELECT {_ITEM_COLUMNS} FROM items WHERE feed = ? AND (status = ?"
-            " OR (status = ? AND error_kind = ? AND attempts < ?))"
+            " OR (status = ? AND error_kind = ? AND attempts < ? AND interrupted < ?))"
             " ORDER BY coalesce(published, first_seen), first_seen, id",
-            (feed, ItemStatus.NEW, ItemStatus.FAILED, ErrorKind.TRANSIENT, max_attempts),
+            (
+                feed,
+                ItemStatus.NEW,
+                ItemStatus.FAILED,
+                ErrorKind.TRANSIENT,
+                max_attempts,
+                max_interrupted,
+            ),
         )
         return [_item(r) for r in rows]
 
@@ -696,12 +709,22 @@ class State:
             )
 
     def fail(
-        self, thread_id: int, error: str, *, kind: ErrorKind, maybe_written: bool = False
+        self,
+        thread_id: int,
+        error: str,
+        *,
+        kind: ErrorKind,
+        maybe_written: bool = False,
+        charge: bool = True,
+        interrupted: bool = False,
     ) -> None:
         """Give a claim back after an error.
 
         ``maybe_written`` says the write itself failed in a way that may have reached the
         server (a timeout): the plan then stays, for recovery to look up before retrying.
+        The claim counted a try against the item; ``charge=False`` takes it back (the
+        account, not the item, failed), ``interrupted`` moves it to the item's count of
+        interrupted tries (a crash), which has its own bound.
         """
         with self._write() as conn:
             row = conn.execute(
@@ -713,13 +736,17 @@ class State:
                 (row[3] if keep else ThreadStatus.FAILED, redact.mask(error), thread_id),
             )
             if row[2] == ThreadKind.POST:
+                uncharge = int(interrupted or not charge)
                 conn.execute(
-                    "UPDATE items SET status = ?, last_error = ?, error_kind = ?"
+                    "UPDATE items SET status = ?, last_error = ?, error_kind = ?,"
+                    " attempts = max(attempts - ?, 0), interrupted = interrupted + ?"
                     " WHERE feed = ? AND id = ?",
                     (
                         ItemStatus.PLANNED if keep else ItemStatus.FAILED,
                         redact.mask(error),
                         kind,
+                        uncharge,
+                        int(interrupted),
                         row[0],
                         row[1],
                     ),
@@ -857,15 +884,17 @@ class State:
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
-    def given_up(self, feed: str, *, max_attempts: int) -> list[tuple[str, int]]:
-        """Items no longer retried automatically, as ``(item, attempts)``: they failed
-        ``max_attempts`` times (interrupted tries count too) and wait for a ``repost``."""
+    def given_up(
+        self, feed: str, *, max_attempts: int, max_interrupted: int
+    ) -> list[tuple[str, int, int]]:
+        """Items no longer retried automatically, as ``(item, failed tries, interrupted
+        tries)``: one of the two reached its bound; they wait for a ``repost``."""
         rows = self.conn.execute(
-            "SELECT id, attempts FROM items WHERE feed = ? AND status = ? AND attempts >= ?"
-            " ORDER BY updated_at DESC",
-            (feed, ItemStatus.FAILED, max_attempts),
+            "SELECT id, attempts, interrupted FROM items WHERE feed = ? AND status = ?"
+            " AND (attempts >= ? OR interrupted >= ?) ORDER BY updated_at DESC",
+            (feed, ItemStatus.FAILED, max_attempts, max_interrupted),
         )
-        return [(str(r[0]), int(r[1])) for r in rows]
+        return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
 
 
 _ITEM_COLUMNS = "feed, id, url, status, attempts, last_error, error_kind, article, first_seen, note"

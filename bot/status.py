@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import BlueskyAccount, Config
-from bot.pipeline import MAX_ATTEMPTS
+from bot.pipeline import MAX_ATTEMPTS, MAX_INTERRUPTED
 from bot.publish.pacing import CREATE_POINTS
 from bot.publish.session import login_key
 from bot.state import State
@@ -31,7 +31,8 @@ class GivenUp:
     """An item whose transient failures reached the bound: only a repost retries it."""
 
     item: str
-    attempts: int
+    attempts: int  # failed tries
+    interrupted: int  # tries a crash cut short
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,10 @@ def gather(config: Config, state: State) -> Status:
                 disabled=row.disabled,
                 item_errors=[ItemError(i, k, e) for i, k, e in state.errors(feed.name)],
                 given_up=[
-                    GivenUp(i, n) for i, n in state.given_up(feed.name, max_attempts=MAX_ATTEMPTS)
+                    GivenUp(*row)
+                    for row in state.given_up(
+                        feed.name, max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED
+                    )
                 ],
             )
         )
@@ -199,7 +203,8 @@ def render(status: Status, *, terminal: bool, now: datetime) -> str:
     for f in status.feeds:
         for gave in f.given_up:
             console.print(
-                f"{f.feed} item {gave.item}: gave up after {gave.attempts} tries, not retried "
+                f"{f.feed} item {gave.item}: gave up after {gave.attempts} failed and "
+                f"{gave.interrupted} interrupted tries, not retried "
                 f"automatically; 'feedbot repost {gave.item}' tries again",
                 markup=False,
             )

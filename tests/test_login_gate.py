@@ -15,7 +15,7 @@ from bot.cli import main
 from bot.errors import PublishError, TransientError
 from bot.logs import setup_logging
 from bot.outcomes import Claimed, ErrorKind, ItemStatus
-from bot.pipeline import MAX_ATTEMPTS
+from bot.pipeline import MAX_ATTEMPTS, MAX_INTERRUPTED
 from bot.publish.bluesky import BlueskyPublisher
 from bot.publish.session import LOGIN_BACKOFF, LOGIN_BACKOFF_MAX
 from bot.state import State
@@ -158,10 +158,11 @@ def test_an_item_that_stopped_being_retried_says_so_in_status(tmp_path: Path) ->
     state = State.open(tmp_path / "s.db")
     state.add_items([(article(1), ItemStatus.NEW, None)], norm=lambda u: u)
     for _ in range(MAX_ATTEMPTS):
-        (item,) = state.pending("f", max_attempts=MAX_ATTEMPTS)
+        (item,) = state.pending("f", max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED)
         claim = state.claim(item, "me", norm_url=item.url)
         assert isinstance(claim, Claimed)
         state.fail(claim.thread_id, "HTTP 503", kind=ErrorKind.TRANSIENT)
-    assert state.pending("f", max_attempts=MAX_ATTEMPTS) == []
-    assert state.given_up("f", max_attempts=MAX_ATTEMPTS) == [("item-1", MAX_ATTEMPTS)]
+    assert state.pending("f", max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED) == []
+    given_up = state.given_up("f", max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED)
+    assert given_up == [("item-1", MAX_ATTEMPTS, 0)]
     state.close()

@@ -11,14 +11,15 @@ from fakes import Crash, FakePublisher, FakeSource, FirstSentences
 from bot.config import Config, FeedSettings
 from bot.errors import (
     InvalidThread,
+    LoginUnavailable,
     RejectedError,
     RepostRefused,
     SourceError,
     TransientError,
     UnknownItem,
 )
-from bot.outcomes import ErrorKind, Failed, Posted, Skipped
-from bot.pipeline import Pipeline
+from bot.outcomes import Claimed, ErrorKind, Failed, Posted, Skipped
+from bot.pipeline import MAX_ATTEMPTS, MAX_INTERRUPTED, Pipeline
 from bot.state import State
 
 
@@ -161,7 +162,7 @@ def test_publish_says_what_happened_as_a_type(state: State) -> None:
     publisher = FakePublisher()
     p = pipeline(state, source, publisher, cfg=config(backfill=5))
     p.poll(p.config.feeds[0])
-    first, second = state.pending("f", max_attempts=3)
+    first, second = state.pending("f", max_attempts=3, max_interrupted=3)
     posted = p.publish(first, p.config.feeds[0])
     assert isinstance(posted, Posted) and posted.refs == next(iter(publisher.repo.values()))
     again = p.publish(state.find_item(first.id), p.config.feeds[0])
@@ -347,3 +348,52 @@ def test_keyword_hashtags_are_added_only_when_configured(state: State) -> None:
     other = State.memory(clock=Clock())
     pipeline(other, FakeSource(article(1, text=text)), plain).run_once()
     assert not [f for p in plain.threads[0].posts for f in p.facets if f.kind == "tag"]  # type: ignore[attr-defined]
+
+
+def test_an_account_that_cannot_log_in_uses_up_none_of_an_items_tries(state: State) -> None:
+    """A long outage of logins (backoff, a refused password) is the account's failure:
+    the item stays pending however many passes it lasts, then posts."""
+    source = FakeSource(article(1))
+    publisher = FakePublisher()
+    publisher.fail_with = LoginUnavailable("login as bot.test: HTTP 503")
+    p = pipeline(state, source, publisher)
+    for _ in range(MAX_ATTEMPTS + 2):
+        p.run_once()
+    assert publisher.writes == 0
+    assert state.find_item("item-1").attempts == 0
+    publisher.fail_with = None
+    p.run_once()
+    assert publisher.writes == 1
+    assert state.find_item("item-1").status == "posted"
+
+
+def test_a_crash_before_planning_counts_as_interrupted_not_as_a_failure(state: State) -> None:
+    source = FakeSource(article(1))
+    publisher = FakePublisher()
+    p = pipeline(state, source, publisher)
+    p.poll(p.config.feeds[0])
+    for _ in range(MAX_ATTEMPTS + 1):  # more crashes than failures would be allowed
+        (item,) = state.pending("f", max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED)
+        claim = state.claim(item, "acct", norm_url=item.url)
+        assert isinstance(claim, Claimed)
+        p.recover()  # what a restart does with the claim a crash left behind
+    item = state.find_item("item-1")
+    assert item.attempts == 0
+    given_up = state.given_up("f", max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED)
+    assert given_up == []
+    p.run_once()
+    assert publisher.writes == 1
+
+
+def test_an_item_that_kills_every_try_stops_after_its_own_bound(state: State) -> None:
+    source = FakeSource(article(1))
+    p = pipeline(state, source, FakePublisher())
+    p.poll(p.config.feeds[0])
+    for _ in range(MAX_INTERRUPTED):
+        (item,) = state.pending("f", max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED)
+        claim = state.claim(item, "acct", norm_url=item.url)
+        assert isinstance(claim, Claimed)
+        p.recover()
+    assert state.pending("f", max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED) == []
+    given_up = state.given_up("f", max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED)
+    assert given_up == [("item-1", 0, MAX_INTERRUPTED)]

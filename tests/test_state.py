@@ -75,26 +75,30 @@ def test_a_newer_schema_is_refused_clearly() -> None:
 
 def test_items_round_trip_and_pending_is_oldest_first(state: State) -> None:
     add(state, article(1), article(3), article(2))
-    assert [i.id for i in state.pending("f", max_attempts=3)] == ["item-3", "item-2", "item-1"]
+    assert [i.id for i in state.pending("f", max_attempts=3, max_interrupted=3)] == [
+        "item-3",
+        "item-2",
+        "item-1",
+    ]
     assert state.find_item("item-2").article == article(2)
 
 
 def test_claim_then_plan_then_posted(state: State) -> None:
     add(state, article(1))
-    item = state.pending("f", max_attempts=3)[0]
+    item = state.pending("f", max_attempts=3, max_interrupted=3)[0]
     claim = claimed(state.claim(item, "acct", norm_url=normalize_url(item.url)))
     state.save_plan(claim, plan_for(item.id))
     assert state.find_item(item.id, feed="f").status == "planned"
     state.mark_posted(claim, (StrongRef("at://x/app.bsky.feed.post/3kabc", "bafycid"),))
     assert state.find_item(item.id, feed="f").status == "posted"
-    assert state.pending("f", max_attempts=3) == []
+    assert state.pending("f", max_attempts=3, max_interrupted=3) == []
     [thread] = state.threads("f", item.id)
     assert thread.posts[0].uri.endswith("3kabc") and thread.plan == plan_for(item.id)
 
 
 def test_an_item_cannot_be_claimed_twice_while_in_flight(state: State) -> None:
     add(state, article(1))
-    item = state.pending("f", max_attempts=3)[0]
+    item = state.pending("f", max_attempts=3, max_interrupted=3)[0]
     me = state.owner
     state.owner = f"{socket.gethostname()}:{os.getppid()}"  # a live process: our parent
     first = state.claim(item, "acct", norm_url=item.url)
@@ -106,7 +110,7 @@ def test_an_item_cannot_be_claimed_twice_while_in_flight(state: State) -> None:
 
 def test_a_claim_left_by_this_process_waits_for_the_next_run(state: State) -> None:
     add(state, article(1))
-    item = state.pending("f", max_attempts=3)[0]
+    item = state.pending("f", max_attempts=3, max_interrupted=3)[0]
     assert isinstance(state.claim(item, "acct", norm_url=item.url), Claimed)
     again = state.claim(item, "acct", norm_url=item.url, kind=ThreadKind.REPOST)
     assert again == Refused("an earlier attempt is waiting to be finished by the next run")
@@ -116,7 +120,7 @@ def test_two_processes_racing_for_one_item_let_exactly_one_win(tmp_path: Path) -
     path = tmp_path / "race.db"
     seed = State.open(path)
     add(seed, *[article(n) for n in range(20)])
-    items = seed.pending("f", max_attempts=3)
+    items = seed.pending("f", max_attempts=3, max_interrupted=3)
     wins: list[int] = []
     barrier = threading.Barrier(4)
 
@@ -139,9 +143,9 @@ def test_the_same_url_from_another_feed_is_not_posted_twice_on_one_account(state
     a = article(1, feed="rss", url="https://Example.com/posts/1/")
     b = article(9, feed="atproto", url="https://example.com/posts/1")
     add(state, a, b)
-    first = state.pending("rss", max_attempts=3)[0]
+    first = state.pending("rss", max_attempts=3, max_interrupted=3)[0]
     claimed(state.claim(first, "acct", norm_url=normalize_url(first.url)))
-    second = state.pending("atproto", max_attempts=3)[0]
+    second = state.pending("atproto", max_attempts=3, max_interrupted=3)[0]
     reason = state.claim(second, "acct", norm_url=normalize_url(second.url))
     assert reason == Refused("already posted on acct as rss/item-1")
     assert state.find_item("item-9", feed="atproto").status == "skipped"
@@ -157,28 +161,28 @@ def test_the_same_url_from_another_feed_is_not_posted_twice_on_one_account(state
 
 def test_a_transient_failure_stays_pending_and_counts_attempts(state: State) -> None:
     add(state, article(1))
-    item = state.pending("f", max_attempts=3)[0]
+    item = state.pending("f", max_attempts=3, max_interrupted=3)[0]
     for _ in range(2):
         claim = claimed(state.claim(state.find_item(item.id, feed="f"), "acct", norm_url=item.url))
         state.fail(claim, "timed out", kind=ErrorKind.TRANSIENT)
     failed = state.find_item(item.id, feed="f")
     assert (failed.status, failed.attempts, failed.last_error) == ("failed", 2, "timed out")
-    assert [i.id for i in state.pending("f", max_attempts=3)] == [item.id]
-    assert state.pending("f", max_attempts=2) == []
+    assert [i.id for i in state.pending("f", max_attempts=3, max_interrupted=3)] == [item.id]
+    assert state.pending("f", max_attempts=2, max_interrupted=2) == []
 
 
 def test_a_rejected_item_is_not_retried_automatically_and_is_reported(state: State) -> None:
     add(state, article(1))
-    item = state.pending("f", max_attempts=3)[0]
+    item = state.pending("f", max_attempts=3, max_interrupted=3)[0]
     claim = claimed(state.claim(item, "acct", norm_url=item.url))
     state.fail(claim, "400 InvalidRecord: text too long", kind=ErrorKind.REJECTED)
-    assert state.pending("f", max_attempts=3) == []
+    assert state.pending("f", max_attempts=3, max_interrupted=3) == []
     assert state.errors("f") == [("item-1", "rejected", "400 InvalidRecord: text too long")]
 
 
 def test_a_write_that_may_have_happened_keeps_its_plan_for_recovery(state: State) -> None:
     add(state, article(1))
-    item = state.pending("f", max_attempts=3)[0]
+    item = state.pending("f", max_attempts=3, max_interrupted=3)[0]
     claim = claimed(state.claim(item, "acct", norm_url=item.url))
     state.save_plan(claim, plan_for(item.id))
     state.fail(claim, "read timed out", kind=ErrorKind.TRANSIENT, maybe_written=True)
@@ -191,7 +195,7 @@ def test_claims_of_a_dead_process_are_recovered_but_a_live_ones_are_not(tmp_path
     path = tmp_path / "s.db"
     state = State.open(path)
     add(state, article(1), article(2))
-    one, two = state.pending("f", max_attempts=3)
+    one, two = state.pending("f", max_attempts=3, max_interrupted=3)
     c1 = claimed(state.claim(one, "acct", norm_url=one.url))
     claimed(state.claim(two, "acct", norm_url=two.url))
     state.conn.execute("UPDATE threads SET owner = 'elsewhere:1' WHERE id = ?", (c1,))
@@ -223,7 +227,7 @@ def test_polls_are_recorded_and_the_cursor_only_moves_on_success(state: State) -
 
 def test_writes_per_account_come_from_posted_threads(state: State) -> None:
     add(state, article(1), article(2))
-    for item in state.pending("f", max_attempts=3):
+    for item in state.pending("f", max_attempts=3, max_interrupted=3):
         claim = claimed(state.claim(item, "acct", norm_url=item.url))
         state.save_plan(claim, plan_for(item.id))
         refs = tuple(StrongRef(f"at://x/app.bsky.feed.post/{n}", "c") for n in range(3))
@@ -240,7 +244,7 @@ def test_a_bluesky_publisher_starts_with_the_day_s_writes_counted(tmp_path: Path
 
     state = State.open(tmp_path / "s.db")
     add(state, article(1))
-    item = state.pending("f", max_attempts=3)[0]
+    item = state.pending("f", max_attempts=3, max_interrupted=3)[0]
     claim = claimed(state.claim(item, "me", norm_url=item.url))
     state.save_plan(claim, plan_for(item.id))
     state.mark_posted(claim, tuple(StrongRef(f"at://x/p/{n}", "c") for n in range(3)))

@@ -53,7 +53,13 @@ from atproto_core.exceptions import AtProtocolError
 
 from bot.atproto_ids import TidClock, record_cid
 from bot.config import BlueskyAccount
-from bot.errors import InvalidThread, PublishError, RejectedError, TransientError
+from bot.errors import (
+    InvalidThread,
+    LoginUnavailable,
+    PublishError,
+    RejectedError,
+    TransientError,
+)
 from bot.http import USER_AGENT, make_client
 from bot.lexicon import (
     POST,
@@ -397,7 +403,7 @@ class BlueskyPublisher:
         blocked = gate.blocked(key, now) if gate is not None else None
         if blocked is not None:
             assert gate is not None
-            raise TransientError(f"{what}: {blocked}", retry_at=_pause(gate, now))
+            raise LoginUnavailable(f"{what}: {blocked}", retry_at=_pause(gate, now))
         log.info("logging in account=%s", self.name)
         self._client.update_base_url(self._settings.pds)
 
@@ -429,7 +435,7 @@ class BlueskyPublisher:
             )
             # the items are fine: they stay pending (transient) for when logins work
             reason = failed.blocked(key, now) if refused else str(exc)
-            raise TransientError(f"{what}: {reason}", retry_at=_pause(failed, now)) from exc
+            raise LoginUnavailable(f"{what}: {reason}", retry_at=_pause(failed, now)) from exc
         if gate is not None:
             self._sessions.save_login(self.name, None)
         self._observer.login(self.name, ok=True)
