@@ -54,11 +54,11 @@ FUTURE_SLACK = timedelta(days=2)
 
 _BIDI = "\u202a-\u202e\u2066-\u2069"
 _UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]")
+#: what may not stand in a one-line field or a log line (newlines included)
 _UNSAFE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]")
 _CR = re.compile(r"\r\n?")
 _URL_REFUSED = re.compile(f"[\\s\\\\\x00-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]")
 _HOST = re.compile(r"[^\s/?#@:\[\]%\\]+|\[[0-9A-Fa-f:.]+\]")
-_LOG_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]")
 
 
 def clean_text(value: str, cap: int = MAX_TEXT_CHARS) -> str:
@@ -211,6 +211,6 @@ def log_safe(value: object) -> str:
     """``value`` as one printable line: control, bidi and surrogate characters escaped
     (``\\n``, ``\\x1b``, ``\\u202e``), so a hostile id can't forge a log line."""
     text = str(value)
-    if not _LOG_UNSAFE.search(text):
+    if not _UNSAFE_LINE.search(text):
         return text
-    return _LOG_UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    return _UNSAFE_LINE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
