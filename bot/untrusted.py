@@ -171,6 +171,7 @@ def checked_article(article: Article, now: datetime | None = None) -> Article:
         langs=tuple(lang for lang in (clean_line(x, 64) for x in article.langs) if lang),
         cover_url=cover,
         site_name=clean_line(article.site_name, MAX_TITLE_CHARS),
+        author=clean_line(article.author, MAX_TITLE_CHARS),
     )
 
 

@@ -63,6 +63,7 @@ class RawEntry:
     image: str
     #: what the cursor remembers: a hash of the item as written (or of what it says)
     key: str = ""
+    author: str = ""  # the author's name as the entry gives it
 
     def fingerprint(self) -> str:
         """A short hash of everything the entry says, for documents without a raw-item key."""
@@ -84,6 +85,8 @@ class ParsedFeed:
     lang: str
     entries: tuple[RawEntry, ...]
     keys: tuple[str, ...] = ()
+    #: the feed's author: an entry without its own has this one (Atom's rule)
+    author: str = ""
     #: keys are hashes of the items as written (the shortcut read it); else of what
     #: each entry says, which costs a whole parse to learn
     cheap_keys: bool = False
@@ -411,8 +414,14 @@ def _feed(
         lang=_feed_lang(result),
         entries=entries,
         keys=keys,
+        author=_author_name(feed),
         cheap_keys=cheap_keys,
     )
+
+
+def _author_name(node: Any) -> str:
+    """An entry's or a feed's author as feedparser (and feedparser-rs) give it."""
+    return str((node.get("author_detail") or {}).get("name") or node.get("author") or "")
 
 
 def _not_a_feed(body: bytes, content_type: str, result: Any) -> str:
@@ -467,6 +476,7 @@ def _raw_entry(index: int, e: Any, feed_lang: str, base: str, key: str = "") -> 
         lang=lang,
         image=_absolute(base, _entry_image(e)),
         key=key,
+        author=_author_name(e),
     )
 
 
@@ -516,6 +526,7 @@ def _parse_json_feed(name: str, body: bytes, url: str, known: AbstractSet[str]) 
         title=_str(doc.get("title")),
         link=_str(doc.get("home_page_url")),
         lang=feed_lang,
+        author=_json_author(doc),
         entries=tuple(
             replace(_json_entry(i, item, feed_lang, url), key=key)
             for i, (item, key) in enumerate(zip(items, keys, strict=True))
@@ -553,7 +564,16 @@ def _json_entry(index: int, item: Any, feed_lang: str, base: str) -> RawEntry:
         else (),
         lang=_str(item.get("language")) or feed_lang,
         image=_absolute(base, _str(item.get("image")) or _str(item.get("banner_image"))),
+        author=_json_author(item),
     )
+
+
+def _json_author(item: dict[str, Any]) -> str:
+    """The first author's name of an item or a feed: ``authors`` (JSON Feed 1.1) or
+    ``author`` (1.0)."""
+    authors = item.get("authors")
+    first = authors[0] if isinstance(authors, list) and authors else item.get("author")
+    return _str(first.get("name")) if isinstance(first, dict) else ""
 
 
 def _json_id(value: Any) -> str:
@@ -672,6 +692,7 @@ def to_article(name: str, feed: ParsedFeed, entry: RawEntry, identity: str) -> B
                 langs=(lang,) if lang else (),
                 cover_url=entry.image or None,
                 site_name=" ".join(feed.title.split()),
+                author=" ".join(plain_text(entry.author or feed.author).split()),
             )
         )
     except RecordError as exc:
