@@ -432,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     health.add_argument("--max-age", type=_duration, metavar="DURATION", help='e.g. "30m"')
 
-    from bot.summarize.command import add_parser as add_summarize
+    from bot.cli_summarize import add_parser as add_summarize
 
     add_summarize(sub, parents=[common])
     return parser

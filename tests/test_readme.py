@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import parse_args
-from bot.summarize import DEFAULT_GRAPHEMES
+from bot.cli_summarize import DEFAULT_GRAPHEMES
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -27,7 +27,7 @@ HEAVY = (
     "apscheduler",
     "regex",
     "py3langid",
-    "bot.summarize.extractive",
+    "bot.summarize",  # the package itself: its dataclasses cost a sixth of --help
     "bot.config",
     "bot.state",
     "bot.pipeline",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.summarize.command import add_parser
+from bot.cli_summarize import add_parser
 
 TEXT = (
     "The city council approved a new budget for public transport on Monday. "

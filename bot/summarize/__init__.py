@@ -44,10 +44,6 @@ class Summarizer(Protocol):
     def summarize(self, article: Article, budget: Budget) -> Summary: ...
 
 
-#: room for a summary when no thread is being composed (the CLI): about three posts
-DEFAULT_GRAPHEMES = 560
-
-
 def make_summarizer(
     settings: SummarySettings, env: Mapping[str, str], secrets: Iterable[str] = ()
 ) -> Summarizer:

@@ -10,47 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
+from bot.cli_summarize import DEFAULT_GRAPHEMES
 from bot.progress import Task
-from bot.summarize import DEFAULT_GRAPHEMES, Budget, Summarizer
+from bot.summarize import Budget, Summarizer
 
 #: with --sentences the grapheme budget stops mattering
 _UNLIMITED = 10**9
-
-
-def add_parser(
-    subparsers: argparse._SubParsersAction[Any], parents: Sequence[argparse.ArgumentParser] = ()
-) -> None:
-    """Register ``summarize`` on the CLI's subcommands (``parents``: the global options)."""
-    parser = subparsers.add_parser(
-        "summarize",
-        parents=list(parents),
-        help="summarize a text file or stdin with the offline summarizer",
-        description=(
-            "Print the summary sentences of FILE (or stdin), one per line. Without "
-            f"--sentences the summary fits {DEFAULT_GRAPHEMES} graphemes. (In a thread "
-            "the room depends on the article's title, URL and tags: the composer "
-            "computes it per article.)"
-        ),
-    )
-    parser.add_argument("file", nargs="?", default="-", metavar="FILE|-", help="default: stdin")
-    parser.add_argument("--lang", help="the text's language (ISO 639-1); default: detected")
-    parser.add_argument("--sentences", type=_positive, help="at most N sentences")
-    parser.add_argument(
-        "--jsonl",
-        action="store_true",
-        help='read lines of {"id","text"}, write lines of {"id","summary","lang"}',
-    )
-    parser.set_defaults(func=run)
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
 
 
 def run(args: argparse.Namespace) -> int:
