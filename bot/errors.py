@@ -5,7 +5,9 @@
     ├── SourceError          a feed could not be read at all (other feeds carry on)
     │   ├── FeedGone         the feed is gone for good (HTTP 410); it gets disabled
     │   ├── FeedThrottled    the server said "not now" (429, 503); wait until next_poll
-    │   └── IdentityNotFound the handle or DID does not resolve (a definite answer)
+    │   ├── IdentityNotFound the handle or DID does not resolve (a definite answer)
+    │   └── StreamError      an event stream failed for good (bad endpoint, refused)
+    │       └── CursorTooOld the stream can't resume from the saved cursor; catch up
     ├── RecordError          one record or entry is malformed; it is skipped, the feed
     │   │                    carries on (never escapes a source's ``poll``)
     │   └── NotPublic        a well-formed draft: skipped quietly
@@ -58,6 +60,14 @@ class FeedThrottled(SourceError):
 
 class IdentityNotFound(SourceError):
     """The handle or DID does not resolve: a definite answer, not a network failure."""
+
+
+class StreamError(SourceError):
+    """An event stream can't go on: the endpoint refused us, or can't be reached."""
+
+
+class CursorTooOld(StreamError):
+    """The stream no longer holds events from the saved cursor: catch up by listing."""
 
 
 class RecordError(FeedbotError):
