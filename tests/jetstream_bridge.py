@@ -203,14 +203,15 @@ class Bridge:
             await asyncio.sleep(0.05)
 
     def ingest(self, kind: str, body: dict[str, Any]) -> None:
-        """Number, convert and keep one upstream message; wake the subscribers."""
+        """Number, convert and keep one upstream message."""
         self.upstream_seq = max(self.upstream_seq, body["seq"])
-        added = self.append(wire.convert(kind, body, _now_us()))
-        if added:
-            self._tick.set()
-            self._tick = asyncio.Event()
+        self.publish(wire.convert(kind, body, _now_us()))
 
-    def append(self, events: Iterable[wire.Event]) -> int:
+    def publish(self, events: Iterable[wire.Event]) -> int:
+        """Keep events (seqs ascending; older ones are dropped) and wake the subscribers.
+
+        Called on the bridge's loop: by ``ingest``, or by a benchmark replaying events.
+        """
         added = 0
         for event in events:
             if self.ring and event.seq <= self.ring[-1].seq:
@@ -220,6 +221,9 @@ class Bridge:
             self.ring.append(event)
             self.total += 1
             added += 1
+        if added:
+            self._tick.set()
+            self._tick = asyncio.Event()
         return added
 
     # --- the HTTP side: validation before the upgrade, the dictionary ----------------
