@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pds import ROOT, LocalPds
+from pds import ROOT, LocalPds, read_line
 
 BRIDGE = Path(__file__).with_name("jetstream_bridge.py")
 READY_TIMEOUT = 90.0  # seconds: a start reads the PDS's whole history first
@@ -73,26 +71,16 @@ class JetstreamProcess:
         return self.start(timeout)
 
     def _read_line(self, timeout: float) -> bytes:
-        assert self.proc is not None and self.proc.stdout is not None
-        deadline = time.monotonic() + timeout
-        line = b""
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.proc.stdout, selectors.EVENT_READ)
-            while not line.endswith(b"\n"):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    self.kill()
-                    raise RuntimeError(
-                        f"jetstream bridge not ready after {timeout:.0f}s{self._tail()}"
-                    )
-                if not selector.select(remaining):
-                    continue
-                chunk = os.read(self.proc.stdout.fileno(), 1)
-                if not chunk:
-                    code = self.proc.wait()
-                    raise RuntimeError(f"jetstream bridge exited with {code}{self._tail()}")
-                line += chunk
-        return line
+        assert self.proc is not None
+        try:
+            return read_line(self.proc, timeout)
+        except TimeoutError:
+            self.kill()
+            why = f"jetstream bridge not ready after {timeout:.0f}s"
+            raise RuntimeError(why + self._tail()) from None
+        except EOFError:
+            code = self.proc.wait()
+            raise RuntimeError(f"jetstream bridge exited with {code}{self._tail()}") from None
 
     def _tail(self) -> str:
         text = self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
