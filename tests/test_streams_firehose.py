@@ -130,3 +130,48 @@ def test_stop_is_honoured_within_a_second(pds: LocalPds) -> None:
     threading.Event().wait(0.5)
     assert running.close() < 1.0
     assert running.error is None
+
+
+def test_a_burst_is_delivered_in_a_few_batches_not_one_per_event(pds: LocalPds) -> None:
+    hank = pds.create_account("hank")
+    uris = [pds.put_record(hank, STANDARD_DOCUMENT, _doc(f"burst {n}"))[0] for n in range(30)]
+    wide = Tuning(stall_after=5.0, batch_window=0.5, max_batch=500)
+    stream = FirehoseStream(
+        pds.pds_url,
+        Subscription(frozenset({STANDARD_DOCUMENT}), frozenset({hank.did})),
+        tuning=wide,
+    )
+    with Running(stream, cursor=0) as running:
+        running.wait_events(30)
+    assert [e.uri for e in running.events] == uris  # 30 commits, 30 frames
+    with_events = [b for b in running.batches if b.events]
+    assert len(with_events) <= 3
+    assert all(b.cursor == b.events[-1].seq for b in with_events)
+
+
+def test_a_batch_holds_at_most_max_batch_events_when_frames_queue_up(pds: LocalPds) -> None:
+    iris = pds.create_account("iris")
+    for n in range(12):
+        pds.put_record(iris, STANDARD_DOCUMENT, _doc(f"queued {n}"))
+    small = Tuning(stall_after=5.0, batch_window=0.5, max_batch=5)
+    stream = FirehoseStream(
+        pds.pds_url,
+        Subscription(frozenset({STANDARD_DOCUMENT}), frozenset({iris.did})),
+        tuning=small,
+    )
+    with Running(stream, cursor=0) as running:
+        running.wait_events(12)
+    assert all(len(b.events) <= 5 for b in running.batches)
+    assert len([b for b in running.batches if b.events]) >= 3
+
+
+def test_frames_without_wanted_events_still_advance_the_cursor(pds: LocalPds) -> None:
+    jack = pds.create_account("jack")
+    pds.put_record(
+        jack, "app.bsky.feed.post", {"text": "not a document", "createdAt": "2026-11-30T12:00:00Z"}
+    )
+    stream = _stream(pds, jack.did)
+    with Running(stream, cursor=0) as running:
+        running.wait_for(lambda: running.cursor is not None and running.cursor > 0)
+    assert running.events == []
+    assert all(not b.events for b in running.batches)

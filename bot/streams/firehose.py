@@ -31,7 +31,7 @@ from atproto_subscription import ErrorFrame, Frame, MessageFrame
 
 from bot.errors import CursorTooOld, FeedbotError, RecordError, StreamError
 from bot.netguard import Resolver, system_resolve
-from bot.streams import Deliver, RecordEvent, Subscription
+from bot.streams import Deliver, Op, RecordEvent, Subscription
 from bot.streams.checks import checked_event, checked_seq, wanted
 from bot.streams.dagcbor import car_blocks, cid_text, record_json
 from bot.streams.dial import host_port, public_socket, websocket_base
@@ -42,6 +42,7 @@ log = logging.getLogger("bot.streams.firehose")
 
 #: the error names and #info names that say "this cursor can't be served"
 CURSOR_REFUSALS = frozenset({"OutdatedCursor", "FutureCursor"})
+_WRITES = (Op.CREATE.value, Op.UPDATE.value)
 
 
 class _Dropped(Exception):
@@ -187,7 +188,7 @@ class _Reader:
         if not chosen:
             return []
         blocks: dict[bytes, bytes] = {}
-        if any(op.get("action") != "delete" for op, _, _ in chosen):
+        if any(op.get("action") in _WRITES for op, _, _ in chosen):
             try:
                 blocks = car_blocks(body.get("blocks") or b"")
             except RecordError as exc:
@@ -212,7 +213,7 @@ class _Reader:
         blocks: dict[bytes, bytes],
     ) -> RecordEvent:
         action = op.get("action")
-        if action == "delete":
+        if action not in _WRITES:  # a delete, or no action at all: checked as such
             return checked_event(seq, repo, collection, rkey, action, None, None)
         raw_cid = op.get("cid")
         if not isinstance(raw_cid, bytes):
