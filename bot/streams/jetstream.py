@@ -149,13 +149,19 @@ class JetstreamStream:
         if cursor is not None:
             client._track_cursor(cursor)  # the replayed event at the cursor is seen already
         reader = _Reader(self, client, pump, cursor)
-        pump.run(
-            lambda: client.start(reader.on_message, reader.on_callback_error),
-            client.stop,
-            deliver,
-            stop,
-            partial(_translated, self.endpoint),
-        )
+        try:
+            pump.run(
+                lambda: client.start(reader.on_message, reader.on_callback_error),
+                client.stop,
+                deliver,
+                stop,
+                partial(_translated, self.endpoint),
+            )
+        finally:
+            # the SDK never closes the HTTP client it fetched the dictionary with
+            dictionary_client = getattr(client, "_xrpc_client", None)
+            if dictionary_client is not None:
+                dictionary_client.request.close()
 
 
 class _Reader:
