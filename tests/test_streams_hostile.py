@@ -20,8 +20,9 @@ from stream_harness import Running
 from websockets.sync.client import connect
 from websockets.sync.server import Server, ServerConnection, serve
 
+from bot.errors import CursorTooOld, StreamError
 from bot.nsids import STANDARD_DOCUMENT
-from bot.streams import Op, Subscription
+from bot.streams import Batch, Op, Subscription
 from bot.streams.dagcbor import DAG_CBOR_SHA256
 from bot.streams.firehose import FirehoseStream
 from bot.streams.reconnect import Backoff, Tuning
@@ -187,3 +188,45 @@ def test_bad_frames_are_dropped_with_a_reason_and_the_stream_goes_on(
     ):
         assert any(expected in d for d in drops), (expected, drops)
     assert not any(r.exc_info for r in caplog.records)
+
+
+def _error_frame(error: str, message: str) -> bytes:
+    return bytes(libipld.encode_dag_cbor({"op": -1})) + bytes(
+        libipld.encode_dag_cbor({"error": error, "message": message})
+    )
+
+
+@pytest.mark.parametrize(
+    ("frame", "kind"),
+    [
+        (_frame({"name": "OutdatedCursor", "message": "too old"}, kind="#info"), CursorTooOld),
+        (_error_frame("FutureCursor", "Cursor in the future."), CursorTooOld),
+        (_error_frame("ConsumerTooSlow", "go faster"), StreamError),
+    ],
+)
+def test_the_servers_refusals_end_the_stream_as_our_errors(
+    frame: bytes, kind: type[StreamError]
+) -> None:
+    with _serving([frame]) as url:
+        stream = FirehoseStream(
+            url, Subscription(frozenset({STANDARD_DOCUMENT}), None), tuning=FAST
+        )
+        error = Running(stream, cursor=5).wait_ended(timeout=20)
+    assert type(error) is kind
+
+
+def test_an_error_in_deliver_ends_run_with_that_error(pds: LocalPds) -> None:
+    real, _, _ = _real_frame(pds)
+
+    class Full(Exception):
+        pass
+
+    def deliver(batch: Batch) -> None:
+        raise Full("the state file is full")
+
+    with _serving([real]) as url:
+        stream = FirehoseStream(
+            url, Subscription(frozenset({STANDARD_DOCUMENT}), None), tuning=FAST
+        )
+        with pytest.raises(Full):
+            stream.run(0, deliver, threading.Event())

@@ -227,3 +227,24 @@ def test_the_endpoint_names_the_transport_and_url() -> None:
     )
     assert stream.endpoint == "jetstream wss://js.example"
     assert stream.base_uri == "wss://js.example/xrpc"
+
+
+def test_consumer_too_slow_reconnects_from_the_cursor() -> None:
+    too_slow = json.dumps({"$type": "error", "error": "ConsumerTooSlow", "message": "slow"})
+    queries: list[str] = []
+
+    def record(request: Request) -> None:
+        queries.append(request.path)
+        return None
+
+    # each connection: one commit, then the complaint; the next resumes after that commit
+    frames = [_commit(1, rkey="3kaaaaaaaaaa2"), too_slow]
+    with _serving(frames, record) as (url, _):
+        stream = JetstreamStream(
+            url, Subscription(frozenset({STANDARD_DOCUMENT}), frozenset({DID})), tuning=FAST
+        )
+        with Running(stream) as running:
+            running.wait_for(lambda: len([q for q in queries if "subscribeEvents" in q]) >= 2)
+    assert [e.rkey for e in running.events] == ["3kaaaaaaaaaa2"]  # once, not per connection
+    assert running.error is None
+    assert "cursor=1" in [q for q in queries if "subscribeEvents" in q][1]
