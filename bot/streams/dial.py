@@ -12,6 +12,7 @@ by websockets itself.
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from bot.errors import RecordError, StreamError
@@ -56,8 +57,16 @@ def host_port(base: str) -> tuple[str, int]:
     return parts.hostname, parts.port or (443 if parts.scheme == "wss" else 80)
 
 
+#: (address, port), timeout → a connected socket
+Connect = Callable[[tuple[str, int], float], socket.socket]
+
+
 def public_socket(
-    host: str, port: int, resolve: Resolver = system_resolve, timeout: float = CONNECT_SECONDS
+    host: str,
+    port: int,
+    resolve: Resolver = system_resolve,
+    timeout: float = CONNECT_SECONDS,
+    connect: Connect = socket.create_connection,
 ) -> socket.socket:
     """A TCP connection to a public address of ``host``.
 
@@ -74,7 +83,7 @@ def public_socket(
     failure: OSError | None = None
     for address in allowed:
         try:
-            sock = socket.create_connection((address, port), timeout=timeout)
+            sock = connect((address, port), timeout)
         except OSError as exc:
             failure = exc
             continue
