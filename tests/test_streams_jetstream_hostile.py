@@ -248,3 +248,53 @@ def test_consumer_too_slow_reconnects_from_the_cursor() -> None:
     assert [e.rkey for e in running.events] == ["3kaaaaaaaaaa2"]  # once, not per connection
     assert running.error is None
     assert "cursor=1" in [q for q in queries if "subscribeEvents" in q][1]
+
+
+def test_a_server_closing_normally_is_reconnected_from_the_cursor() -> None:
+    """A restart closes with 1001 "going away": the SDK alone would stop; we come back."""
+    rounds = [
+        [_commit(1, rkey="3kaaaaaaaaaa2")],
+        [
+            _message(
+                {"$type": "network.bsky.jetstream.subscribeEvents#identity", "seq": 2, "did": DID}
+            ),
+            _commit(3, rkey="3kaaaaaaaaab2"),
+        ],
+    ]
+    paths: list[str] = []
+
+    def handler(ws: ServerConnection) -> None:
+        assert ws.request is not None
+        paths.append(ws.request.path)
+        for frame in rounds[min(len(paths), len(rounds)) - 1]:
+            ws.send(frame)
+        ws.close(1001, "going away")
+
+    server: Server = serve(handler, "127.0.0.1", 0, subprotocols=[Subprotocol("xrpc.v1.json")])
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
+        stream = JetstreamStream(
+            url,
+            Subscription(frozenset({STANDARD_DOCUMENT}), frozenset({DID})),
+            tuning=FAST,
+            compress=False,
+        )
+        with Running(stream) as running:
+            running.wait_for(lambda: len(running.events) == 2 and running.cursor == 3)
+    finally:
+        server.shutdown()
+        thread.join(5)
+    assert [e.rkey for e in running.events] == ["3kaaaaaaaaaa2", "3kaaaaaaaaab2"]
+    assert "cursor" not in paths[0] and "cursor=1" in paths[1]
+
+
+def test_an_error_frame_ends_the_stream_with_a_stream_error() -> None:
+    frame = json.dumps({"$type": "error", "error": "InternalError", "message": "boom"})
+    with _serving([frame]) as (url, _):
+        stream = JetstreamStream(
+            url, Subscription(frozenset({STANDARD_DOCUMENT}), None), tuning=FAST
+        )
+        error = Running(stream).wait_ended(timeout=20)
+    assert type(error) is StreamError and "InternalError" in str(error)
