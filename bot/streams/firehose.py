@@ -20,7 +20,6 @@ check is dropped with one logged line; the stream goes on.
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 from functools import partial
@@ -29,24 +28,27 @@ from typing import Any
 from atproto_firehose import FirehoseSubscribeReposClient
 from atproto_subscription import ErrorFrame, Frame, MessageFrame
 
-from bot.errors import CursorTooOld, FeedbotError, RecordError, StreamError
+from bot.errors import RecordError
 from bot.netguard import Resolver, system_resolve
 from bot.streams import Deliver, Op, RecordEvent, Subscription
-from bot.streams.checks import checked_event, checked_seq, wanted
+from bot.streams.checks import checked_event, wanted
 from bot.streams.dagcbor import car_blocks, cid_text, record_json
 from bot.streams.dial import host_port, public_socket, websocket_base
-from bot.streams.reconnect import Connection, ManagedClient, Pump, Tuning, describe, translated
+from bot.streams.reconnect import (
+    Connection,
+    FrameReader,
+    ManagedClient,
+    Pump,
+    Tuning,
+    Undecodable,
+    refusal,
+    translated,
+)
 from bot.untrusted import log_safe
-
-log = logging.getLogger("bot.streams.firehose")
 
 #: the error names and #info names that say "this cursor can't be served"
 CURSOR_REFUSALS = frozenset({"OutdatedCursor", "FutureCursor"})
 _WRITES = (Op.CREATE.value, Op.UPDATE.value)
-
-
-class _Dropped(Exception):
-    """A frame that could not be decoded: logged and skipped."""
 
 
 class _Client(ManagedClient, FirehoseSubscribeReposClient):  # type: ignore[misc]
@@ -54,26 +56,17 @@ class _Client(ManagedClient, FirehoseSubscribeReposClient):  # type: ignore[misc
 
     def _decode_frame(self, raw_frame: str | bytes) -> MessageFrame | None:
         if isinstance(raw_frame, str):
-            raise _Dropped("a text frame")
+            raise Undecodable("a text frame")
         try:
             frame = Frame.from_bytes(raw_frame)
         except Exception as exc:  # the edge: whatever libipld makes of hostile bytes
-            raise _Dropped(f"undecodable frame ({type(exc).__name__})") from None
+            raise Undecodable(f"undecodable frame ({type(exc).__name__})") from None
         if isinstance(frame, ErrorFrame):
             name, message = str(frame.body.error), str(frame.body.message or "")
-            reason = log_safe(f"{name}: {message}"[:200])
-            if name in CURSOR_REFUSALS:
-                raise CursorTooOld(f"{self.connection.endpoint}: {reason}")
-            raise StreamError(f"{self.connection.endpoint} refused: {reason}")
+            raise refusal(self.connection.endpoint, name, message, CURSOR_REFUSALS)
         if not isinstance(frame, MessageFrame) or not isinstance(frame.body, dict):
-            raise _Dropped("a frame that is neither a message nor an error")
+            raise Undecodable("a frame that is neither a message nor an error")
         return frame
-
-    def _handle_frame_decoding_error(self, exception: Exception) -> None:
-        if isinstance(exception, _Dropped):
-            log.warning("dropped frame endpoint=%s reason=%s", self.connection.endpoint, exception)
-            return
-        raise exception
 
 
 class FirehoseStream:
@@ -98,84 +91,41 @@ class FirehoseStream:
         self.rng = rng or random.Random()
 
     def run(self, cursor: int | None, deliver: Deliver, stop: threading.Event) -> None:
-        closing = threading.Event()
+        pump = Pump(self.endpoint, self.tuning)
         dial = None
         if self.public_only:
             dial = partial(public_socket, *host_port(self.base_uri), self.resolve)
         connection = Connection(
-            self.endpoint, self.tuning, closing=closing, rng=self.rng, dial=dial
+            self.endpoint, self.tuning, closing=pump.closing, rng=self.rng, dial=dial
         )
-        pump = Pump(self.endpoint, self.tuning, closing)
         client = _Client(
             {"cursor": cursor} if cursor is not None else None,
             base_uri=self.base_uri,
             recv_timeout=None,  # quiet repos are normal; pings detect a dead link
         )
         client.connection = connection
-        reader = _Reader(self.endpoint, self.subscription, client, pump, cursor)
-        pump.run(
-            lambda: client.start(reader.on_message, reader.on_callback_error),
-            client.stop,
-            deliver,
-            stop,
-            partial(translated, self.endpoint),
-        )
+        reader = _Reader(self.endpoint, self.subscription, client, pump, cursor, CURSOR_REFUSALS)
+        pump.run(reader, deliver, stop, partial(translated, self.endpoint))
 
 
-class _Reader:
+class _Reader(FrameReader):
     """Turns the frames of one ``run`` into checked events (on the SDK's thread)."""
 
-    def __init__(
-        self,
-        endpoint: str,
-        subscription: Subscription,
-        client: _Client,
-        pump: Pump,
-        cursor: int | None,
-    ) -> None:
-        self.endpoint = endpoint
-        self.subscription = subscription
-        self.client = client
-        self.pump = pump
-        self.last_seq = cursor or 0
+    client: _Client
 
     def on_message(self, frame: MessageFrame) -> None:
-        self.client.connection.frame()
         body: dict[str, Any] = frame.body
-        kind = frame.type
-        if kind == "#info":
-            name = body.get("name")
-            if name in CURSOR_REFUSALS:
-                message = log_safe(str(body.get("message") or "")[:200])
-                self._fail(CursorTooOld(f"{self.endpoint}: {name}: {message}"))
+        seq = self.fresh_seq(frame.type, body, info=frame.type == "#info")
+        if seq is None:
             return
-        try:
-            seq = checked_seq(body.get("seq"))
-        except RecordError as exc:
-            self._drop(f"{kind}: {exc}")
-            return
-        if seq <= self.last_seq:
-            return  # seen already (a replay after reconnecting)
-        self.last_seq = seq
         self.client.update_params({"cursor": seq})  # a reconnect resumes after it
-        events = self._commit(seq, body) if kind == "#commit" else []
+        events = self._commit(seq, body) if frame.type == "#commit" else []
         self.pump.put(seq, events)
-
-    def on_callback_error(self, exc: BaseException) -> None:
-        # a bug of ours on one frame: said once, without a traceback; the stream goes on
-        log.error("stream frame failed endpoint=%s error=%s", self.endpoint, describe(exc))
-
-    def _fail(self, error: FeedbotError) -> None:
-        self.pump.fail(error)
-        self.client.stop()
-
-    def _drop(self, reason: str) -> None:
-        log.warning("dropped event endpoint=%s reason=%s", self.endpoint, reason)
 
     def _commit(self, seq: int, body: dict[str, Any]) -> list[RecordEvent]:
         repo, ops = body.get("repo"), body.get("ops")
         if not isinstance(repo, str) or not isinstance(ops, list):
-            self._drop(f"seq={seq}: a commit without repo or ops")
+            self.drop(f"seq={seq}: a commit without repo or ops")
             return []
         if self.subscription.dids is not None and repo not in self.subscription.dids:
             return []
@@ -192,7 +142,7 @@ class _Reader:
             try:
                 blocks = car_blocks(body.get("blocks") or b"")
             except RecordError as exc:
-                self._drop(f"seq={seq} repo={log_safe(repo)}: {exc}")
+                self.drop(f"seq={seq} repo={log_safe(repo)}: {exc}")
                 return []
         events = []
         for op, collection, rkey in chosen:
@@ -200,7 +150,7 @@ class _Reader:
                 events.append(self._event(seq, repo, collection, rkey, op, blocks))
             except RecordError as exc:
                 shown = log_safe(f"at://{repo}/{collection}/{rkey}"[:300])
-                self._drop(f"seq={seq} uri={shown}: {exc}")
+                self.drop(f"seq={seq} uri={shown}: {exc}")
         return events
 
     @staticmethod

@@ -23,7 +23,6 @@ than ``ConsumerTooSlow`` (which reconnects) raises ``StreamError``.
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 from functools import partial
@@ -36,13 +35,20 @@ from atproto_jetstream.models import ErrorFrame, MessageFrame, parse_frame
 
 from bot.errors import CursorTooOld, FeedbotError, RecordError, StreamError
 from bot.streams import Deliver, Subscription
-from bot.streams.checks import checked_event, checked_seq, wanted
+from bot.streams.checks import checked_event, wanted
 from bot.streams.dagcbor import MAX_RECORD_BYTES
 from bot.streams.dial import websocket_base
-from bot.streams.reconnect import Connection, ManagedClient, Pump, Tuning, describe
+from bot.streams.reconnect import (
+    Connection,
+    FrameReader,
+    ManagedClient,
+    Pump,
+    Tuning,
+    Undecodable,
+    describe,
+    refusal,
+)
 from bot.untrusted import log_safe
-
-log = logging.getLogger("bot.streams.jetstream")
 
 #: Bluesky's public instance, when the config names none
 DEFAULT_URL = "wss://jetstream.us-east.bsky.network"
@@ -60,10 +66,6 @@ _INFO = f"{_PREFIX}#info"
 _CONSUMER_TOO_SLOW = "ConsumerTooSlow"
 
 
-class _Dropped(Exception):
-    """A frame that could not be decoded: logged and skipped."""
-
-
 class _Client(ManagedClient, JetstreamClient):  # type: ignore[misc]
     """The SDK's Jetstream client, with our lifecycle, handing on raw payloads."""
 
@@ -74,27 +76,18 @@ class _Client(ManagedClient, JetstreamClient):  # type: ignore[misc]
                 raw_frame = self._compression.decompress(bytes(raw_frame))
             frame = parse_frame(raw_frame)
         except Exception as exc:  # the edge: whatever the decoders make of hostile bytes
-            raise _Dropped(f"undecodable frame ({describe(exc)})") from None
+            raise Undecodable(f"undecodable frame ({describe(exc)})") from None
         if isinstance(frame, ErrorFrame):
             name, message = str(frame.error), str(frame.message or "")
-            reason = log_safe(f"{name}: {message}"[:200])
             if name == _CONSUMER_TOO_SLOW:  # the SDK reconnects on it
                 raise JetstreamConsumerTooSlowError(XrpcError(name, message))
-            if name in CURSOR_REFUSALS:
-                raise CursorTooOld(f"{self.connection.endpoint}: {reason}")
-            raise StreamError(f"{self.connection.endpoint} refused: {reason}")
+            raise refusal(self.connection.endpoint, name, message, CURSOR_REFUSALS)
         seq = frame.payload.get("seq")
         if isinstance(seq, int) and not isinstance(seq, bool):
             if self._cursor is not None and seq <= self._cursor:
                 return None  # the server replays the cursor's own event: seen already
             self._track_cursor(seq)  # a reconnect resumes from here
         return frame
-
-    def _handle_frame_decoding_error(self, exception: Exception) -> None:
-        if isinstance(exception, _Dropped):
-            log.warning("dropped frame endpoint=%s reason=%s", self.connection.endpoint, exception)
-            return
-        raise exception
 
 
 class JetstreamStream:
@@ -133,9 +126,8 @@ class JetstreamStream:
         return params
 
     def run(self, cursor: int | None, deliver: Deliver, stop: threading.Event) -> None:
-        closing = threading.Event()
-        connection = Connection(self.endpoint, self.tuning, closing=closing, rng=self.rng)
-        pump = Pump(self.endpoint, self.tuning, closing)
+        pump = Pump(self.endpoint, self.tuning)
+        connection = Connection(self.endpoint, self.tuning, closing=pump.closing, rng=self.rng)
         try:
             client = _Client(
                 self.params(cursor),
@@ -150,13 +142,7 @@ class JetstreamStream:
             client._track_cursor(cursor)  # the replayed event at the cursor is seen already
         reader = _Reader(self, client, pump, cursor)
         try:
-            pump.run(
-                lambda: client.start(reader.on_message, reader.on_callback_error),
-                client.stop,
-                deliver,
-                stop,
-                partial(_translated, self.endpoint),
-            )
+            pump.run(reader, deliver, stop, partial(_translated, self.endpoint))
         finally:
             # the SDK never closes the HTTP client it fetched the dictionary with
             dictionary_client = getattr(client, "_xrpc_client", None)
@@ -164,47 +150,33 @@ class JetstreamStream:
                 dictionary_client.request.close()
 
 
-class _Reader:
+class _Reader(FrameReader):
     """Turns the payloads of one ``run`` into checked events (on the SDK's thread)."""
+
+    client: _Client
 
     def __init__(
         self, stream: JetstreamStream, client: _Client, pump: Pump, cursor: int | None
     ) -> None:
+        super().__init__(
+            stream.endpoint, stream.subscription, client, pump, cursor, CURSOR_REFUSALS
+        )
         self.stream = stream
-        self.endpoint = stream.endpoint
-        self.subscription = stream.subscription
-        self.client = client
-        self.pump = pump
-        self.last_seq = cursor or 0
 
     def on_message(self, frame: MessageFrame) -> None:
-        self.client.connection.frame()
         self.stream.compressed = bool(self.client.compressed)
         payload: dict[str, Any] = frame.payload
         kind = payload.get("$type")
-        if kind == _INFO:
-            name = payload.get("name")
-            if name in CURSOR_REFUSALS:
-                message = log_safe(str(payload.get("message") or "")[:200])
-                self.pump.fail(CursorTooOld(f"{self.endpoint}: {name}: {message}"))
-                self.client.stop()
-            return
-        try:
-            seq = checked_seq(payload.get("seq"))
-        except RecordError as exc:
-            self._drop(f"{log_safe(str(kind)[:80])}: {exc}")
-            return
-        if seq <= self.last_seq:
-            return
-        self.last_seq = seq
-        if kind != _COMMIT:
-            self.pump.put(seq, ())  # identity, account, sync: only the cursor moves
+        seq = self.fresh_seq(kind, payload, info=kind == _INFO)
+        if seq is None:
             return
         did, collection = payload.get("did"), payload.get("collection")
-        if not (isinstance(did, str) and isinstance(collection, str)) or not wanted(
-            self.subscription, did, collection
+        if (
+            kind != _COMMIT  # identity, account, sync: only the cursor moves
+            or not (isinstance(did, str) and isinstance(collection, str))
+            or not wanted(self.subscription, did, collection)  # whatever the server thinks
         ):
-            self.pump.put(seq, ())  # outside the subscription, whatever the server thinks
+            self.pump.put(seq, ())
             return
         try:
             event = checked_event(
@@ -217,17 +189,10 @@ class _Reader:
                 payload.get("record"),
             )
         except RecordError as exc:
-            self._drop(f"seq={seq} repo={log_safe(did[:100])}: {exc}")
+            self.drop(f"seq={seq} repo={log_safe(did[:100])}: {exc}")
             self.pump.put(seq, ())
             return
         self.pump.put(seq, (event,))
-
-    def on_callback_error(self, exc: BaseException) -> None:
-        # a bug of ours on one frame: said once, without a traceback; the stream goes on
-        log.error("stream frame failed endpoint=%s error=%s", self.endpoint, describe(exc))
-
-    def _drop(self, reason: str) -> None:
-        log.warning("dropped event endpoint=%s reason=%s", self.endpoint, reason)
 
 
 def _translated(endpoint: str, exc: BaseException) -> FeedbotError:

@@ -41,8 +41,9 @@ from typing import Any
 from atproto_subscription import WebsocketClientBase
 from websockets.exceptions import ConnectionClosedOK
 
-from bot.errors import FeedbotError, StreamError
-from bot.streams import Batch, Deliver, RecordEvent
+from bot.errors import CursorTooOld, FeedbotError, RecordError, StreamError
+from bot.streams import Batch, Deliver, RecordEvent, Subscription
+from bot.streams.checks import checked_seq
 from bot.untrusted import log_safe
 
 log = logging.getLogger("bot.streams")
@@ -86,6 +87,19 @@ class Tuning:
 
 class Stopped(Exception):
     """Raised inside the SDK's loop to leave it: ``stop`` was set while waiting."""
+
+
+class Undecodable(Exception):
+    """A frame that could not be decoded: logged and skipped, the stream goes on."""
+
+
+def refusal(endpoint: str, name: str, message: str, cursor_refusals: frozenset[str]) -> StreamError:
+    """An error frame (or notice) of the server as ours: ``CursorTooOld`` when it says
+    the cursor can't be served, else ``StreamError``."""
+    reason = log_safe(f"{name}: {message}"[:200])
+    if name in cursor_refusals:
+        return CursorTooOld(f"{endpoint}: {reason}")
+    return StreamError(f"{endpoint} refused: {reason}")
 
 
 class Connection:
@@ -190,6 +204,64 @@ class ManagedClient(WebsocketClientBase):  # type: ignore[misc]  # the SDK has n
             return False  # the server closed normally (a restart): come back
         return bool(super()._handle_websocket_error_or_stop(exception))
 
+    def _handle_frame_decoding_error(self, exception: Exception) -> None:
+        if isinstance(exception, Undecodable):
+            log.warning("dropped frame endpoint=%s reason=%s", self.connection.endpoint, exception)
+            return
+        raise exception
+
+
+class FrameReader:
+    """What both transports do with a decoded frame first (on the SDK's thread): count
+    it, end the stream on a cursor notice, check its seq and skip one seen already."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        subscription: Subscription,
+        client: ManagedClient,
+        pump: Pump,
+        cursor: int | None,
+        cursor_refusals: frozenset[str],
+    ) -> None:
+        self.endpoint = endpoint
+        self.subscription = subscription
+        self.client = client
+        self.pump = pump
+        self.last_seq = cursor or 0
+        self.cursor_refusals = cursor_refusals
+
+    def on_message(self, frame: Any) -> None:
+        """One decoded frame: the transport's own."""
+        raise NotImplementedError
+
+    def fresh_seq(self, kind: object, body: dict[str, Any], *, info: bool) -> int | None:
+        """The frame's seq if it is new and well-formed; None to skip the frame."""
+        self.client.connection.frame()
+        if info:  # a notice: no seq, no events
+            name = body.get("name")
+            if isinstance(name, str) and name in self.cursor_refusals:
+                message = str(body.get("message") or "")
+                self.pump.fail(refusal(self.endpoint, name, message, self.cursor_refusals))
+                self.client.stop()
+            return None
+        try:
+            seq = checked_seq(body.get("seq"))
+        except RecordError as exc:
+            self.drop(f"{log_safe(str(kind)[:80])}: {exc}")
+            return None
+        if seq <= self.last_seq:
+            return None  # seen already (a replay after reconnecting)
+        self.last_seq = seq
+        return seq
+
+    def on_callback_error(self, exc: BaseException) -> None:
+        # a bug of ours on one frame: said once, without a traceback; the stream goes on
+        log.error("stream frame failed endpoint=%s error=%s", self.endpoint, describe(exc))
+
+    def drop(self, reason: str) -> None:
+        log.warning("dropped event endpoint=%s reason=%s", self.endpoint, reason)
+
 
 @dataclass(frozen=True)
 class _Frame:
@@ -205,10 +277,11 @@ class _Ended:
 class Pump:
     """Frames from the SDK client's thread → batches delivered on the caller's thread."""
 
-    def __init__(self, endpoint: str, tuning: Tuning, closing: threading.Event) -> None:
+    def __init__(self, endpoint: str, tuning: Tuning) -> None:
         self.endpoint = endpoint
         self.tuning = tuning
-        self.closing = closing
+        #: set once ``run`` is ending: the reading thread and its waits give up
+        self.closing = threading.Event()
         self._queue: queue.Queue[_Frame | _Ended] = queue.Queue(maxsize=QUEUE_FRAMES)
 
     # --- the reading thread ------------------------------------------------------------
@@ -233,30 +306,31 @@ class Pump:
 
     def run(
         self,
-        start: Callable[[], None],
-        stop_client: Callable[[], None],
+        reader: FrameReader,
         deliver: Deliver,
         stop: threading.Event,
         translate: Callable[[BaseException], FeedbotError],
     ) -> None:
-        """Read with ``start`` on a thread, deliver here until ``stop`` or an error."""
+        """Read with ``reader``'s SDK client on a thread, deliver here until ``stop`` or
+        an error."""
+        client = reader.client
 
         def read() -> None:
             try:
-                start()
+                client.start(reader.on_message, reader.on_callback_error)
             except BaseException as exc:  # handed to the caller's thread, raised there
                 self._put(_Ended(exc))
             else:
                 self._put(_Ended(None))
 
-        reader = threading.Thread(target=read, name=f"stream {self.endpoint}", daemon=True)
-        reader.start()
+        thread = threading.Thread(target=read, name=f"stream {self.endpoint}", daemon=True)
+        thread.start()
         try:
             self._deliver(deliver, stop, translate)
         finally:
             self.closing.set()
-            stop_client()
-            reader.join(timeout=JOIN_SECONDS)
+            client.stop()
+            thread.join(timeout=JOIN_SECONDS)
 
     def _deliver(
         self,
