@@ -52,8 +52,9 @@ log = logging.getLogger("bot.streams")
 POLL_SECONDS = 0.2
 #: frames waiting between the reading and the delivering thread
 QUEUE_FRAMES = 1024
-#: how long ``run`` waits for the reading thread once it is told to stop
-JOIN_SECONDS = 2.0
+#: how long ``run`` waits for the reading thread once it is told to stop (a thread
+#: still in a handshake then ends by itself, delivering nothing)
+JOIN_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
