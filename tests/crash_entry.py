@@ -1,7 +1,11 @@
 """Test-only bot entry: ``feedbot run --once``, except that the Bluesky publisher is
-wrapped so the process SIGKILLs itself at one of the two dangerous moments.
+wrapped so the process SIGKILLs itself at one of the two dangerous moments of a post
+(``before-write``, ``after-write``) or of a deletion (``before-delete``, ``after-delete``).
 
-    python tests/crash_entry.py CONFIG --kill {none,before-write,after-write}
+    python tests/crash_entry.py CONFIG --kill {none,before-write,...} [--delete ITEM]
+
+With ``--delete ITEM`` it first tells the pipeline that ITEM's document was deleted at the
+source (``Pipeline.delete_item``, as a stream's delete event does), then runs the pass.
 
 Everything else is the real bot: config loading, the state file, the records source, the
 summarizer, the composer, the pipeline (crash recovery included) and ``BlueskyPublisher``.
@@ -22,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import load_config
 from bot.logs import setup_logging
-from bot.model import Plan, StrongRef, Target, Thread
+from bot.model import Deletion, Plan, StrongRef, Target, Thread
 from bot.publish import Publisher
 from bot.publish.preview import PreviewPublisher
 from bot.state import State
@@ -53,11 +57,21 @@ class KillingPublisher:
     def prepare_boost(self, root: StrongRef, target: Target, *, now: datetime) -> Plan:
         return self.inner.prepare_boost(root, target, now=now)
 
+    def delete(self, deletion: Deletion) -> int:
+        if self.kill == "before-delete":
+            os.kill(os.getpid(), signal.SIGKILL)  # the deletion is planned, nothing deleted
+        deleted = self.inner.delete(deletion)
+        if self.kill == "after-delete":
+            os.kill(os.getpid(), signal.SIGKILL)  # deleted; the state doesn't know yet
+        return deleted
+
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("config")
-    parser.add_argument("--kill", choices=("none", "before-write", "after-write"), default="none")
+    kills = ("none", "before-write", "after-write", "before-delete", "after-delete")
+    parser.add_argument("--kill", choices=kills, default="none")
+    parser.add_argument("--delete", metavar="ITEM", help="the item deleted at the source")
     args = parser.parse_args()
 
     # no secrets handed to the log filter: the publisher itself must not log them
@@ -69,8 +83,13 @@ def main() -> int:
         name: p if isinstance(p, PreviewPublisher) else KillingPublisher(p, args.kill)
         for name, p in pipeline.publishers.items()
     }
+    if args.delete:
+        for feed in config.feeds:
+            outcome = pipeline.delete_item(feed, args.delete)
+            print(json.dumps({"feed": feed.name, "delete": type(outcome).__name__}))
     for report in pipeline.run_once():
-        print(json.dumps({"feed": report.feed, "posted": report.posted, "new": report.new}))
+        line = {"feed": report.feed, "posted": report.posted, "new": report.new}
+        print(json.dumps({**line, "deleted": report.deleted}))
     state.close()
     return 0
 
