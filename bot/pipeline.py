@@ -277,7 +277,7 @@ class Pipeline:
 
     def publish_pending(self, feed: FeedSettings, report: FeedReport) -> None:
         if not self.dry_run:
-            report.posted += self.recover(feed.name)
+            report.posted += self.recover(feed.name, report=report)
         pending = self.state.pending(
             feed.name, max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED
         )
@@ -422,15 +422,25 @@ class Pipeline:
 
     # --- crash recovery --------------------------------------------------------------
 
-    def recover(self, feed: str | None = None, *, skip: Set[str] = frozenset()) -> int:
-        """Finish threads a crash left behind: look before writing, never write twice."""
+    def recover(
+        self,
+        feed: str | None = None,
+        *,
+        skip: Set[str] = frozenset(),
+        report: FeedReport | None = None,
+    ) -> int:
+        """Finish threads (and deletions) a crash or an unclear failure left behind: look
+        before writing, never write twice. Returns the threads posted; deletions finished
+        are counted in ``report``."""
         done = 0
         for row in self.state.in_flight(feed=feed):
             if row.feed in skip:
                 continue
             self.state.adopt(row.id)
             if row.deletion is not None:
-                self._finish_deletion(row, row.deletion)
+                finished = self._finish_deletion(row, row.deletion)
+                if report is not None:
+                    report.deleted += finished
                 continue
             if row.plan is None:
                 # claimed but never planned: nothing can have been written
@@ -473,21 +483,23 @@ class Pipeline:
         )
         return 1
 
-    def _finish_deletion(self, row: ThreadRow, deletion: Deletion) -> None:
-        """Finish a deletion a crash left planned: ``delete`` looks before it deletes."""
+    def _finish_deletion(self, row: ThreadRow, deletion: Deletion) -> int:
+        """Finish a deletion a crash left planned (``delete`` looks before it deletes):
+        1 when done."""
         publisher = self.publishers.get(row.account)
         if publisher is None:
             log.warning("cannot recover deletion=%d: account %s is gone", row.id, row.account)
-            return
+            return 0
         try:
             deleted = publisher.delete(deletion)
         except PublishError as exc:
             kind = _error_kind(exc)
             self.state.fail(row.id, str(exc), kind=kind, maybe_written=kind == ErrorKind.TRANSIENT)
             log.warning("recovery failed deletion=%d item=%s error=%s", row.id, row.item, exc)
-            return
+            return 0
         self.state.mark_deleted(row.id)
         log.info("recovered deletion feed=%s item=%s records=%d", row.feed, row.item, deleted)
+        return 1
 
     # --- deleted at the source -------------------------------------------------------
 

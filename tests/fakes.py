@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.deletions import records_of
 from bot.errors import FeedbotError, SourceError
+from bot.lexicon import gate_records
 from bot.model import (
     Article,
     Deletion,
@@ -64,7 +65,14 @@ class FakePublisher:
         for post in thread.posts:
             self._n += 1
             posts.append(PlannedPost(f"rk{self._n}", f"cid{self._n}", {"text": post.text}))
-        return Plan(target.feed, target.item, target.url, "acct", "did:plc:fake", tuple(posts))
+        root = f"at://did:plc:fake/app.bsky.feed.post/{posts[0].rkey}"
+        gates = tuple(
+            PlannedPost(posts[0].rkey, f"gate{i}", record)
+            for i, record in enumerate(gate_records(root, thread.gate, created_at=now))
+        )
+        return Plan(
+            target.feed, target.item, target.url, "acct", "did:plc:fake", tuple(posts), gates
+        )
 
     def _refs(self, plan: Plan) -> tuple[StrongRef, ...]:
         return tuple(
