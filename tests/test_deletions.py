@@ -5,6 +5,8 @@ hand-written publisher fake behind the ``Publisher`` interface; the real PDS is 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from builders import Clock, article
 from fakes import Crash, FakePublisher, FakeSource
@@ -17,8 +19,8 @@ from bot.outcomes import Deleted, ItemStatus, Posted, Shown, Skipped, ThreadKind
 from bot.pipeline import MAX_ATTEMPTS
 from bot.state import State
 
-DELETE = {"deletions": "delete"}
-GATED = {"deletions": "delete", "replies": "nobody", "quotes": False}
+DELETE: dict[str, Any] = {"deletions": "delete"}
+GATED: dict[str, Any] = {"deletions": "delete", "replies": "nobody", "quotes": False}
 
 
 @pytest.fixture
@@ -26,7 +28,7 @@ def state() -> State:
     return State.memory(clock=Clock())
 
 
-def posted(state: State, publisher: FakePublisher, **feed: object) -> FakeSource:
+def posted(state: State, publisher: FakePublisher, **feed: Any) -> FakeSource:
     """One item posted on the fake account, with the feed set as asked."""
     source = FakeSource(article(1))
     [report] = pipeline(state, source, publisher, cfg=config(**feed)).run_once()
