@@ -19,8 +19,10 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -32,9 +34,12 @@ from bot.publish.preview import PreviewPublisher
 from bot.state import State
 from bot.wiring import build_pipeline
 
+T = TypeVar("T")
+
 
 class KillingPublisher:
-    """The real publisher, except that this process dies around ``write`` when asked."""
+    """The real publisher, except that this process dies around ``write`` or ``delete``
+    when asked."""
 
     def __init__(self, inner: Publisher, kill: str) -> None:
         self.inner = inner
@@ -46,24 +51,24 @@ class KillingPublisher:
     def find(self, plan: Plan) -> tuple[StrongRef, ...] | None:
         return self.inner.find(plan)
 
+    def _around(self, step: str, run: Callable[[], T]) -> T:
+        """``run`` the write or delete; die just before or just after it when asked (the
+        plan is saved then, and after it the state doesn't know yet)."""
+        if self.kill == f"before-{step}":
+            os.kill(os.getpid(), signal.SIGKILL)
+        done = run()
+        if self.kill == f"after-{step}":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return done
+
     def write(self, plan: Plan) -> tuple[StrongRef, ...]:
-        if self.kill == "before-write":
-            os.kill(os.getpid(), signal.SIGKILL)  # the plan is saved, nothing written
-        refs = self.inner.write(plan)
-        if self.kill == "after-write":
-            os.kill(os.getpid(), signal.SIGKILL)  # written; the state doesn't know yet
-        return refs
+        return self._around("write", lambda: self.inner.write(plan))
 
     def prepare_boost(self, root: StrongRef, target: Target, *, now: datetime) -> Plan:
         return self.inner.prepare_boost(root, target, now=now)
 
     def delete(self, deletion: Deletion) -> int:
-        if self.kill == "before-delete":
-            os.kill(os.getpid(), signal.SIGKILL)  # the deletion is planned, nothing deleted
-        deleted = self.inner.delete(deletion)
-        if self.kill == "after-delete":
-            os.kill(os.getpid(), signal.SIGKILL)  # deleted; the state doesn't know yet
-        return deleted
+        return self._around("delete", lambda: self.inner.delete(deletion))
 
 
 def main() -> int:
