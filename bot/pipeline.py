@@ -565,7 +565,9 @@ class Pipeline:
         """Claim, save the plan, delete, mark deleted: the order of a post."""
         publisher = self.publishers.get(deletion.account)
         if publisher is None:
-            return Failed(f"account {deletion.account} is not configured", transient=False)
+            error = f"account {deletion.account} is not configured"
+            log.warning("cannot delete feed=%s item=%s: %s", item.feed, item.id, error)
+            return Failed(error, transient=False)
         if self.dry_run:
             publisher.delete(deletion)
             return Shown()

@@ -191,3 +191,19 @@ def test_feedbot_delete_by_hand_with_a_dry_run_first(pds: LocalPds, tmp_path: Pa
     assert "Traceback" not in twice.stderr
     again = run_bot(config, account)
     assert lines(again)[-1]["posted"] == 0 and in_repo(pds, account) == 0
+
+
+def test_a_record_already_deleted_by_hand_does_not_fail_the_deletion(
+    pds: LocalPds, tmp_path: Path
+) -> None:
+    config, account = setup(tmp_path, pds, "delete")
+    records = post_and_count(pds, config, account)
+    # the owner deleted the postgate in an app: deleting it again would fail the commit
+    (postgate,) = posts_in_repo(pds, account, GATES[1])
+    pds.delete_record(account, postgate["uri"])
+    done = run_bot(config, account, delete=ITEM)
+    assert done.returncode == 0, done.stderr
+    assert lines(done)[0] == {"feed": "crash", "delete": "Deleted"}
+    assert f"records={records - 1}" in done.stderr
+    assert in_repo(pds, account) == 0
+    assert item_status(tmp_path) == ItemStatus.DELETED
