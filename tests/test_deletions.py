@@ -5,6 +5,9 @@ hand-written publisher fake behind the ``Publisher`` interface; the real PDS is 
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +15,7 @@ from builders import Clock, article
 from fakes import Crash, FakePublisher, FakeSource
 from test_pipeline import config, pipeline
 
+from bot.cli import main
 from bot.deletions import MAX_WRITES, Written, plan_deletions, records_of
 from bot.errors import DeleteRefused, RejectedError, RepostRefused, TransientError
 from bot.model import Plan, PlannedPost, RecordKey
@@ -19,6 +23,8 @@ from bot.outcomes import Deleted, ItemStatus, Posted, Shown, Skipped, ThreadKind
 from bot.pipeline import MAX_ATTEMPTS
 from bot.state import State
 
+ROOT = Path(__file__).resolve().parent.parent
+THREADS_URL = "https://eurasia-notes.example/notes/threads"
 DELETE: dict[str, Any] = {"deletions": "delete"}
 GATED: dict[str, Any] = {"deletions": "delete", "replies": "nobody", "quotes": False}
 
@@ -314,3 +320,38 @@ def test_a_deletion_counts_one_point_a_record_in_the_budget_history(state: State
     # the thread's 2 posts and 2 gates were created (and still count), 4 records deleted
     assert writes == [(4, 0), (0, 4)]
     assert sum(points(c, d) for c, d in writes) == 4 * 3 + 4 * 1
+
+
+# --- the command, in process (the shipped config: sample records, preview account) ---
+
+
+def test_feedbot_delete_shows_with_dry_run_then_deletes_and_refuses_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FEEDBOT_CONFIG", raising=False)
+    assert main(["run", "--once"]) == 0
+    capsys.readouterr()
+
+    assert main(["delete", THREADS_URL, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    # the preview account "posted" the note's two posts
+    assert "would delete 2 records" in out and out.count("   ✕ app.bsky.feed.post/") == 2
+    assert main(["delete", THREADS_URL, "--dry-run", "--json"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    shown = json.loads(line)
+    assert shown["item"].startswith("at://") and len(shown["delete"]) == 2
+    assert {r["collection"] for r in shown["delete"]} == {"app.bsky.feed.post"}
+
+    assert main(["delete", THREADS_URL]) == 0  # the preview account: shown, recorded
+    assert capsys.readouterr().out.endswith(f"{THREADS_URL}: deleted 0 records\n")
+    assert main(["items", "--status", "skipped", "--json"]) == 0
+    [row] = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert row["url"] == THREADS_URL and row["thread"] is None
+
+    assert main(["delete", THREADS_URL]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nothing deleted: none of its threads" in err
+    assert main(["delete", "https://nowhere.example/x"]) == 1
+    assert "unknown item" in capsys.readouterr().err

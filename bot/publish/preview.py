@@ -67,7 +67,8 @@ class PreviewPublisher:
                 self.out.write(json.dumps(line, ensure_ascii=False) + "\n")
             else:
                 head = f"── {deletion.feed} · {deletion.item}: would delete {len(records)} records"
-                uris = [f"at://{deletion.repo}/{r.collection}/{r.rkey}" for r in deletion.records]
+                repo = f"at://{deletion.repo}/" if deletion.repo else ""  # a preview's own
+                uris = [f"{repo}{r.collection}/{r.rkey}" for r in deletion.records]
                 lines = [head, *(f"   ✕ {uri}" for uri in uris)]
                 self.out.write("\n".join(map(log_safe, lines)) + "\n\n")
             self.out.flush()
