@@ -117,6 +117,17 @@ feeds:
     return path
 
 
+def wait_for_log(path: Path, needles: list[str], timeout: float = 60.0) -> None:
+    """Until the daemon's log holds every one of ``needles``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = path.read_text(errors="replace") if path.exists() else ""
+        if all(needle in text for needle in needles):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the daemon never logged {needles}; see {path}")
+
+
 def document(n: int, title: str) -> dict[str, Any]:
     text = " ".join(f"Sentence {i} of {title} says one plain thing." for i in range(30))
     return {
@@ -129,14 +140,15 @@ def document(n: int, title: str) -> dict[str, Any]:
 
 
 def measure(
-    pds: LocalPds, mode: str, source: str, docs: int, gap: float, spread: float | None
+    pds: LocalPds, mode: str, source: str, docs: int, gap: float, spread: float | None, tree: Path
 ) -> list[float]:
     author, bot = pds.create_account(f"{mode}a"), pds.create_account(f"{mode}b")
     folder = Path(tempfile.mkdtemp(prefix=f"feedbot-latency-{mode}-"))
     landings = Landings(pds, bot)
     env = {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(tree),
+        "PYTHONDONTWRITEBYTECODE": "1",
         "FEEDBOT_CONFIG": str(config(folder, pds, bot, author, source)),
         "BENCH_APP_PASSWORD": bot.password,
     }
@@ -146,7 +158,9 @@ def measure(
     )
     latencies: list[float] = []
     try:
-        time.sleep(3)
+        # backfill 0: what exists at the first listing is only marked seen, so wait for it
+        needles = ["pass latency", "stream connected"] if source else ["pass latency"]
+        wait_for_log(folder / "daemon.log", needles)
         pds.put_record(author, DOC, document(0, "Warm up"))
         if landings.wait(f"{SITE}/0", WARM_UP) is None:
             raise RuntimeError(f"{mode}: the warm-up thread never landed; see {folder}")
@@ -185,6 +199,7 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=50)
     parser.add_argument("--gap", type=float, default=1.0, help="seconds between documents")
     parser.add_argument("--modes", default="poll,jetstream,firehose")
+    parser.add_argument("--tree", type=Path, default=ROOT, help="the feedbot source to run")
     args = parser.parse_args()
     if not node_binary().exists():
         install_devenv()
@@ -204,7 +219,7 @@ def main() -> int:
                     source, spread = f"      follow: jetstream\n      jetstream: {bridge.url}", None
                 else:
                     source, spread = "      follow: firehose", None
-                latencies = measure(pds, mode, source, args.docs, args.gap, spread)
+                latencies = measure(pds, mode, source, args.docs, args.gap, spread, args.tree)
                 rows.append((mode, latencies))
                 print(f"{mode}: {len(latencies)} documents measured", flush=True)
         finally:
