@@ -240,9 +240,8 @@ def consume(url: str, consumer: str, collections: list[str], compress: bool) -> 
         counts["documents"] += collection == DOC
 
     if consumer == "feedbot":
-        from bot.streams.jetstream import JetstreamStream
-
         from bot.streams import Batch, Subscription
+        from bot.streams.jetstream import JetstreamStream
 
         wanted = Subscription(frozenset(collections), None)
         stream = JetstreamStream(url.removesuffix("/xrpc"), wanted, compress=compress)
