@@ -352,6 +352,8 @@ class FeedDefaults(Strict):
     backfill: Int = Field(3, ge=0)
     max_age: Duration | None = None
     edits: Literal["ignore", "repost"] = "ignore"
+    #: when a followed document is deleted at the source: leave its thread, or delete it
+    deletions: Literal["ignore", "delete"] = "ignore"
     hashtags: tuple[str, ...] = ()
     langs: tuple[str, ...] = ()
     enabled: Bool = True
