@@ -20,6 +20,8 @@ from bot.config import (
     FeedSourceSettings,
     RecordsSourceSettings,
 )
+from bot.errors import StreamError
+from bot.follow import StreamKind, StreamSpec
 from bot.http import make_client
 from bot.observe import NO_OBSERVER, Observer
 from bot.pipeline import Pipeline
@@ -29,6 +31,7 @@ from bot.publish.preview import PreviewPublisher
 from bot.sources import Source
 from bot.sources.records import RecordsSource
 from bot.state import State
+from bot.streams import Stream
 from bot.summarize import Summarizer, make_summarizer
 
 
@@ -164,3 +167,19 @@ def secrets_of(config: Config, env: Mapping[str, str]) -> list[str]:
         if llm is not None and llm.api_key_env and env.get(llm.api_key_env):
             out.append(env[llm.api_key_env])
     return out
+
+
+def make_stream(spec: StreamSpec) -> Stream:
+    """The transport for ``spec``: Jetstream or the firehose (``bot.streams``)."""
+    import importlib
+
+    module, name = {
+        StreamKind.JETSTREAM: ("bot.streams.jetstream", "JetstreamStream"),
+        StreamKind.FIREHOSE: ("bot.streams.firehose", "FirehoseStream"),
+    }[spec.kind]
+    try:
+        transport = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise StreamError(f"{spec.kind} streams are not available in this build") from exc
+    stream: Stream = transport(spec.url, spec.subscription, allow_private=spec.allow_private)
+    return stream
