@@ -707,7 +707,8 @@ class State:
         """Take an item for posting: ``Claimed`` with the new thread's id, or ``Refused``.
 
         A ``post`` is refused when the item is not pending any more or when this account
-        already has the same URL (from any feed); any kind is refused while another
+        already has the same URL from another item (of any feed: an edit the feed posts
+        again, ``edits: repost``, is the same item); any kind is refused while another
         thread of the item is in flight.
         """
         with self._write() as conn:
@@ -757,8 +758,16 @@ class State:
             return Refused(f"item is {status[0] if status else 'gone'}")
         dup = conn.execute(
             "SELECT feed, item FROM threads WHERE account = ? AND norm_url = ?"
-            " AND kind = ? AND status IN (?, ?, ?)",
-            (account, norm_url, ThreadKind.POST, *ThreadStatus.in_flight(), ThreadStatus.POSTED),
+            " AND kind = ? AND status IN (?, ?, ?) AND NOT (feed = ? AND item = ?)",
+            (
+                account,
+                norm_url,
+                ThreadKind.POST,
+                *ThreadStatus.in_flight(),
+                ThreadStatus.POSTED,
+                item.feed,
+                item.id,
+            ),
         ).fetchone()
         if dup is None:
             return None
