@@ -88,6 +88,15 @@ class FeedLocks:
             yield
 
 
+@dataclass(frozen=True)
+class Decided:
+    """What deciding a feed's articles produced, for the state to store."""
+
+    rows: ItemRows
+    edits: Edits
+    capped: frozenset[tuple[str, str]]  # (feed, id) of rows skipped for max_per_hour
+
+
 @dataclass
 class FeedReport:
     feed: str
@@ -264,10 +273,8 @@ class Pipeline:
         self, feed: FeedSettings, articles: Sequence[Article], report: FeedReport
     ) -> None:
         """Decide what the articles mean and store them: new, skipped, or edited."""
-        rows, edits = self._decide(
-            feed, articles, report, first=not self.state.has_history(feed.name)
-        )
-        self.state.store(rows, edits, norm=normalize_url)
+        got = self._decide(feed, articles, report, first=not self.state.has_history(feed.name))
+        self.state.store(got.rows, got.edits, norm=normalize_url, capped=got.capped)
 
     def _decide(
         self,
@@ -277,7 +284,7 @@ class Pipeline:
         *,
         first: bool,
         updated: Set[str] = frozenset(),
-    ) -> tuple[ItemRows, Edits]:
+    ) -> Decided:
         """What the articles mean, as rows to store: new, skipped (with the reason) or
         edited. ``updated`` are ids that came from a stream's update events: an update of
         a document never seen created is not news, and is skipped."""
@@ -305,6 +312,7 @@ class Pipeline:
             rows += [(a, ItemStatus.SKIPPED, note) for a in unseen_updates]
             report.skipped += len(unseen_updates)
         edits: Edits = []
+        capped: set[tuple[str, str]] = set()
         for decision in decisions:
             if decision.action == "publish":
                 rows.append((decision.article, ItemStatus.NEW, decision.note))
@@ -314,6 +322,7 @@ class Pipeline:
                 if not (wide and decision.action != "capped"):
                     rows.append((decision.article, ItemStatus.SKIPPED, decision.note))
                 if decision.action == "capped":
+                    capped.add((feed.name, decision.article.id))
                     log.warning(
                         "skipped feed=%s item=%s reason=%s",
                         feed.name,
@@ -322,7 +331,7 @@ class Pipeline:
                     )
             elif decision.action == "edited":
                 edits.append((decision.article, decision.note or "edited"))
-        return rows, edits
+        return Decided(rows, edits, frozenset(capped))
 
     # --- following a stream ----------------------------------------------------------
 
@@ -340,6 +349,7 @@ class Pipeline:
         reports: list[FeedReport] = []
         rows: ItemRows = []
         edits: Edits = []
+        capped: set[tuple[str, str]] = set()
         with self.feed_locks.hold(f.name for f in feeds):
             for feed in feeds:
                 source = self.sources.get(feed.name)
@@ -362,11 +372,18 @@ class Pipeline:
                     got = self._decide(
                         feed, read.articles, report, first=False, updated=read.updated
                     )
-                    rows += got[0]
-                    edits += got[1]
+                    rows += got.rows
+                    edits += got.edits
+                    capped |= got.capped
                 for item_id in read.deleted:
                     self.document_deleted(feed, item_id)
-            self.state.store(rows, edits, norm=normalize_url, stream=(endpoint, batch.cursor))
+            self.state.store(
+                rows,
+                edits,
+                norm=normalize_url,
+                stream=(endpoint, batch.cursor),
+                capped=capped,
+            )
         by_name = {f.name: f for f in feeds}
         for report in reports:
             if report.new:

@@ -23,7 +23,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Set
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -175,7 +175,8 @@ def _v5(db: sqlite_utils.Database) -> None:
 
 def _v6(db: sqlite_utils.Database) -> None:
     """Event-stream cursors per endpoint; when each item was last let through to be
-    posted (``admitted_at``), for a feed's ``max_per_hour``."""
+    posted (``admitted_at``) or held back by the cap (``capped_at``), for a feed's
+    ``max_per_hour``."""
     db.execute(
         """CREATE TABLE streams (
             endpoint TEXT PRIMARY KEY,
@@ -184,6 +185,7 @@ def _v6(db: sqlite_utils.Database) -> None:
         )"""
     )
     db.execute("ALTER TABLE items ADD COLUMN admitted_at TEXT")
+    db.execute("ALTER TABLE items ADD COLUMN capped_at TEXT")
     db.execute("CREATE INDEX items_admitted ON items (feed, admitted_at)")
 
 
@@ -511,12 +513,14 @@ class State:
         *,
         norm: Callable[[str], str],
         stream: tuple[str, int] | None = None,
+        capped: Set[tuple[str, str]] = frozenset(),
     ) -> None:
         """Store what a poll or a stream batch decided, in one transaction; with
         ``stream`` (endpoint, cursor) the stream's cursor moves in that same
-        transaction, so a crash never loses a batch's items nor replays past them."""
+        transaction, so a crash never loses a batch's items nor replays past them.
+        ``capped`` are the (feed, id) of rows skipped for the feed's ``max_per_hour``."""
         with self._write() as conn:
-            self._upsert_items(conn, rows, norm)
+            self._upsert_items(conn, rows, norm, capped)
             for article, note in edits:
                 self._edit(conn, article, norm, note)
             if stream is not None:
@@ -528,20 +532,25 @@ class State:
                 )
 
     def _upsert_items(
-        self, conn: sqlite3.Connection, rows: ItemRows, norm: Callable[[str], str]
+        self,
+        conn: sqlite3.Connection,
+        rows: ItemRows,
+        norm: Callable[[str], str],
+        capped: Set[tuple[str, str]],
     ) -> None:
         now = _iso(self.clock())
         for article, status, note in rows:
             conn.execute(
                 f"""INSERT INTO items (feed, id, url, norm_url, content_hash, first_seen,
-                       status, article, published, updated_at, note, admitted_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       status, article, published, updated_at, note, admitted_at, capped_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (feed, id) DO UPDATE SET
                        url = excluded.url, norm_url = excluded.norm_url,
                        content_hash = excluded.content_hash, article = excluded.article,
                        published = excluded.published, updated_at = excluded.updated_at,
                        note = excluded.note,
                        admitted_at = coalesce(excluded.admitted_at, items.admitted_at),
+                       capped_at = coalesce(excluded.capped_at, items.capped_at),
                        status = CASE WHEN items.status = '{ItemStatus.PLANNED}'
                                      THEN items.status ELSE excluded.status END,
                        attempts = CASE WHEN excluded.status = '{ItemStatus.NEW}' THEN 0
@@ -559,6 +568,7 @@ class State:
                     now,
                     note,
                     now if status == ItemStatus.NEW else None,
+                    now if (article.feed, article.id) in capped else None,
                 ),
             )
 
@@ -585,6 +595,14 @@ class State:
         (``max_per_hour`` counts these, whatever became of them later)."""
         row = self.conn.execute(
             "SELECT count(*) FROM items WHERE feed = ? AND admitted_at >= ?",
+            (feed, _iso(since)),
+        ).fetchone()
+        return int(row[0])
+
+    def capped_since(self, feed: str, since: datetime) -> int:
+        """How many of the feed's items ``max_per_hour`` held back since ``since``."""
+        row = self.conn.execute(
+            "SELECT count(*) FROM items WHERE feed = ? AND capped_at >= ?",
             (feed, _iso(since)),
         ).fetchone()
         return int(row[0])

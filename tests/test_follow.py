@@ -281,3 +281,18 @@ def test_capped_items_are_logged_with_the_reason(state: State, caplog: Any) -> N
             cfg.feeds,
         )
     assert "reason=over max_per_hour (1 in the last hour)" in caplog.text
+
+
+def test_status_shows_what_the_cap_held_back_and_each_stream_s_cursor(state: State) -> None:
+    from bot.status import gather, render
+
+    cfg = config(feed(repo="*", max_per_hour=1))
+    pipe = pipeline(state, cfg, {"f": FakeStreamedSource(did=None)}, FakePublisher())
+    burst = [event(n, f"r{n}", did=f"did:plc:a{n:02d}") for n in range(3)]
+    pipe.apply_batch(ENDPOINT, batch(42, *burst), cfg.feeds)
+    status = gather(cfg, state)
+    assert (status.feeds[0].capped_last_hour, status.feeds[0].max_per_hour) == (2, 1)
+    assert [(s.endpoint, s.cursor) for s in status.streams] == [(ENDPOINT, 42)]
+    text = render(status, terminal=False, now=state.clock())
+    assert "f: 2 items skipped in the last hour, over max_per_hour 1" in text
+    assert f"stream {ENDPOINT}: cursor 42, last batch 0s ago" in text
