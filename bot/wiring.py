@@ -181,5 +181,5 @@ def make_stream(spec: StreamSpec) -> Stream:
         transport = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:
         raise StreamError(f"{spec.kind} streams are not available in this build") from exc
-    stream: Stream = transport(spec.url, spec.subscription, allow_private=spec.allow_private)
+    stream: Stream = transport(spec.url, spec.subscription, public_only=not spec.allow_private)
     return stream

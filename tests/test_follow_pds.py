@@ -1,0 +1,225 @@
+"""The daemon following the real local PDS's firehose (``com.atproto.sync.subscribeRepos``)
+as a real process: a new document becomes a thread within seconds; SIGKILLed while
+documents arrive and restarted, it posts every document exactly once and resumes from
+its saved cursor; the stream server restarting mid-run is reconnected.
+
+The poll backstop runs once at start (the catch-up) and then only hourly, so whatever is
+posted within the test's bounds came through the stream.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from daemons import Daemon
+from pds import Account, LocalPds
+
+from bot.state import State
+
+DOC = "site.standard.document"
+POST = "app.bsky.feed.post"
+#: a new document's thread must land within this (the target is p50 < 2 s, p95 < 5 s;
+#: the bound leaves room for a loaded test machine)
+POSTED_WITHIN = 15.0
+
+
+def document(n: int, **extra: Any) -> dict[str, Any]:
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {
+        "site": "https://follow.example",
+        "path": f"/notes/{n}",
+        "title": f"Followed note {n}",
+        "publishedAt": now,
+        "textContent": f"Note {n} tells of a thing that happened. It has a second sentence.",
+        **extra,
+    }
+
+
+@pytest.fixture
+def world(pds: LocalPds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    author = pds.create_account("author")
+    bot = pds.create_account("poster")
+    pds.put_record(author, DOC, document(0))  # the back catalogue: seen, not posted
+    monkeypatch.setenv("FOLLOW_APP_PASSWORD", bot.password)
+    return {"pds": pds, "author": author, "bot": bot, "dir": tmp_path}
+
+
+def write_config(world: dict[str, Any], *, service: str | None = None) -> None:
+    pds: LocalPds = world["pds"]
+    author: Account = world["author"]
+    bot: Account = world["bot"]
+    lines = [
+        "state: state/feedbot.db",
+        "accounts:",
+        "  bot:",
+        "    type: bluesky",
+        f"    handle: {bot.handle}",
+        "    app_password: ${FOLLOW_APP_PASSWORD}",
+        f"    pds: {pds.pds_url}",
+        "feeds:",
+        "  - name: author",
+        "    account: bot",
+        "    interval: 1h",
+        "    backfill: 0",
+        "    source:",
+        "      type: atproto",
+        f"      repo: {author.did}",
+        f"      plc_url: {pds.plc_url}",
+        "      follow: firehose",
+        "      allow_private_addresses: true  # the local PDS is on 127.0.0.1",
+    ]
+    if service is not None:
+        lines.append(f"      service: {service}")
+    (world["dir"] / "feeds.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def posted(world: dict[str, Any]) -> dict[str, int]:
+    """``{document uri: threads posted for it}``."""
+    path = world["dir"] / "state" / "feedbot.db"
+    if not path.exists():
+        return {}
+    with State.open(path) as state:
+        rows = state.conn.execute(
+            "SELECT item, count(*) FROM threads WHERE status = 'posted' GROUP BY item"
+        ).fetchall()
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def wait_posted(world: dict[str, Any], uris: set[str], seconds: float) -> float:
+    """Seconds until every one of ``uris`` has a posted thread."""
+    started = time.monotonic()
+    while not uris <= set(posted(world)):
+        if time.monotonic() - started > seconds:
+            missing = uris - set(posted(world))
+            raise AssertionError(f"not posted within {seconds}s: {sorted(missing)}")
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def repo_posts(world: dict[str, Any]) -> int:
+    pds: LocalPds = world["pds"]
+    bot: Account = world["bot"]
+    count, cursor = 0, None
+    while True:
+        params: dict[str, Any] = {"repo": bot.did, "collection": POST, "limit": 100}
+        if cursor:
+            params["cursor"] = cursor
+        page = pds.query("com.atproto.repo.listRecords", **params)
+        count += len(page["records"])
+        cursor = page.get("cursor")
+        if len(page["records"]) < 100 or not cursor:
+            return count
+
+
+def thread_posts(world: dict[str, Any]) -> int:
+    with State.open(world["dir"] / "state" / "feedbot.db") as state:
+        rows = state.conn.execute(
+            "SELECT sum(json_array_length(posts)) FROM threads WHERE status = 'posted'"
+        ).fetchone()
+    return int(rows[0] or 0)
+
+
+@pytest.fixture
+def daemons(world: dict[str, Any]) -> Iterator[list[Daemon]]:
+    started: list[Daemon] = []
+    yield started
+    for daemon in started:
+        daemon.kill()
+
+
+def start(world: dict[str, Any], daemons: list[Daemon]) -> Daemon:
+    daemon = Daemon(world["dir"])
+    daemons.append(daemon)
+    daemon.wait_for(r"stream started endpoint=firehose ", seconds=60)
+    daemon.wait_for(r"polled feed=author new=", seconds=60)  # the catch-up listing
+    return daemon
+
+
+def test_a_new_document_is_posted_within_seconds_through_the_firehose(
+    world: dict[str, Any], daemons: list[Daemon]
+) -> None:
+    write_config(world)
+    daemon = start(world, daemons)
+    assert posted(world) == {}  # backfill 0: the back catalogue is not posted
+    uri, _ = world["pds"].put_record(world["author"], DOC, document(1))
+    took = wait_posted(world, {uri}, POSTED_WITHIN)
+    assert took < POSTED_WITHIN
+    line = daemon.wait_for(rf"posted feed=author item={re.escape(uri)} ")
+    assert "posts=" in line
+    assert daemon.stop() == 0
+    assert posted(world) == {uri: 1}
+    assert repo_posts(world) == thread_posts(world)
+    with State.open(world["dir"] / "state" / "feedbot.db") as state:
+        [stream] = state.streams()
+    assert stream.endpoint == f"firehose {world['pds'].pds_url}"
+    assert stream.cursor > 0
+
+
+def test_sigkill_while_documents_arrive_posts_each_exactly_once_after_a_restart(
+    world: dict[str, Any], daemons: list[Daemon]
+) -> None:
+    write_config(world)
+    first = start(world, daemons)
+    uris: list[str] = []
+    done = threading.Event()
+
+    def write_documents() -> None:
+        for n in range(1, 13):
+            uris.append(world["pds"].put_record(world["author"], DOC, document(n))[0])
+            time.sleep(0.25)
+        done.set()
+
+    writer = threading.Thread(target=write_documents)
+    writer.start()
+    try:
+        first.wait_for(r"posted feed=author ", seconds=POSTED_WITHIN)
+        first.stop(signal.SIGKILL)  # mid-stream: some posted, some not yet seen
+    finally:
+        writer.join(timeout=60)
+    assert done.is_set()
+    with State.open(world["dir"] / "state" / "feedbot.db") as state:
+        saved = state.stream_cursor(f"firehose {world['pds'].pds_url}")
+    assert saved is not None
+
+    second = start(world, daemons)
+    resumed = second.wait_for(r"stream starting endpoint=firehose ")
+    assert f"cursor={max(0, saved - 100)}" in resumed  # the saved cursor, less the window
+    wait_posted(world, set(uris), 60)
+    assert second.stop() == 0
+    counts = posted(world)
+    assert {u: counts.get(u) for u in uris} == {u: 1 for u in uris}
+    assert repo_posts(world) == thread_posts(world)  # nothing written twice in the repo
+
+
+def test_the_stream_server_restarting_mid_run_is_reconnected(
+    world: dict[str, Any], daemons: list[Daemon]
+) -> None:
+    from tcp_relay import TcpRelay
+
+    pds_url = urlsplit(world["pds"].pds_url)
+    relay = TcpRelay(pds_url.hostname or "127.0.0.1", pds_url.port or 80)
+    try:
+        write_config(world, service=relay.url)
+        daemon = start(world, daemons)
+        one, _ = world["pds"].put_record(world["author"], DOC, document(1))
+        wait_posted(world, {one}, POSTED_WITHIN)
+        relay.close_listener()
+        relay.drop_all()  # the server goes away...
+        two, _ = world["pds"].put_record(world["author"], DOC, document(2))
+        time.sleep(1.0)
+        relay.listen()  # ...and comes back on the same port
+        wait_posted(world, {two}, 60)  # reconnected from the cursor: nothing lost
+        assert daemon.stop() == 0
+        assert posted(world) == {one: 1, two: 1}
+    finally:
+        relay.close_listener()
+        relay.drop_all()
