@@ -199,12 +199,14 @@ class AtprotoSourceSettings(ContentUrls):
     """
 
     type: Literal["atproto"]
-    repo: str  # a handle, a DID, or "*" (every repo)
     follow: Literal["poll", "jetstream", "firehose"] = "poll"
     #: the Jetstream instance for ``follow: jetstream``
     jetstream: StreamUrl = DEFAULT_JETSTREAM
     #: the relay or PDS for ``follow: firehose``; default: the repo's own PDS
     service: StreamUrl | None = None
+    #: a handle, a DID, or "*" (every repo); after ``follow`` and ``service``, which its
+    #: check reads
+    repo: str
     collections: tuple[str, ...] = (STANDARD_DOCUMENT,)
     plc_url: HttpUrl = "https://plc.directory"
     #: used to resolve handles through com.atproto.identity.resolveHandle as a last resort
@@ -229,23 +231,18 @@ class AtprotoSourceSettings(ContentUrls):
 
     @field_validator("repo")
     @classmethod
-    def _handle_or_did(cls, value: str) -> str:
+    def _handle_or_did(cls, value: str, info: ValidationInfo) -> str:
         value = value.strip().removeprefix("@")
         if value == ANY_REPO:
+            follow = info.data.get("follow")
+            if follow == "poll":
+                raise ValueError('"*" needs follow: jetstream or firehose (it can\'t be polled)')
+            if follow == "firehose" and info.data.get("service") is None:
+                raise ValueError('"*" with follow: firehose needs service: (a relay)')
             return value
         if not re.fullmatch(r"did:[a-z]+:\S+|[A-Za-z0-9.-]+\.[A-Za-z][A-Za-z0-9-]*", value):
             raise ValueError('expected a handle (alice.example.com), a DID (did:plc:...) or "*"')
         return value
-
-    @model_validator(mode="after")
-    def _network_wide_needs_a_stream(self) -> AtprotoSourceSettings:
-        if self.repo != ANY_REPO:
-            return self
-        if self.follow == "poll":
-            raise ValueError('repo: "*" needs follow: jetstream or firehose (it can\'t be polled)')
-        if self.follow == "firehose" and self.service is None:
-            raise ValueError('repo: "*" with follow: firehose needs service: (a relay)')
-        return self
 
     @property
     def network_wide(self) -> bool:

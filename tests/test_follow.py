@@ -296,3 +296,18 @@ def test_status_shows_what_the_cap_held_back_and_each_stream_s_cursor(state: Sta
     text = render(status, terminal=False, now=state.clock())
     assert "f: 2 items skipped in the last hour, over max_per_hour 1" in text
     assert f"stream {ENDPOINT}: cursor 42, last batch 0s ago" in text
+
+
+def test_run_once_has_nothing_to_poll_for_a_network_wide_feed(http_server: Any) -> None:
+    import httpx
+
+    from bot.config import AtprotoSourceSettings
+    from bot.sources.atproto import AtprotoSource
+
+    settings = AtprotoSourceSettings(
+        type="atproto", repo="*", follow="jetstream", plc_url=http_server.url
+    )
+    with httpx.Client() as client:
+        poll = AtprotoSource("f", settings, client).poll({"kept": 1})
+    assert (poll.articles, poll.cursor, poll.problems) == ((), {"kept": 1}, ())
+    assert http_server.requests == []  # nothing asked of the network
