@@ -157,3 +157,51 @@ def test_a_reload_restarts_only_a_stream_whose_subscription_changed(
     assert made[1].spec.subscription.collections == {DOC, "com.whtwnd.blog.entry"}  # type: ignore[attr-defined]
     assert list(d.runners) == [made[1].endpoint]
     assert not d.runners[made[1].endpoint].stop.is_set()
+
+
+def test_events_become_articles_through_the_polling_path(http_server: LocalServer) -> None:
+    import httpx
+
+    from bot.config import AtprotoSourceSettings
+    from bot.sources.atproto import AtprotoSource
+
+    did = AUTHORS[0]
+    doc = {
+        "id": did,
+        "service": [
+            {
+                "id": "#atproto_pds",
+                "type": "AtprotoPersonalDataServer",
+                "serviceEndpoint": http_server.url,
+            }
+        ],
+    }
+    http_server.routes[f"/{did}"] = Response(200, json.dumps(doc))
+    http_server.routes["/xrpc/com.atproto.repo.getRecord"] = Response(
+        400, json.dumps({"error": "RecordNotFound", "message": "Could not locate record"})
+    )
+    settings = AtprotoSourceSettings(
+        type="atproto", repo=did, follow="firehose", plc_url=http_server.url
+    )
+    orphan = {**record(3, []), "site": f"at://{did}/site.standard.publication/3mnpubgone"}
+    events = (
+        create(1, did, 1, ["rust"]),
+        create(2, AUTHORS[1], 2, []),  # another repo: not this feed's
+        RecordEvent(3, did, DOC, "3mnwide00001", Op.UPDATE, "bafy1b", record(1, ["rust"])),
+        RecordEvent(4, did, DOC, "3mnwide00003", Op.CREATE, "bafy3", orphan),
+        RecordEvent(5, did, "com.whtwnd.blog.entry", "3mnw", Op.CREATE, "bafyw", {}),
+        RecordEvent(6, did, DOC, "3mnwide00009", Op.DELETE, None, None),
+    )
+    with httpx.Client() as client:
+        source = AtprotoSource("f", settings, client)
+        assert source.home_pds() == http_server.url
+        read = source.read_events(events)
+    uri = f"at://{did}/{DOC}/3mnwide00001"
+    assert [a.id for a in read.articles] == [uri, uri]
+    assert read.articles[0].url == "https://wide.example/n/1"
+    assert read.articles[0].refs[0].cid == "bafy1"  # the event's CID, for the card's refs
+    assert read.updated == {uri}
+    assert read.deleted == (f"at://{did}/{DOC}/3mnwide00009",)
+    [problem] = read.problems  # the document whose publication can't be found
+    assert problem.startswith(f"at://{did}/{DOC}/3mnwide00003: publication ")
+    assert "not found" in problem
