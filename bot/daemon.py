@@ -28,6 +28,7 @@ from types import FrameType
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING, STATE_STOPPED
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock, utcnow
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 MAX_WORKERS = 4
 #: how often the daemon checks that every stream it should follow is running
 STREAM_CHECK_SECONDS = 60
+#: a stream without a cursor is listed again this long after it started
+CATCH_UP_SETTLE = timedelta(seconds=10)
 
 
 def heartbeat_path(config: Config) -> Path:
@@ -237,8 +240,11 @@ class Daemon:
                     clock=self.clock,
                 )
                 self.runners[endpoint] = runner
+                fresh = self.state.stream_cursor(endpoint) is None
                 runner.start()
                 log.info("stream started endpoint=%s feeds=%s", endpoint, ",".join(runner.feeds))
+                if fresh:  # no cursor: the stream starts at the live tip, wherever that is
+                    self._list_again(runner.feeds)
 
     def _apply_batch(self, endpoint: str, batch: Batch) -> None:
         pipeline, config = self.pipeline, self.config  # one consistent pair
@@ -248,10 +254,28 @@ class Daemon:
         pipeline.apply_batch(endpoint, batch, feeds)
 
     def _catch_up(self, names: Sequence[str]) -> None:
-        """List the feeds' repos now (their stream lost its place)."""
+        """List the feeds' repos now (their stream lost its place), and once more when
+        the stream has surely connected again."""
         for name in names:
             if self.scheduler.get_job(name) is not None:
                 self.scheduler.modify_job(name, next_run_time=self.clock())
+        self._list_again(names)
+
+    def _list_again(self, names: Sequence[str]) -> None:
+        """One more listing of each feed ``CATCH_UP_SETTLE`` from now. A stream without a
+        cursor starts at the live tip when it connects, which may be just after the first
+        listing; the second one closes that gap (what both see is deduplicated)."""
+        when = self.clock() + CATCH_UP_SETTLE
+        for name in names:
+            self.scheduler.add_job(
+                self._job,
+                DateTrigger(run_date=when, timezone=UTC),
+                args=(name,),
+                id=f"\x00catch-up {name}",
+                name=f"catch up {name}",
+                replace_existing=True,
+                misfire_grace_time=int(CATCH_UP_SETTLE.total_seconds()),
+            )
 
     def stream_statuses(self) -> list[StreamStatus]:
         return [r.status() for _, r in sorted(self.runners.items())]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -97,13 +98,16 @@ def start(tmp_path: Path, plc: LocalServer) -> Iterator[Start]:
     """Start a daemon whose first stream delivers ``batches``; closed after the test."""
     started: list[Daemon] = []
 
-    def run(batches: list[Batch], **settings: str) -> tuple[Daemon, list[FakeStream], Path]:
+    def run(
+        batches: list[Batch], *, fail: list[BaseException] | None = None, **settings: str
+    ) -> tuple[Daemon, list[FakeStream], Path]:
         path = tmp_path / "feeds.yaml"
         write(path, plc, **settings)
         made: list[FakeStream] = []
 
         def factory(spec: StreamSpec) -> FakeStream:
             stream = FakeStream(spec.endpoint, [] if made else batches)
+            stream.raise_first = list(fail or []) if not made else []
             stream.spec = spec  # type: ignore[attr-defined]
             made.append(stream)
             return stream
@@ -205,3 +209,16 @@ def test_events_become_articles_through_the_polling_path(http_server: LocalServe
     [problem] = read.problems  # the document whose publication can't be found
     assert problem.startswith(f"at://{did}/{DOC}/3mnwide00003: publication ")
     assert "not found" in problem
+
+
+def test_a_stream_without_a_cursor_or_past_it_has_its_feeds_listed_again(start: Start) -> None:
+    from bot.daemon import CATCH_UP_SETTLE
+    from bot.errors import CursorTooOld
+
+    d, made, _ = start([], fail=[CursorTooOld("cursor older than the stream keeps")])
+    until(lambda: len(made[0].started) == 2)  # again, at the live tip
+    assert made[0].started == [None, None]
+    job = d.scheduler.get_job("\x00catch-up wide")
+    assert job is not None
+    left = job.next_run_time - d.clock()
+    assert timedelta(0) < left <= CATCH_UP_SETTLE
