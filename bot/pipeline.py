@@ -70,18 +70,19 @@ CAP_WINDOW = timedelta(hours=1)
 
 
 class FeedLocks:
-    """One lock per feed, so a poll and a stream batch never decide the same feed's
-    items at once (both read what is known, then write). Shared across reloads."""
+    """One lock per feed, so a poll job and a stream batch never handle the same feed
+    at once: deciding reads what is known, then writes; publishing recovers the feed's
+    in-flight threads, which would be the other's. Shared across reloads."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
+        self._locks: dict[str, threading.RLock] = {}
 
     @contextmanager
     def hold(self, names: Iterable[str]) -> Iterator[None]:
         """Hold the feeds' locks, taken in name order (two holders never deadlock)."""
         with self._guard:
-            locks = [self._locks.setdefault(n, threading.Lock()) for n in sorted(set(names))]
+            locks = [self._locks.setdefault(n, threading.RLock()) for n in sorted(set(names))]
         with ExitStack() as stack:
             for lock in locks:
                 stack.enter_context(lock)
@@ -400,16 +401,17 @@ class Pipeline:
     # --- publishing ------------------------------------------------------------------
 
     def publish_pending(self, feed: FeedSettings, report: FeedReport) -> None:
-        if not self.dry_run:
-            report.posted += self.recover(feed.name)
-        pending = self.state.pending(
-            feed.name, max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED
-        )
-        task = self.progress.task(f"posting {feed.name}", total=len(pending))
-        try:
-            self._publish_each(feed, report, pending, task)
-        finally:
-            task.done()
+        with self.feed_locks.hold([feed.name]):
+            if not self.dry_run:
+                report.posted += self.recover(feed.name)
+            pending = self.state.pending(
+                feed.name, max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED
+            )
+            task = self.progress.task(f"posting {feed.name}", total=len(pending))
+            try:
+                self._publish_each(feed, report, pending, task)
+            finally:
+                task.done()
 
     def _publish_each(
         self, feed: FeedSettings, report: FeedReport, pending: list[Item], task: Task

@@ -311,3 +311,48 @@ def test_run_once_has_nothing_to_poll_for_a_network_wide_feed(http_server: Any) 
         poll = AtprotoSource("f", settings, client).poll({"kept": 1})
     assert (poll.articles, poll.cursor, poll.problems) == ((), {"kept": 1}, ())
     assert http_server.requests == []  # nothing asked of the network
+
+
+def test_a_poll_and_a_stream_batch_publishing_one_feed_at_once_post_once(
+    tmp_path: Any,
+) -> None:
+    import threading
+
+    from builders import until
+
+    class Slow(FakePublisher):
+        """Holds the first write until released, like a slow PDS."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.inside = threading.Event()
+            self.release = threading.Event()
+
+        def write(self, plan: Any) -> Any:
+            self.inside.set()
+            assert self.release.wait(10)
+            return super().write(plan)
+
+    cfg = config(feed())
+    with State.open(tmp_path / "state.db", clock=Clock()) as state:
+        listed(state)
+        publisher = Slow()
+        pipe = pipeline(state, cfg, {"f": FakeStreamedSource()}, publisher)
+        stream = threading.Thread(
+            target=pipe.apply_batch, args=(ENDPOINT, batch(1, event(1, "a")), cfg.feeds)
+        )
+        stream.start()
+        assert publisher.inside.wait(10)  # the stream's thread is writing the thread
+        from bot.pipeline import FeedReport
+
+        poll = threading.Thread(target=pipe.publish_pending, args=(cfg.feeds[0], FeedReport("f")))
+        poll.start()  # the poll job's pass over the same feed meanwhile
+        poll.join(0.3)
+        assert poll.is_alive()  # it waits for the feed rather than "recovering" the write
+        publisher.release.set()
+        stream.join(10)
+        poll.join(10)
+        until(lambda: not (stream.is_alive() or poll.is_alive()))
+        assert publisher.writes == 1
+        threads = state.threads("f", "at://did:plc:one/site.standard.document/a")
+        assert [t.status for t in threads] == ["posted"]

@@ -7,13 +7,13 @@ the real transports are in ``test_follow_pds.py``."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from builders import until
 from fakes import FakeStream
 from httpserver import LocalServer, Response
 
@@ -25,14 +25,6 @@ from bot.streams import Batch, Op, RecordEvent
 
 DOC = "site.standard.document"
 AUTHORS = ("did:plc:followaaaaaaaaaaaaaaaaaa", "did:plc:followbbbbbbbbbbbbbbbbbb")
-
-
-def until(check: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("not reached in time")
-        time.sleep(0.02)
 
 
 def record(n: int, tags: list[str]) -> dict[str, Any]:

@@ -4,10 +4,11 @@ when the cursor is too old, and outliving failures (a fake ``Stream``, real SQLi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 import pytest
+from builders import until
 from fakes import FakeStream, event
 
 from bot import follow
@@ -19,14 +20,6 @@ from bot.streams import Batch, Subscription
 SPEC = StreamSpec(
     StreamKind.FIREHOSE, "http://127.0.0.1:1", Subscription(frozenset({"c"}), None), True
 )
-
-
-def until(check: Callable[[], bool], seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("not reached in time")
-        time.sleep(0.01)
 
 
 @pytest.fixture
