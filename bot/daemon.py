@@ -203,7 +203,7 @@ class Daemon:
     def check_streams(self) -> None:
         """Run exactly the streams the configuration asks for: start missing ones, and
         restart those whose feeds or subscription changed (a reload, a repo resolved)."""
-        if self.dry_run or self.stop.is_set():
+        if self.stop.is_set():
             return
         with self._streams_lock:
             try:
