@@ -1,7 +1,8 @@
-"""The daemon following the real local PDS's firehose (``com.atproto.sync.subscribeRepos``)
-as a real process: a new document becomes a thread within seconds; SIGKILLed while
-documents arrive and restarted, it posts every document exactly once and resumes from
-its saved cursor; the stream server restarting mid-run is reconnected.
+"""The daemon following the real local PDS by stream, as a real process: through its
+firehose (``com.atproto.sync.subscribeRepos``) and through the local Jetstream bridge
+over that same firehose. A new document becomes a thread within seconds; SIGKILLed
+while documents arrive and restarted, it posts every document exactly once and resumes
+from its saved cursor; the stream server restarting mid-run is reconnected.
 
 The poll backstop runs once at start (the catch-up) and then only hourly, so whatever is
 posted within the test's bounds came through the stream.
@@ -23,6 +24,7 @@ import pytest
 from daemons import Daemon
 from pds import Account, LocalPds
 
+from bot.follow import StreamKind, resume_cursor
 from bot.state import State
 
 DOC = "site.standard.document"
@@ -53,6 +55,24 @@ def world(pds: LocalPds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dic
     return {"pds": pds, "author": author, "bot": bot, "dir": tmp_path}
 
 
+MODES = ("firehose", "jetstream")
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest, world: dict[str, Any]) -> str:
+    """How the feed follows; for Jetstream, the session's bridge over the PDS firehose."""
+    if request.param == "jetstream":
+        world["jetstream"] = request.getfixturevalue("jetstream")
+    world["mode"] = request.param
+    return str(request.param)
+
+
+def endpoint(world: dict[str, Any]) -> str:
+    if world["mode"] == "jetstream":
+        return f"jetstream {world['jetstream'].url}"
+    return f"firehose {world.get('service') or world['pds'].pds_url}"
+
+
 def write_config(world: dict[str, Any], *, service: str | None = None) -> None:
     pds: LocalPds = world["pds"]
     author: Account = world["author"]
@@ -74,10 +94,13 @@ def write_config(world: dict[str, Any], *, service: str | None = None) -> None:
         "      type: atproto",
         f"      repo: {author.did}",
         f"      plc_url: {pds.plc_url}",
-        "      follow: firehose",
+        f"      follow: {world['mode']}",
         "      allow_private_addresses: true  # the local PDS is on 127.0.0.1",
     ]
-    if service is not None:
+    world["service"] = service
+    if world["mode"] == "jetstream":
+        lines.append(f"      jetstream: {world['jetstream'].url}")
+    elif service is not None:
         lines.append(f"      service: {service}")
     (world["dir"] / "feeds.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -139,13 +162,13 @@ def daemons(world: dict[str, Any]) -> Iterator[list[Daemon]]:
 def start(world: dict[str, Any], daemons: list[Daemon]) -> Daemon:
     daemon = Daemon(world["dir"])
     daemons.append(daemon)
-    daemon.wait_for(r"stream started endpoint=firehose ", seconds=60)
+    daemon.wait_for(rf"stream started endpoint={re.escape(endpoint(world))} ", seconds=60)
     daemon.wait_for(r"polled feed=author new=", seconds=60)  # the catch-up listing
     return daemon
 
 
-def test_a_new_document_is_posted_within_seconds_through_the_firehose(
-    world: dict[str, Any], daemons: list[Daemon]
+def test_a_new_document_is_posted_within_seconds_through_the_stream(
+    world: dict[str, Any], mode: str, daemons: list[Daemon]
 ) -> None:
     write_config(world)
     daemon = start(world, daemons)
@@ -160,12 +183,12 @@ def test_a_new_document_is_posted_within_seconds_through_the_firehose(
     assert repo_posts(world) == thread_posts(world)
     with State.open(world["dir"] / "state" / "feedbot.db") as state:
         [stream] = state.streams()
-    assert stream.endpoint == f"firehose {world['pds'].pds_url}"
+    assert stream.endpoint == endpoint(world)
     assert stream.cursor > 0
 
 
 def test_sigkill_while_documents_arrive_posts_each_exactly_once_after_a_restart(
-    world: dict[str, Any], daemons: list[Daemon]
+    world: dict[str, Any], mode: str, daemons: list[Daemon]
 ) -> None:
     write_config(world)
     first = start(world, daemons)
@@ -187,12 +210,13 @@ def test_sigkill_while_documents_arrive_posts_each_exactly_once_after_a_restart(
         writer.join(timeout=60)
     assert done.is_set()
     with State.open(world["dir"] / "state" / "feedbot.db") as state:
-        saved = state.stream_cursor(f"firehose {world['pds'].pds_url}")
+        saved = state.stream_cursor(endpoint(world))
     assert saved is not None
 
     second = start(world, daemons)
-    resumed = second.wait_for(r"stream starting endpoint=firehose ")
-    assert f"cursor={max(0, saved - 100)}" in resumed  # the saved cursor, less the window
+    resumed = second.wait_for(rf"stream starting endpoint={re.escape(endpoint(world))} ")
+    kind = StreamKind.JETSTREAM if mode == "jetstream" else StreamKind.FIREHOSE
+    assert f"cursor={resume_cursor(kind, saved)}" in resumed  # saved, less the window
     wait_posted(world, set(uris), 60)
     assert second.stop() == 0
     counts = posted(world)
@@ -200,11 +224,29 @@ def test_sigkill_while_documents_arrive_posts_each_exactly_once_after_a_restart(
     assert repo_posts(world) == thread_posts(world)  # nothing written twice in the repo
 
 
-def test_the_stream_server_restarting_mid_run_is_reconnected(
+def test_the_jetstream_server_restarting_mid_run_is_reconnected(
+    world: dict[str, Any], daemons: list[Daemon], request: pytest.FixtureRequest
+) -> None:
+    world["mode"] = "jetstream"
+    bridge = world["jetstream"] = request.getfixturevalue("jetstream")
+    write_config(world)
+    daemon = start(world, daemons)
+    one, _ = world["pds"].put_record(world["author"], DOC, document(1))
+    wait_posted(world, {one}, POSTED_WITHIN)
+    bridge.kill()  # the server goes away...
+    two, _ = world["pds"].put_record(world["author"], DOC, document(2))
+    bridge.start()  # ...and comes back on the same port, with what it missed
+    wait_posted(world, {two}, 60)  # reconnected from the cursor: nothing lost
+    assert daemon.stop() == 0
+    assert posted(world) == {one: 1, two: 1}
+
+
+def test_the_firehose_server_restarting_mid_run_is_reconnected(
     world: dict[str, Any], daemons: list[Daemon]
 ) -> None:
     from tcp_relay import TcpRelay
 
+    world["mode"] = "firehose"
     pds_url = urlsplit(world["pds"].pds_url)
     relay = TcpRelay(pds_url.hostname or "127.0.0.1", pds_url.port or 80)
     try:
