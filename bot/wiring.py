@@ -170,7 +170,8 @@ def secrets_of(config: Config, env: Mapping[str, str]) -> list[str]:
 
 
 def make_stream(spec: StreamSpec) -> Stream:
-    """The transport for ``spec``: Jetstream or the firehose (``bot.streams``)."""
+    """The transport for ``spec``: Jetstream (an endpoint the config names) or the
+    firehose (whose endpoint may come from a DID document: guarded unless allowed)."""
     import importlib
 
     module, name = {
@@ -181,5 +182,8 @@ def make_stream(spec: StreamSpec) -> Stream:
         transport = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:
         raise StreamError(f"{spec.kind} streams are not available in this build") from exc
-    stream: Stream = transport(spec.url, spec.subscription, public_only=not spec.allow_private)
+    if spec.kind == StreamKind.JETSTREAM:
+        stream: Stream = transport(spec.url, spec.subscription)
+    else:
+        stream = transport(spec.url, spec.subscription, public_only=not spec.allow_private)
     return stream
