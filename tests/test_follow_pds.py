@@ -265,3 +265,61 @@ def test_the_firehose_server_restarting_mid_run_is_reconnected(
     finally:
         relay.close_listener()
         relay.drop_all()
+
+
+def test_a_network_wide_feed_posts_only_matching_documents_within_its_cap(
+    world: dict[str, Any], mode: str, daemons: list[Daemon]
+) -> None:
+    pds: LocalPds = world["pds"]
+    # every repo: the firehose is read from a "relay" (the PDS itself, filtered here)
+    write_config(world, service=pds.pds_url)
+    text = (world["dir"] / "feeds.yaml").read_text()
+    text = text.replace(f"      repo: {world['author'].did}", '      repo: "*"')
+    text = text.replace("    backfill: 0\n", "    backfill: 0\n    max_per_hour: 2\n")
+    text += "    filter: {tags: [rust]}\n"
+    (world["dir"] / "feeds.yaml").write_text(text)
+    daemon = Daemon(world["dir"])
+    daemons.append(daemon)
+    daemon.wait_for(rf"stream started endpoint={re.escape(endpoint(world))} ", seconds=60)
+    time.sleep(2.0)  # connected: a stream without a cursor starts at the live tip
+    other = pds.create_account("other")
+    rust = [
+        pds.put_record(author, DOC, document(n, tags=["rust"]))[0]
+        for n, author in enumerate([world["author"], other, world["author"], other], 1)
+    ]
+    pds.put_record(other, DOC, document(9, tags=["python"]))
+    daemon.wait_for(r"skipped feed=author item=.* reason=over max_per_hour", count=2, seconds=30)
+    started = time.monotonic()
+    while len(posted(world)) < 2 and time.monotonic() - started < 30:
+        time.sleep(0.05)
+    assert daemon.stop() == 0
+    counts = posted(world)
+    # two of the four rust documents (the cap keeps a batch's newest), once each
+    assert len(counts) == 2 and set(counts) <= set(rust) and set(counts.values()) == {1}
+    with State.open(world["dir"] / "state" / "feedbot.db") as state:
+        kept = {item.id: (item.status, item.note) for item, _ in state.listing(feed="author")}
+    # the capped ones are kept with the reason; the python document is not kept at all
+    assert set(kept) == set(rust)
+    capped = {kept[u] for u in set(rust) - set(counts)}
+    assert capped == {("skipped", "over max_per_hour (2 in the last hour)")}
+
+
+def test_an_update_with_edits_repost_posts_the_document_again(
+    world: dict[str, Any], daemons: list[Daemon]
+) -> None:
+    world["mode"] = "firehose"
+    write_config(world)
+    path = world["dir"] / "feeds.yaml"
+    path.write_text(
+        path.read_text().replace("    backfill: 0\n", "    backfill: 0\n    edits: repost\n")
+    )
+    daemon = start(world, daemons)
+    pds: LocalPds = world["pds"]
+    uri, _ = pds.put_record(world["author"], DOC, document(1))
+    wait_posted(world, {uri}, POSTED_WITHIN)
+    rkey = uri.rsplit("/", 1)[-1]
+    pds.put_record(world["author"], DOC, document(1, title="Followed note 1, corrected"), rkey=rkey)
+    daemon.wait_for(rf"posted feed=author item={re.escape(uri)} ", count=2, seconds=POSTED_WITHIN)
+    assert daemon.stop() == 0
+    assert posted(world) == {uri: 2}
+    assert repo_posts(world) == thread_posts(world)
