@@ -219,6 +219,8 @@ class Daemon:
                 spec = plan.specs.get(endpoint)
                 if spec == runner.spec and plan.feeds[endpoint] == runner.feeds:
                     continue
+                if plan.unresolved & set(runner.feeds):
+                    continue  # a resolver hiccup is no reason to drop a running stream
                 log.info("stream stopping endpoint=%s (its feeds changed)", endpoint)
                 runner.close()
                 del self.runners[endpoint]

@@ -71,6 +71,8 @@ class StreamPlan:
     specs: dict[str, StreamSpec] = field(default_factory=dict)
     feeds: dict[str, tuple[str, ...]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    #: feeds left out because their repo could not be resolved now
+    unresolved: set[str] = field(default_factory=set)
 
 
 def plan_streams(config: Config, sources: Mapping[str, Source]) -> StreamPlan:
@@ -94,6 +96,7 @@ def plan_streams(config: Config, sources: Mapping[str, Source]) -> StreamPlan:
             subscription = source.subscription()
         except SourceError as exc:
             plan.problems.append(f"{feed.name}: no stream yet: {exc}")
+            plan.unresolved.add(feed.name)
             continue
         key = f"{kind} {url}"
         kinds[key] = (kind, url)

@@ -214,3 +214,21 @@ def test_a_stream_without_a_cursor_or_past_it_has_its_feeds_listed_again(start: 
     assert job is not None
     left = job.next_run_time - d.clock()
     assert timedelta(0) < left <= CATCH_UP_SETTLE
+
+
+def test_a_resolver_hiccup_does_not_restart_a_running_stream(start: Start) -> None:
+    from bot.errors import SourceError
+
+    d, made, _ = start([])
+    source = d.pipeline.sources["wide"]
+    real = source.subscription  # type: ignore[attr-defined]
+
+    def failing() -> Any:
+        raise SourceError("cannot resolve: PLC answered HTTP 503")
+
+    source.subscription = failing  # type: ignore[attr-defined]
+    d.check_streams()
+    assert len(made) == 1 and list(d.runners) == [made[0].endpoint]
+    source.subscription = real  # type: ignore[attr-defined]
+    d.check_streams()
+    assert len(made) == 1
