@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -115,6 +115,27 @@ def _decoded(response: httpx.Response, limit: int, fail: Fail) -> Iterator[bytes
         yield decoder.flush()
     except zlib.error as exc:
         raise fail(f"cannot decode the {encoding} body: {exc}") from exc
+
+
+@contextmanager
+def open_get(
+    client: httpx.Client, url: httpx.URL, headers: Mapping[str, str], deadline: Deadline
+) -> Iterator[httpx.Response]:
+    """A streamed GET of an already-parsed URL: ``client.stream("GET", …)`` without the
+    two steps a poll does not need, parsing the URL again and adding the client's
+    cookies (about a fifth of httpx's cost per request; and a cookie one feed's server
+    set is not sent to all the others). The client's headers come first, then
+    ``headers``; the transport, and so ``bot.netguard``, is the client's."""
+    merged = client.headers.copy()
+    merged.update(headers)
+    request = httpx.Request(
+        "GET", url, headers=merged, extensions={"timeout": deadline.timeout().as_dict()}
+    )
+    response = client.send(request, stream=True)
+    try:
+        yield response
+    finally:
+        response.close()
 
 
 @contextmanager

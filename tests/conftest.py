@@ -11,7 +11,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from httpserver import LocalServer, serve
 
-pytest_plugins = ["pds", "appview"]  # local AT Protocol networks: ``pds``, ``appview``
+pytest_plugins = [
+    "pds",
+    "appview",
+    "jetstream",
+]  # local networks: ``pds``, ``appview``, ``jetstream``
 
 # Speeds belong in bench/: on a loaded machine, and under coverage's tracer in make
 # test, hypothesis's own timing checks fail for reasons that are not the code's.

@@ -218,6 +218,28 @@ def install_devenv(config: pytest.Config | None = None) -> None:
         subprocess.run(["bash", str(INSTALLER)], check=True, stdin=subprocess.DEVNULL)
 
 
+def read_line(proc: subprocess.Popen[bytes], timeout: float) -> bytes:
+    """One line of a child's stdout within ``timeout``: ``TimeoutError``, or ``EOFError``
+    when the child closed it first. Read a byte at a time: what follows the line belongs
+    to the next answer."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    line = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        while not line.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            if not selector.select(remaining):
+                continue
+            chunk = os.read(proc.stdout.fileno(), 1)
+            if not chunk:
+                raise EOFError
+            line += chunk
+    return line
+
+
 class Network:
     """``network.mjs`` as a child process; stopped by closing its stdin, then by PID."""
 
@@ -248,28 +270,17 @@ class Network:
             raise RuntimeError(f"AppView sync failed: {answer.get('error')}{self._tail()}")
 
     def _read_line(self, timeout: float, what: str) -> bytes:
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + timeout
-        line = b""
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.proc.stdout, selectors.EVENT_READ)
-            while not line.endswith(b"\n"):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise RuntimeError(
-                        f"local network not {what} after {timeout:.0f}s{self._tail()}"
-                    )
-                if not selector.select(remaining):
-                    continue
-                # one byte at a time: what follows the line belongs to the next answer
-                chunk = os.read(self.proc.stdout.fileno(), 1)
-                if not chunk:
-                    code = self.proc.wait()
-                    raise RuntimeError(
-                        f"local network exited with {code} before {what}{self._tail()}"
-                    )
-                line += chunk
-        return line
+        try:
+            return read_line(self.proc, timeout)
+        except TimeoutError:
+            raise RuntimeError(
+                f"local network not {what} after {timeout:.0f}s{self._tail()}"
+            ) from None
+        except EOFError:
+            code = self.proc.wait()
+            raise RuntimeError(
+                f"local network exited with {code} before {what}{self._tail()}"
+            ) from None
 
     def stop(self) -> None:
         if self.proc.poll() is None:

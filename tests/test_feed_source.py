@@ -572,6 +572,21 @@ def test_requests_carry_feedbots_user_agent(http_server: LocalServer, client: ht
     assert http_server.hits("/ua.xml")[0].headers["user-agent"] == USER_AGENT
 
 
+def test_a_cookie_one_feed_sets_is_never_sent_to_another_feed_or_back(
+    http_server: LocalServer, client: httpx.Client
+) -> None:
+    """Feeds share one client; its cookie jar must not carry one server's cookie to the
+    next feed (or track the bot across polls)."""
+    http_server.routes["/a.xml"] = Response(200, rss(item(1)), {**XML, "Set-Cookie": "s=1"})
+    http_server.routes["/b.xml"] = Response(200, rss(item(2)), XML)
+    feed_source(http_server, client, "/a.xml", name="a").poll({})
+    feed_source(http_server, client, "/b.xml", name="b").poll({})
+    feed_source(http_server, client, "/a.xml", name="a").poll({})
+    asked = http_server.hits("/b.xml") + http_server.hits("/a.xml")
+    assert [r.headers.get("cookie") for r in asked] == [None, None, None]
+    assert all(r.headers["accept"].startswith("application/rss+xml") for r in asked)
+
+
 def test_retry_after_seconds_on_503_raises_throttled_with_next_poll(
     http_server: LocalServer, client: httpx.Client
 ) -> None:

@@ -35,7 +35,7 @@ import httpx
 from bot import config
 from bot.clock import Clock, utcnow
 from bot.errors import FeedGone, FeedThrottled, SourceError
-from bot.http import Deadline, read_bounded, translated_errors
+from bot.http import Deadline, open_get, read_bounded, translated_errors
 from bot.model import Article, Poll
 from bot.sources.feed_parse import PARSER_VERSION, Reading, read_document
 
@@ -52,6 +52,8 @@ _PERMANENT = frozenset({301, 308})
 #: the longest wait a server can ask for; a year-long max-age must not silence a feed
 MAX_WAIT = timedelta(days=1)
 _DRAIN_LIMIT = 64 * 1024
+#: parsed URLs a source keeps (its feed's, and where that moved); pages are not kept
+_PARSED_URLS = 4
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 
@@ -88,6 +90,7 @@ class FeedSource:
         self._trusted = _origin(settings.url)
         self.clock = clock
         self._seconds = settings.timeout.total_seconds()
+        self._urls: dict[str, httpx.URL] = {}
 
     # --- the Source protocol ---------------------------------------------------------
 
@@ -259,7 +262,7 @@ class FeedSource:
             client = self.client if _origin(url) == self._trusted else self.content_client
             with (
                 translated_errors(url, deadline, fail),
-                client.stream("GET", url, headers=headers, timeout=deadline.timeout()) as response,
+                open_get(client, self._parsed(url), headers, deadline) as response,
             ):
                 answer = dict(response.headers.items())  # httpx's Headers.get is slow
                 location = answer.get("location")
@@ -287,6 +290,15 @@ class FeedSource:
         raise SourceError(
             f"feed {self.name}: more than {self.settings.max_redirects} redirects, last to {url}"
         )
+
+    def _parsed(self, url: str) -> httpx.URL:
+        """``url`` parsed once: the feed's own URL is asked for on every poll."""
+        parsed = self._urls.get(url)
+        if parsed is None:
+            parsed = httpx.URL(url)
+            if len(self._urls) < _PARSED_URLS:  # the feed's URL and where it moved
+                self._urls[url] = parsed
+        return parsed
 
     @staticmethod
     def _drain(response: httpx.Response, headers: dict[str, str]) -> None:
