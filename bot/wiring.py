@@ -20,7 +20,6 @@ from bot.config import (
     FeedSourceSettings,
     RecordsSourceSettings,
 )
-from bot.errors import StreamError
 from bot.follow import StreamKind, StreamSpec
 from bot.http import make_client
 from bot.observe import NO_OBSERVER, Observer
@@ -172,18 +171,10 @@ def secrets_of(config: Config, env: Mapping[str, str]) -> list[str]:
 def make_stream(spec: StreamSpec) -> Stream:
     """The transport for ``spec``: Jetstream (an endpoint the config names) or the
     firehose (whose endpoint may come from a DID document: guarded unless allowed)."""
-    import importlib
-
-    module, name = {
-        StreamKind.JETSTREAM: ("bot.streams.jetstream", "JetstreamStream"),
-        StreamKind.FIREHOSE: ("bot.streams.firehose", "FirehoseStream"),
-    }[spec.kind]
-    try:
-        transport = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as exc:
-        raise StreamError(f"{spec.kind} streams are not available in this build") from exc
     if spec.kind == StreamKind.JETSTREAM:
-        stream: Stream = transport(spec.url, spec.subscription)
-    else:
-        stream = transport(spec.url, spec.subscription, public_only=not spec.allow_private)
-    return stream
+        from bot.streams.jetstream import JetstreamStream
+
+        return JetstreamStream(spec.url, spec.subscription)
+    from bot.streams.firehose import FirehoseStream
+
+    return FirehoseStream(spec.url, spec.subscription, public_only=not spec.allow_private)

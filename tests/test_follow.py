@@ -356,3 +356,19 @@ def test_a_poll_and_a_stream_batch_publishing_one_feed_at_once_post_once(
         assert publisher.writes == 1
         threads = state.threads("f", "at://did:plc:one/site.standard.document/a")
         assert [t.status for t in threads] == ["posted"]
+
+
+def test_each_kind_of_stream_gets_its_transport_and_content_endpoints_are_guarded() -> None:
+    from bot.follow import StreamSpec
+    from bot.streams import Subscription
+    from bot.streams.firehose import FirehoseStream
+    from bot.streams.jetstream import JetstreamStream
+    from bot.wiring import make_stream
+
+    wanted = Subscription(frozenset({"site.standard.document"}), None)
+    jet = make_stream(StreamSpec(StreamKind.JETSTREAM, "wss://js.example/xrpc", wanted, True))
+    assert isinstance(jet, JetstreamStream) and jet.endpoint == "jetstream wss://js.example/xrpc"
+    home = make_stream(StreamSpec(StreamKind.FIREHOSE, "https://pds.example", wanted, False))
+    assert isinstance(home, FirehoseStream) and home.public_only
+    named = make_stream(StreamSpec(StreamKind.FIREHOSE, "http://127.0.0.1:9", wanted, True))
+    assert isinstance(named, FirehoseStream) and not named.public_only
