@@ -210,10 +210,10 @@ class StreamRunner:
         )
 
     def _deliver(self, batch: Batch) -> None:
+        self.phase, self.error = Phase.LIVE, None  # batches arrive: connected
         self.apply(self.endpoint, batch)
         self.cursor = batch.cursor
         self.last_event_at = self.clock()
-        self.phase, self.error = Phase.LIVE, None
 
     def _run(self) -> None:
         wait = RETRY_FIRST

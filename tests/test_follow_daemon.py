@@ -135,6 +135,7 @@ def test_the_daemon_posts_a_network_wide_feed_s_matching_documents_from_its_stre
     until(lambda: d.state.counts("wide").get(ItemStatus.POSTED) == 2)
     # "go" is filtered out and not kept; the third rust document is over max_per_hour
     assert d.state.counts("wide") == {ItemStatus.POSTED: 2, ItemStatus.SKIPPED: 1}
+    until(lambda: d.stream_statuses()[0].cursor == 13)  # set once the batch is applied
     ok, message = d.health()
     assert ok and "stream jetstream ws://127.0.0.1:9/xrpc: live" in message
     assert "cursor 13" in message
