@@ -61,7 +61,8 @@ def test_it_resumes_a_safety_window_before_the_saved_cursor(state: State) -> Non
     run = runner(state, stream, applied)
     run.start()
     try:
-        until(lambda: state.stream_cursor(SPEC.endpoint) == 1001)
+        until(lambda: run.status().cursor == 1001)  # applied, then shown
+        assert state.stream_cursor(SPEC.endpoint) == 1001
         assert stream.started == [1000 - follow.FIREHOSE_WINDOW_SEQ]
         status = run.status()
         assert (status.phase, status.cursor) == (Phase.LIVE, 1001)
