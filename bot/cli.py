@@ -201,6 +201,17 @@ def cmd_repost(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_delete(args: argparse.Namespace) -> int:
+    config = _load(args)
+    if args.feed is not None:
+        config.feed(args.feed)  # "unknown feed", not "unknown item"
+    with _open_state(config) as state, _pipeline(config, state, args) as pipeline:
+        outcome = pipeline.delete(args.item, feed=args.feed)
+    if not args.json:
+        _print(f"{args.item}: {outcome}")
+    return 0
+
+
 def cmd_items(args: argparse.Namespace) -> int:
     import json
 
@@ -387,6 +398,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="make a native repost of the earlier thread's first post instead",
     )
+
+    delete = command(
+        "delete",
+        cmd_delete,
+        help="delete the threads posted for one item from the account",
+        description="Delete every thread feedbot posted for one item (its posts, reposts "
+        "and boosts, with their reply and quote gates) in one commit per account, planned "
+        "in the state file first like a post, whatever the feed's 'deletions' says. ITEM "
+        "is anything 'feedbot repost' takes. An item whose document still exists is then "
+        "skipped: never posted again unless reposted by hand.",
+    )
+    delete.add_argument("item", metavar="ITEM", help="the item's id, at-uri, URL or thread link")
+    delete.add_argument("--feed", metavar="NAME", help="the feed the item belongs to")
+    delete.add_argument(
+        "--dry-run", action="store_true", help="show what would be deleted, delete nothing"
+    )
+    delete.add_argument("--json", action="store_true", help="with --dry-run: JSON output")
 
     status = command(
         "status",

@@ -396,6 +396,8 @@ class FeedDefaults(Strict):
     edits: Literal["ignore", "repost"] = "ignore"
     #: at most this many items a rolling hour are posted; the rest are skipped, not queued
     max_per_hour: Int | None = Field(None, ge=1)
+    #: when a followed document is deleted at the source: leave its thread, or delete it
+    deletions: Literal["ignore", "delete"] = "ignore"
     hashtags: tuple[str, ...] = ()
     langs: tuple[str, ...] = ()
     enabled: Bool = True

@@ -20,10 +20,13 @@
     │   │   └── LoginUnavailable  the account can't log in now; no item's fault
     │   ├── RejectedError    the server refused the records (4xx); not retried blindly
     │   └── InvalidThread    our own checks refused the records before sending; not retried
-    └── RepostError          a manual ``repost`` could not be done
-        ├── RepostRefused    not now: the item is in flight, the account rate limited,
-        │                    or there is no earlier thread to boost
-        └── RepostFailed     the write was tried and failed (the reason is in ``status``)
+    ├── RepostError          a manual ``repost`` could not be done
+    │   ├── RepostRefused    not now: the item is in flight, the account rate limited,
+    │   │                    or there is no earlier thread to boost
+    │   └── RepostFailed     the write was tried and failed (the reason is in ``status``)
+    └── DeleteError          a manual ``delete`` of an item's threads could not be done
+        ├── DeleteRefused    nothing to delete, or not now (in flight, rate limited)
+        └── DeleteFailed     the deletes were tried and failed (the reason is in ``status``)
 
 Foreign errors (httpx, atproto, sqlite) are translated at the edge with
 ``raise ... from exc`` so the core only ever sees these.
@@ -139,3 +142,15 @@ class RepostRefused(RepostError):
 
 class RepostFailed(RepostError):
     """The repost was attempted and its write failed."""
+
+
+class DeleteError(FeedbotError):
+    """A manual delete of an item's threads could not be done."""
+
+
+class DeleteRefused(DeleteError):
+    """Nothing of the item is on an account, or not now: in flight, rate limited."""
+
+
+class DeleteFailed(DeleteError):
+    """The deletes were attempted and failed."""

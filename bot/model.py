@@ -253,6 +253,48 @@ def _planned_json(planned: PlannedPost) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class RecordKey:
+    """One record of a repo, by collection and record key: what a delete names."""
+
+    collection: str
+    rkey: str
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """Every record of some of an item's threads on one account (posts, gates, reposts),
+    to be deleted in one commit; saved before any delete is written, like a ``Plan``."""
+
+    feed: str
+    item: str
+    account: str
+    repo: str  # the account's DID, from the threads' plans
+    records: tuple[RecordKey, ...]
+    threads: tuple[int, ...]  # the state file's thread ids these records belong to
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "feed": self.feed,
+            "item": self.item,
+            "account": self.account,
+            "repo": self.repo,
+            "records": [{"collection": r.collection, "rkey": r.rkey} for r in self.records],
+            "threads": list(self.threads),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Deletion:
+        return cls(
+            feed=data["feed"],
+            item=data["item"],
+            account=data["account"],
+            repo=data["repo"],
+            records=tuple(RecordKey(r["collection"], r["rkey"]) for r in data["records"]),
+            threads=tuple(int(t) for t in data["threads"]),
+        )
+
+
+@dataclass(frozen=True)
 class Poll:
     """What one poll of a source returned.
 

@@ -21,6 +21,17 @@ class ItemStatus(StrEnum):
     PLANNED = "planned"  # a plan is saved; the write may or may not have happened
     POSTED = "posted"
     FAILED = "failed"  # the last attempt failed; ``ErrorKind`` says whether it is retried
+    #: its document was deleted at the source and its threads are to be deleted
+    #: (``deletions: delete``); retried like posting until they are gone
+    DELETING = "deleting"
+    #: its document was deleted at the source; never posted again. Its threads are gone,
+    #: or were left alone (``deletions: ignore``)
+    DELETED = "deleted"
+
+    @classmethod
+    def gone(cls) -> tuple[ItemStatus, ...]:
+        """Deleted at the source: no way back to posting, whatever replays."""
+        return (cls.DELETING, cls.DELETED)
 
 
 class ThreadStatus(StrEnum):
@@ -30,6 +41,9 @@ class ThreadStatus(StrEnum):
     PLANNED = "planned"  # the plan is saved before anything is written
     POSTED = "posted"
     FAILED = "failed"
+    #: a thread whose records were deleted from the account; a ``deletion``: its
+    #: deletes are written
+    DELETED = "deleted"
 
     @classmethod
     def in_flight(cls) -> tuple[ThreadStatus, ...]:
@@ -41,6 +55,7 @@ class ThreadKind(StrEnum):
     POST = "post"  # the item's thread, at most once per account and URL
     REPOST = "repost"  # a fresh thread asked for by hand
     BOOST = "boost"  # a native repost of an earlier thread's first post
+    DELETION = "deletion"  # deletes of an item's earlier threads, planned like a thread
 
 
 class ErrorKind(StrEnum):
@@ -99,3 +114,17 @@ class Failed:
 
 
 Outcome = Posted | Shown | Skipped | Failed
+
+
+# --- deleting an item's threads ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """The item's threads are gone from the account; ``records`` were deleted now (fewer
+    than planned when an earlier try, or a person, had deleted some already)."""
+
+    records: int
+
+
+DeleteOutcome = Deleted | Shown | Skipped | Failed

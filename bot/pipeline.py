@@ -4,6 +4,10 @@ The daemon calls ``Pipeline.run_feed`` on a schedule; the CLI calls ``run_once``
 one pass and ``repost`` for one item. The order of side effects is what makes posting
 exactly-once: claim the item, save the plan, write, mark posted. A crash between any
 two of them leaves a row that ``recover`` finishes on the next start.
+
+Deleting an item's threads when its document is deleted at the source (``delete_item``,
+``deletions: delete``) or by hand (``delete``) takes the same four steps, with a
+``Deletion`` for a plan.
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ from bot.clock import Clock, utcnow
 from bot.compose import ComposeOptions, compose, thread_budget
 from bot.config import AtprotoSourceSettings, Config, FeedSettings
 from bot.decide import Policy, decide
+from bot.deletions import Written, plan_deletions
 from bot.errors import (
+    DeleteFailed,
+    DeleteRefused,
     FeedbotError,
     FeedGone,
     FeedThrottled,
@@ -34,10 +41,12 @@ from bot.errors import (
     TransientError,
 )
 from bot.links import parse_post_link
-from bot.model import Article, Plan, Poll, StrongRef, Target, Thread
+from bot.model import Article, Deletion, Plan, Poll, StrongRef, Target, Thread
 from bot.observe import NO_OBSERVER, Observer, PollResult
 from bot.outcomes import (
     Claimed,
+    Deleted,
+    DeleteOutcome,
     ErrorKind,
     Failed,
     ItemStatus,
@@ -46,6 +55,7 @@ from bot.outcomes import (
     Shown,
     Skipped,
     ThreadKind,
+    ThreadStatus,
 )
 from bot.progress import NO_PROGRESS, Progress, Task
 from bot.publish import Publisher
@@ -106,6 +116,7 @@ class FeedReport:
     failed: int = 0
     skipped: int = 0
     shown: int = 0  # dry run: threads previewed, nothing recorded
+    deleted: int = 0  # items whose threads were deleted (deleted at the source)
     not_modified: bool = False
     problems: list[str] = field(default_factory=list)
     error: str | None = None
@@ -115,7 +126,7 @@ class FeedReport:
             return f"{self.feed}: error: {self.error}"
         if self.not_modified:
             return f"{self.feed}: not modified"
-        if not (self.new or self.posted or self.failed or self.shown):
+        if not (self.new or self.posted or self.failed or self.shown or self.deleted):
             text = f"{self.feed}: nothing new"
         elif self.shown:
             text = f"{self.feed}: {self.new} new, {self.shown} shown (dry run)"
@@ -123,6 +134,8 @@ class FeedReport:
             text = f"{self.feed}: {self.new} new, {self.posted} posted, {self.failed} failed"
         if self.skipped:
             text += f", {self.skipped} skipped"
+        if self.deleted:
+            text += f", {self.deleted} deleted"
         if self.problems:
             text += f", {len(self.problems)} bad entries"
         return text
@@ -345,7 +358,7 @@ class Pipeline:
 
         A repo feed's events wait for its first listing (the daemon's catch-up): until
         then the listing, not the stream, decides what the back catalogue is. Deletions
-        go to ``document_deleted`` before the cursor moves (at least once).
+        go to ``delete_item`` before the cursor moves (at least once; it is idempotent).
         """
         reports: list[FeedReport] = []
         rows: ItemRows = []
@@ -376,8 +389,8 @@ class Pipeline:
                     rows += got.rows
                     edits += got.edits
                     capped |= got.capped
-                for item_id in read.deleted:
-                    self.document_deleted(feed, item_id)
+                for item_id in read.deleted:  # never posted again; threads per deletions:
+                    self.delete_item(feed, item_id)
             self.state.store(
                 rows,
                 edits,
@@ -393,17 +406,12 @@ class Pipeline:
                 log.info("stream %s", report.line())
         return reports
 
-    def document_deleted(self, feed: FeedSettings, item_id: str) -> None:
-        """A followed document was deleted. The hook for ``deletions: delete`` (deleting
-        the thread posted for it); until that lands the thread is kept."""
-        log.info("document deleted feed=%s item=%s (its thread is kept)", feed.name, item_id)
-
     # --- publishing ------------------------------------------------------------------
 
     def publish_pending(self, feed: FeedSettings, report: FeedReport) -> None:
         with self.feed_locks.hold([feed.name]):
             if not self.dry_run:
-                report.posted += self.recover(feed.name)
+                report.posted += self.recover(feed.name, report=report)
             pending = self.state.pending(
                 feed.name, max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED
             )
@@ -412,6 +420,8 @@ class Pipeline:
                 self._publish_each(feed, report, pending, task)
             finally:
                 task.done()
+            if not self.dry_run and feed.deletions == "delete":
+                report.deleted += self.delete_pending(feed)
 
     def _publish_each(
         self, feed: FeedSettings, report: FeedReport, pending: list[Item], task: Task
@@ -546,13 +556,26 @@ class Pipeline:
 
     # --- crash recovery --------------------------------------------------------------
 
-    def recover(self, feed: str | None = None, *, skip: Set[str] = frozenset()) -> int:
-        """Finish threads a crash left behind: look before writing, never write twice."""
+    def recover(
+        self,
+        feed: str | None = None,
+        *,
+        skip: Set[str] = frozenset(),
+        report: FeedReport | None = None,
+    ) -> int:
+        """Finish threads (and deletions) a crash or an unclear failure left behind: look
+        before writing, never write twice. Returns the threads posted; deletions finished
+        are counted in ``report``."""
         done = 0
         for row in self.state.in_flight(feed=feed):
             if row.feed in skip:
                 continue
             self.state.adopt(row.id)
+            if row.deletion is not None:
+                finished = self._finish_deletion(row, row.deletion)
+                if report is not None:
+                    report.deleted += finished
+                continue
             if row.plan is None:
                 # claimed but never planned: nothing can have been written
                 self.state.fail(
@@ -573,6 +596,12 @@ class Pipeline:
             return 0
         try:
             found = publisher.find(row.plan)
+            if found is None and self.state.gone(row.feed, row.item):
+                # deleted at the source while the thread waited: never written now
+                self.state.fail(row.id, "deleted at the source", kind=ErrorKind.REJECTED)
+                self.state.settle_gone(row.feed, row.item)
+                log.info("not recovering feed=%s item=%s: deleted", row.feed, row.item)
+                return 0
             posts = found if found is not None else publisher.write(row.plan)
         except PublishError as exc:
             kind = _error_kind(exc)
@@ -587,6 +616,126 @@ class Pipeline:
             "found already written" if found is not None else "written now",
         )
         return 1
+
+    def _finish_deletion(self, row: ThreadRow, deletion: Deletion) -> int:
+        """Finish a deletion a crash left planned (``delete`` looks before it deletes):
+        1 when done."""
+        publisher = self.publishers.get(row.account)
+        if publisher is None:
+            log.warning("cannot recover deletion=%d: account %s is gone", row.id, row.account)
+            return 0
+        try:
+            deleted = publisher.delete(deletion)
+        except PublishError as exc:
+            kind = _error_kind(exc)
+            self.state.fail(row.id, str(exc), kind=kind, maybe_written=kind == ErrorKind.TRANSIENT)
+            log.warning("recovery failed deletion=%d item=%s error=%s", row.id, row.item, exc)
+            return 0
+        self.state.mark_deleted(row.id)
+        log.info("recovered deletion feed=%s item=%s records=%d", row.feed, row.item, deleted)
+        return 1
+
+    # --- deleted at the source -------------------------------------------------------
+
+    def delete_item(self, feed: FeedSettings, item_id: str) -> DeleteOutcome:
+        """The source says the document behind an item is deleted (a stream's delete).
+
+        The item is marked deleted, so it is never posted again, whatever replays; with
+        ``deletions: delete`` every thread feedbot posted for it (threads, reposts,
+        boosts, and their gates) is deleted from the account now, planned in the state
+        file first, and retried on later passes if that fails. ``item_id`` is the id the
+        source gave the item: for an atproto document its at-uri (``RecordEvent.uri``).
+        Calling it again for the same item does nothing more.
+        """
+        delete = feed.deletions == "delete"
+        if self.dry_run:  # nothing recorded: show what would be deleted
+            item = self.state.item(feed.name, item_id)
+            if item is None or not delete:
+                return Skipped("unknown item" if item is None else "deletions: ignore")
+            return self._delete_threads(item)
+        status = self.state.mark_gone(feed.name, item_id, delete=delete)
+        if status is None:
+            log.info("delete of an unknown item feed=%s item=%s", feed.name, item_id)
+            return Skipped("unknown item")
+        log.info("deleted at the source feed=%s item=%s status=%s", feed.name, item_id, status)
+        item = self.state.item(feed.name, item_id)
+        if status != ItemStatus.DELETING or item is None:
+            return Skipped("nothing to delete" if delete else "deletions: ignore")
+        return self._delete_threads(item)
+
+    def delete_pending(self, feed: FeedSettings) -> int:
+        """Retry deletions that did not finish (a failure, a thread still in flight):
+        the number of items whose threads are gone now."""
+        done = 0
+        for item in self.state.pending_deletions(feed.name, max_attempts=MAX_ATTEMPTS):
+            if self.stop.is_set():
+                break
+            done += isinstance(self._delete_threads(item), Deleted)
+        return done
+
+    def _delete_threads(self, item: Item) -> DeleteOutcome:
+        """Delete every thread of the item still on an account, one planned commit per
+        account (more only past 200 records)."""
+        written = [
+            Written(t.id, t.account, t.plan)
+            for t in self.state.threads(item.feed, item.id)
+            if t.status == ThreadStatus.POSTED and t.plan is not None
+        ]
+        if not written:
+            if not self.dry_run and self.state.settle_gone(item.feed, item.id):
+                return Deleted(0)
+            return Skipped("none of its threads is on an account")
+        deleted = 0
+        for deletion in plan_deletions(item.feed, item.id, written):
+            outcome = self._delete(item, deletion)
+            if isinstance(outcome, Shown):
+                continue
+            if not isinstance(outcome, Deleted):
+                return outcome
+            deleted += outcome.records
+        return Shown() if self.dry_run else Deleted(deleted)
+
+    def _delete(self, item: Item, deletion: Deletion) -> DeleteOutcome:
+        """Claim, save the plan, delete, mark deleted: the order of a post."""
+        publisher = self.publishers.get(deletion.account)
+        if publisher is None:
+            error = f"account {deletion.account} is not configured"
+            log.warning("cannot delete feed=%s item=%s: %s", item.feed, item.id, error)
+            return Failed(error, transient=False)
+        if self.dry_run:
+            publisher.delete(deletion)
+            return Shown()
+        if self._paused(deletion.account):
+            return Skipped(f"account {deletion.account} is rate limited")
+        claim = self.state.claim(
+            item, deletion.account, norm_url=normalize_url(item.url), kind=ThreadKind.DELETION
+        )
+        if not isinstance(claim, Claimed):
+            log.info("not deleting feed=%s item=%s reason=%s", item.feed, item.id, claim.reason)
+            return Skipped(claim.reason)
+        self.state.save_plan(claim.thread_id, deletion)
+        try:
+            records = publisher.delete(deletion)
+        except PublishError as exc:
+            return self._failed(claim.thread_id, item, deletion.account, exc, maybe_written=True)
+        self.state.mark_deleted(claim.thread_id)
+        log.info("deleted threads feed=%s item=%s records=%d", item.feed, item.id, records)
+        return Deleted(records)
+
+    def delete(self, ref: str, *, feed: str | None = None) -> str:
+        """Delete an item's threads by hand (whatever ``deletions:`` says): "deleted N
+        records" or "shown" (dry run); ``DeleteError`` when it can't be done. ``ref`` is
+        anything ``repost`` takes. An item whose document still exists is then skipped:
+        never posted again unless reposted by hand."""
+        item = self.find(ref, feed=feed)
+        outcome = self._delete_threads(item)
+        if isinstance(outcome, Skipped):
+            raise DeleteRefused(f"item {item.id!r}: nothing deleted: {outcome.reason}")
+        if isinstance(outcome, Failed):
+            raise DeleteFailed(f"deleting the threads of {item.id!r} failed: {outcome.error}")
+        if isinstance(outcome, Deleted):
+            return f"deleted {outcome.records} records"
+        return "shown"
 
     # --- manual repost ---------------------------------------------------------------
 

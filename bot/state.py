@@ -36,7 +36,7 @@ from bot import redact
 from bot.clock import Clock, utcnow
 from bot.errors import StateError, UnknownItem
 from bot.heartbeat import owner_alive, process_owner
-from bot.model import Article, Plan, StrongRef
+from bot.model import Article, Deletion, Plan, StrongRef
 from bot.outcomes import (
     Claim,
     Claimed,
@@ -50,6 +50,7 @@ from bot.publish.session import LoginGate
 
 # SQL spellings of the stored values, from the enums (migrations keep their own text)
 _IN_FLIGHT = ", ".join(f"'{s}'" for s in ThreadStatus.in_flight())
+_GONE = ", ".join(f"'{s}'" for s in ItemStatus.gone())
 
 
 def _masked(text: str | None) -> str | None:
@@ -283,9 +284,10 @@ class ThreadRow:
     kind: ThreadKind
     status: ThreadStatus
     owner: str | None
-    plan: Plan | None
+    plan: Plan | None  # a thread's plan (post, repost, boost)
     posts: tuple[StrongRef, ...]
     error: str | None
+    deletion: Deletion | None = None  # a deletion's plan
 
 
 @dataclass(frozen=True)
@@ -551,7 +553,7 @@ class State:
                        note = excluded.note,
                        admitted_at = coalesce(excluded.admitted_at, items.admitted_at),
                        capped_at = coalesce(excluded.capped_at, items.capped_at),
-                       status = CASE WHEN items.status = '{ItemStatus.PLANNED}'
+                       status = CASE WHEN items.status IN ('{ItemStatus.PLANNED}', {_GONE})
                                      THEN items.status ELSE excluded.status END,
                        attempts = CASE WHEN excluded.status = '{ItemStatus.NEW}' THEN 0
                                        ELSE items.attempts END""",
@@ -645,6 +647,13 @@ class State:
         )
         return [_item(r) for r in rows]
 
+    def item(self, feed: str, item_id: str) -> Item | None:
+        """The item with exactly this id in this feed, if it was ever seen."""
+        row = self.conn.execute(
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE feed = ? AND id = ?", (feed, item_id)
+        ).fetchone()
+        return _item(row) if row else None
+
     def find_item(self, ref: str, *, feed: str | None = None, norm_url: str | None = None) -> Item:
         """An item by its id, its URL or its normalised URL (``norm_url``, the caller's
         normalisation of ``ref``); else ``UnknownItem``."""
@@ -734,6 +743,8 @@ class State:
                 refused = self._refuse_post(conn, item, account, norm_url)
                 if refused is not None:
                     return refused
+            elif kind != ThreadKind.DELETION and self._gone(conn, item.feed, item.id):
+                return Refused("it was deleted at the source")
             try:
                 cursor = conn.execute(
                     "INSERT INTO threads (feed, item, account, kind, status, norm_url, owner,"
@@ -796,8 +807,16 @@ class State:
         )
         return Refused(note)
 
-    def save_plan(self, thread_id: int, plan: Plan) -> None:
-        """Commit the plan before anything is written, so a crash can be recovered."""
+    def _gone(self, conn: sqlite3.Connection, feed: str, item_id: str) -> bool:
+        row = conn.execute(
+            f"SELECT 1 FROM items WHERE feed = ? AND id = ? AND status IN ({_GONE})",
+            (feed, item_id),
+        ).fetchone()
+        return row is not None
+
+    def save_plan(self, thread_id: int, plan: Plan | Deletion) -> None:
+        """Commit the plan (a thread's, or a deletion's) before anything is written, so a
+        crash can be recovered."""
         with self._write() as conn:
             row = conn.execute(
                 "SELECT feed, item, kind FROM threads WHERE id = ?", (thread_id,)
@@ -808,7 +827,8 @@ class State:
             )
             if row[2] == ThreadKind.POST:
                 conn.execute(
-                    "UPDATE items SET status = ? WHERE feed = ? AND id = ?",
+                    f"UPDATE items SET status = ? WHERE feed = ? AND id = ?"
+                    f" AND status NOT IN ({_GONE})",
                     (ItemStatus.PLANNED, row[0], row[1]),
                 )
 
@@ -827,8 +847,10 @@ class State:
                     thread_id,
                 ),
             )
+            # deleted at the source meanwhile: stays so, and its deletion finds this thread
             conn.execute(
-                "UPDATE items SET status = ?, last_error = NULL, error_kind = NULL"
+                "UPDATE items SET status = CASE WHEN status IN"
+                f" ({_GONE}) THEN status ELSE ? END, last_error = NULL, error_kind = NULL"
                 " WHERE feed = ? AND id = ?",
                 (ItemStatus.POSTED, row[0], row[1]),
             )
@@ -860,12 +882,19 @@ class State:
                 "UPDATE threads SET status = ?, error = ? WHERE id = ?",
                 (row[3] if keep else ThreadStatus.FAILED, redact.mask(error), thread_id),
             )
+            if row[2] == ThreadKind.DELETION:
+                # the item stays ``deleting``; its error says why, and bounds the retries
+                conn.execute(
+                    "UPDATE items SET last_error = ?, error_kind = ? WHERE feed = ? AND id = ?",
+                    (redact.mask(error), kind, row[0], row[1]),
+                )
             if row[2] == ThreadKind.POST:
                 uncharge = int(interrupted or not charge)
+                # an item deleted at the source meanwhile is its deletion's business
                 conn.execute(
                     "UPDATE items SET status = ?, last_error = ?, error_kind = ?,"
                     " attempts = max(attempts - ?, 0), interrupted = interrupted + ?"
-                    " WHERE feed = ? AND id = ?",
+                    f" WHERE feed = ? AND id = ? AND status NOT IN ({_GONE})",
                     (
                         ItemStatus.PLANNED if keep else ItemStatus.FAILED,
                         redact.mask(error),
@@ -876,6 +905,109 @@ class State:
                         row[1],
                     ),
                 )
+
+    # --- deleted at the source: deleting → deleted ------------------------------------
+
+    def mark_gone(self, feed: str, item_id: str, *, delete: bool) -> ItemStatus | None:
+        """The item's document was deleted at the source; its new status, or None for an
+        item never seen. ``deleting`` when ``delete`` and a thread of it is (or may be
+        about to be) on an account, else ``deleted``; one already gone stays as it is
+        (a replayed delete)."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT status FROM items WHERE feed = ? AND id = ?", (feed, item_id)
+            ).fetchone()
+            if row is None:
+                return None
+            if row[0] in ItemStatus.gone():
+                return ItemStatus(row[0])
+            live = self._live_threads(conn, feed, item_id)
+            status = ItemStatus.DELETING if delete and live else ItemStatus.DELETED
+            note = "deleted at the source"
+            if live and not delete:
+                note += "; its thread stays (deletions: ignore)"
+            conn.execute(
+                "UPDATE items SET status = ?, note = ?, updated_at = ? WHERE feed = ? AND id = ?",
+                (status, note, _iso(self.clock()), feed, item_id),
+            )
+            return status
+
+    def _live_threads(self, conn: sqlite3.Connection, feed: str, item_id: str) -> bool:
+        """Whether a thread of the item is on an account, or in flight towards one."""
+        row = conn.execute(
+            f"SELECT 1 FROM threads WHERE feed = ? AND item = ? AND kind != ?"
+            f" AND status IN ({_IN_FLIGHT}, ?) LIMIT 1",
+            (feed, item_id, ThreadKind.DELETION, ThreadStatus.POSTED),
+        ).fetchone()
+        return row is not None
+
+    def gone(self, feed: str, item_id: str) -> bool:
+        """Whether the item was deleted at the source (``deleting`` or ``deleted``)."""
+        return self._gone(self.conn, feed, item_id)
+
+    def settle_gone(self, feed: str, item_id: str) -> bool:
+        """``deleting`` becomes ``deleted`` once no thread of the item is on an account or
+        in flight; True when it did just now."""
+        with self._write() as conn:
+            return self._settle(conn, feed, item_id)
+
+    def _settle(self, conn: sqlite3.Connection, feed: str, item_id: str) -> bool:
+        if self._live_threads(conn, feed, item_id):
+            return False
+        cursor = conn.execute(
+            "UPDATE items SET status = ?, last_error = NULL, error_kind = NULL"
+            " WHERE feed = ? AND id = ? AND status = ?",
+            (ItemStatus.DELETED, feed, item_id, ItemStatus.DELETING),
+        )
+        return cursor.rowcount > 0
+
+    def mark_deleted(self, thread_id: int) -> None:
+        """A deletion is written: it and the threads it deleted are ``deleted``. An item
+        deleted at the source is ``deleted`` once none of its threads is left; one whose
+        threads were deleted by hand (``feedbot delete``) while its document still
+        exists is ``skipped``: never posted again unless reposted by hand."""
+        with self._write() as conn:
+            feed, item_id, plan = conn.execute(
+                "SELECT feed, item, plan FROM threads WHERE id = ?", (thread_id,)
+            ).fetchone()
+            deletion = Deletion.from_json(json.loads(plan))
+            conn.execute(
+                "UPDATE threads SET status = ?, posted_at = ?, error = NULL WHERE id = ?",
+                (ThreadStatus.DELETED, _iso(self.clock()), thread_id),
+            )
+            marks = ",".join("?" * len(deletion.threads))
+            conn.execute(
+                f"UPDATE threads SET status = ? WHERE id IN ({marks}) AND status = ?",
+                (ThreadStatus.DELETED, *deletion.threads, ThreadStatus.POSTED),
+            )
+            if self._gone(conn, feed, item_id):
+                self._settle(conn, feed, item_id)
+                return
+            conn.execute(
+                "UPDATE items SET status = ?, note = ?, last_error = NULL, error_kind = NULL"
+                " WHERE feed = ? AND id = ?",
+                (ItemStatus.SKIPPED, "its threads were deleted by hand", feed, item_id),
+            )
+
+    def pending_deletions(self, feed: str, *, max_attempts: int) -> list[Item]:
+        """Items ``deleting``, oldest first, except those whose last deletion was refused
+        (they wait for ``feedbot delete``) or that failed ``max_attempts`` times."""
+        rows = self.conn.execute(
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE feed = ? AND status = ?"
+            " AND (error_kind IS NULL OR error_kind = ?)"
+            " AND (SELECT count(*) FROM threads t WHERE t.feed = items.feed"
+            " AND t.item = items.id AND t.kind = ? AND t.status = ?) < ?"
+            " ORDER BY updated_at, id",
+            (
+                feed,
+                ItemStatus.DELETING,
+                ErrorKind.TRANSIENT,
+                ThreadKind.DELETION,
+                ThreadStatus.FAILED,
+                max_attempts,
+            ),
+        )
+        return [_item(r) for r in rows]
 
     def in_flight(self, *, feed: str | None = None) -> list[ThreadRow]:
         """Threads claimed or planned whose owner is gone: what a crash left behind."""
@@ -898,15 +1030,29 @@ class State:
         )
         return [_thread(r) for r in rows]
 
-    def writes(self, account: str, *, since: datetime) -> list[tuple[float, int]]:
-        """``(epoch seconds, records written)`` per thread an account wrote since then,
-        for pacing that survives restarts."""
+    def writes(self, account: str, *, since: datetime) -> list[tuple[float, int, int]]:
+        """``(epoch seconds, records created, records deleted)`` per thread or deletion an
+        account wrote since then, for pacing that survives restarts. A thread's creates are
+        its posts and its gates, and still count once it is deleted; a deletion counts
+        every record it planned (some may have been gone already: erring high)."""
         rows = self.conn.execute(
-            "SELECT posted_at, json_array_length(posts) FROM threads"
-            " WHERE account = ? AND status = ? AND posted_at >= ? ORDER BY posted_at",
-            (account, ThreadStatus.POSTED, _iso(since)),
+            "SELECT posted_at, CASE WHEN kind = ? THEN 0 ELSE coalesce("
+            "json_array_length(plan, '$.posts') + coalesce(json_array_length(plan, '$.gates'), 0),"
+            " json_array_length(posts), 0) END,"
+            " CASE WHEN kind = ? THEN coalesce(json_array_length(plan, '$.records'), 0)"
+            " ELSE 0 END"
+            " FROM threads WHERE account = ? AND status IN (?, ?) AND posted_at >= ?"
+            " ORDER BY posted_at",
+            (
+                ThreadKind.DELETION,
+                ThreadKind.DELETION,
+                account,
+                ThreadStatus.POSTED,
+                ThreadStatus.DELETED,
+                _iso(since),
+            ),
         )
-        return [(datetime.fromisoformat(r[0]).timestamp(), int(r[1])) for r in rows]
+        return [(datetime.fromisoformat(r[0]).timestamp(), int(r[1]), int(r[2])) for r in rows]
 
     def record_pause(self, account: str, until: datetime, reason: str) -> None:
         """The account may not write before ``until`` (a rate limit, a spent budget)."""
@@ -1047,15 +1193,19 @@ def _item(row: tuple[Any, ...]) -> Item:
 
 
 def _thread(row: tuple[Any, ...]) -> ThreadRow:
+    kind = ThreadKind(row[4])
+    plan = json.loads(row[7]) if row[7] else None
+    deletion = kind == ThreadKind.DELETION
     return ThreadRow(
         id=row[0],
         feed=row[1],
         item=row[2],
         account=row[3],
-        kind=ThreadKind(row[4]),
+        kind=kind,
         status=ThreadStatus(row[5]),
         owner=row[6],
-        plan=Plan.from_json(json.loads(row[7])) if row[7] else None,
+        plan=Plan.from_json(plan) if plan and not deletion else None,
         posts=tuple(StrongRef(**p) for p in json.loads(row[8])) if row[8] else (),
         error=row[9],
+        deletion=Deletion.from_json(plan) if plan and deletion else None,
     )

@@ -15,7 +15,7 @@ from typing import Any
 from bot.config import BlueskyAccount, Config
 from bot.configfile import format_duration
 from bot.pipeline import CAP_WINDOW, MAX_ATTEMPTS, MAX_INTERRUPTED
-from bot.publish.pacing import CREATE_POINTS
+from bot.publish.pacing import points
 from bot.publish.session import login_key
 from bot.state import State
 
@@ -67,7 +67,7 @@ class StreamState:
 class AccountStatus:
     account: str
     type: str
-    #: points written in the last hour and the last 24 hours (a create costs 3)
+    #: points written in the last hour and the last 24 hours (a create costs 3, a delete 1)
     points_last_hour: int | None
     points_last_day: int | None
     points_per_hour: int | None
@@ -142,8 +142,8 @@ def gather(config: Config, state: State) -> Status:
                 AccountStatus(
                     account=name,
                     type=account.type,
-                    points_last_hour=CREATE_POINTS * sum(n for t, n in day if t >= hour_start),
-                    points_last_day=CREATE_POINTS * sum(n for _, n in day),
+                    points_last_hour=sum(points(c, d) for t, c, d in day if t >= hour_start),
+                    points_last_day=sum(points(c, d) for _, c, d in day),
                     points_per_hour=account.points_per_hour,
                     burst_points=account.burst_points,
                     points_per_day=account.points_per_day,

@@ -84,10 +84,10 @@ def make_publishers(
             publishers[name] = keep[name]
         else:
             from bot.publish.bluesky import BlueskyPublisher
-            from bot.publish.pacing import CREATE_POINTS
+            from bot.publish.pacing import points
 
             since = clock() - timedelta(days=1)
-            history = [(when, n * CREATE_POINTS) for when, n in state.writes(name, since=since)]
+            history = [(when, points(c, d)) for when, c, d in state.writes(name, since=since)]
             publisher = BlueskyPublisher(
                 name,
                 account,

@@ -23,6 +23,7 @@ DID = "did:plc:fakefakefakefakefakefake"
 HANDLE = "feedbot-fake.test"
 PASSWORD = "app-pass-word-1234"
 X = "/xrpc/"
+DELETE_RESULT = "com.atproto.repo.applyWrites#deleteResult"
 
 
 class MemorySessions:
@@ -132,12 +133,20 @@ class FakeXrpc:
         return self.commit(request)
 
     def commit(self, request: Request) -> Response:
-        """Really apply the writes (all or nothing); 500 when an rkey exists, like the PDS."""
+        """Really apply the writes (all or nothing); 500 when a created rkey exists or a
+        deleted one does not, like the PDS."""
         if not self._authorized(request):
             return error(400, "ExpiredToken", "Token has expired")
         body = json.loads(request.body)
         results = []
         with self._lock:
+            deletes = [w for w in body["writes"] if w["$type"].endswith("#delete")]
+            if deletes:
+                if any(w["rkey"] not in self.records for w in deletes):
+                    return error(500, "InternalServerError", "Internal Server Error")
+                for write in deletes:
+                    del self.records[write["rkey"]]
+                return ok({"results": [{"$type": DELETE_RESULT} for _ in deletes]})
             if any(w["rkey"] in self.records for w in body["writes"]):
                 return error(500, "InternalServerError", "Internal Server Error")
             for write in body["writes"]:

@@ -7,8 +7,20 @@ from datetime import datetime
 from threading import Event
 from typing import Any
 
+from bot.deletions import records_of
 from bot.errors import FeedbotError, SourceError
-from bot.model import Article, Plan, PlannedPost, Poll, StrongRef, Summary, Target, Thread
+from bot.lexicon import gate_records
+from bot.model import (
+    Article,
+    Deletion,
+    Plan,
+    PlannedPost,
+    Poll,
+    StrongRef,
+    Summary,
+    Target,
+    Thread,
+)
 from bot.sources import EventRead
 from bot.streams import Batch, Op, RecordEvent, Subscription
 from bot.summarize import Budget
@@ -46,6 +58,10 @@ class FakePublisher:
         self.crash_after_write = False
         self.written_then_fail: FeedbotError | None = None
         self.boosted: list[StrongRef] = []
+        #: every record written and not deleted, as (collection, rkey)
+        self.records: set[tuple[str, str]] = set()
+        self.deletes = 0  # applyWrites of deletes that deleted something
+        self.crash_after_delete = False
         self._n = 0
 
     def prepare(self, thread: Thread, target: Target, *, now: datetime) -> Plan:
@@ -53,7 +69,14 @@ class FakePublisher:
         for post in thread.posts:
             self._n += 1
             posts.append(PlannedPost(f"rk{self._n}", f"cid{self._n}", {"text": post.text}))
-        return Plan(target.feed, target.item, target.url, "acct", "did:plc:fake", tuple(posts))
+        root = f"at://did:plc:fake/app.bsky.feed.post/{posts[0].rkey}"
+        gates = tuple(
+            PlannedPost(posts[0].rkey, f"gate{i}", record)
+            for i, record in enumerate(gate_records(root, thread.gate, created_at=now))
+        )
+        return Plan(
+            target.feed, target.item, target.url, "acct", "did:plc:fake", tuple(posts), gates
+        )
 
     def _refs(self, plan: Plan) -> tuple[StrongRef, ...]:
         return tuple(
@@ -71,6 +94,7 @@ class FakePublisher:
             raise AssertionError(f"thread {key} written twice")
         self.writes += 1
         self.repo[key] = self._refs(plan)
+        self.records.update((r.collection, r.rkey) for r in records_of(plan))
         if self.crash_after_write:
             raise Crash
         if self.written_then_fail is not None:
@@ -83,6 +107,21 @@ class FakePublisher:
         record = {"$type": "app.bsky.feed.repost", "subject": {"uri": root.uri, "cid": root.cid}}
         post = PlannedPost(f"rk{self._n}", f"cid{self._n}", record)
         return Plan(target.feed, target.item, target.url, "acct", "did:plc:fake", (post,))
+
+    def delete(self, deletion: Deletion) -> int:
+        """Like the real one: looks first, deletes what is left, all or nothing."""
+        if self.fail_with is not None:
+            raise self.fail_with
+        left = {(r.collection, r.rkey) for r in deletion.records} & self.records
+        if not left:
+            return 0
+        self.deletes += 1
+        self.records -= left
+        for key in [k for k in self.repo if ("app.bsky.feed.post", k) in left]:
+            del self.repo[key]
+        if self.crash_after_delete:
+            raise Crash
+        return len(left)
 
 
 class FakeStreamedSource(FakeSource):

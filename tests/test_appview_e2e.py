@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from appview import AppView
-from pds import Account
+from pds import Account, XrpcError
 from PIL import Image
 
 from bot.cli import main
@@ -242,3 +242,36 @@ def test_replies_and_quotes_disabled_labels_kept_and_the_profile_says_bot(
     assert {(lab["val"], lab["src"]) for lab in profile["labels"]} == {("bot", bot.did)}
     assert profile["displayName"] == "Ledger bot"
     assert profile["description"] == "Posts."
+
+
+def test_a_document_deleted_at_the_source_takes_its_thread_out_of_the_appview(
+    appview: AppView, world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.config import load_config
+    from bot.outcomes import Deleted
+    from bot.wiring import build_pipeline
+
+    pds = world["pds"]
+    config = Path(world["config"])
+    config.write_text(
+        config.read_text(encoding="utf-8") + "    deletions: delete\n    replies: nobody\n",
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "run", "--once"]) == 0
+    ((item, uris),) = posted(world["state"]).items()
+    appview.sync()
+    view = pds.query("app.bsky.feed.getPostThread", auth=world["reader"], uri=uris[0])
+    assert [p["uri"] for p in chain(view["thread"])] == uris
+
+    pds.delete_record(world["author"], item)  # the author deletes the document
+    settings = load_config(config)
+    with State.open(world["state"]) as state, build_pipeline(settings, state) as pipeline:
+        # what the stream's delete event hands the pipeline
+        outcome = pipeline.delete_item(settings.feed("author"), item)
+    assert isinstance(outcome, Deleted) and outcome.records == len(uris) + 1  # + threadgate
+    appview.sync()
+    for uri in uris:
+        with pytest.raises(XrpcError) as gone:
+            pds.query("app.bsky.feed.getPostThread", auth=world["reader"], uri=uri)
+        assert "NotFound" in gone.value.body
+    assert pds.query("app.bsky.feed.getPosts", auth=world["reader"], uris=uris)["posts"] == []

@@ -26,9 +26,9 @@ def claimed(claim: Claim) -> int:
     return claim.thread_id
 
 
-def plan_for(item_id: str, feed: str = "f") -> Plan:
-    post = PlannedPost("3kabc", "bafycid", {"text": "hi"})
-    return Plan(feed, item_id, "https://example.com", "acct", "did:plc:x", (post,))
+def plan_for(item_id: str, feed: str = "f", posts: int = 1) -> Plan:
+    planned = tuple(PlannedPost(f"3kab{n}", "bafycid", {"text": "hi"}) for n in range(posts))
+    return Plan(feed, item_id, "https://example.com", "acct", "did:plc:x", planned)
 
 
 @pytest.fixture
@@ -225,15 +225,19 @@ def test_polls_are_recorded_and_the_cursor_only_moves_on_success(state: State) -
     assert row.cursor == {"etag": "a"} and row.last_error == "boom"
 
 
-def test_writes_per_account_come_from_posted_threads(state: State) -> None:
+def test_writes_per_account_come_from_posted_threads_gates_included(state: State) -> None:
     add(state, article(1), article(2))
+    posts = tuple(PlannedPost(f"3kab{n}", "bafycid", {"text": "hi"}) for n in range(2))
+    gate = PlannedPost("3kab0", "bafygate", {"$type": "app.bsky.feed.threadgate"})
     for item in state.pending("f", max_attempts=3, max_interrupted=3):
         claim = claimed(state.claim(item, "acct", norm_url=item.url))
-        state.save_plan(claim, plan_for(item.id))
-        refs = tuple(StrongRef(f"at://x/app.bsky.feed.post/{n}", "c") for n in range(3))
+        plan = Plan("f", item.id, "https://example.com", "acct", "did:plc:x", posts, (gate,))
+        state.save_plan(claim, plan)
+        refs = tuple(StrongRef(f"at://x/app.bsky.feed.post/{n}", "c") for n in range(2))
         state.mark_posted(claim, refs)
     since = state.clock() - timedelta(hours=1)
-    assert [n for _, n in state.writes("acct", since=since)] == [3, 3]
+    # the gate is a create too: the budget paid 3 creates for each thread
+    assert [(c, d) for _, c, d in state.writes("acct", since=since)] == [(3, 0), (3, 0)]
     assert state.writes("other", since=since) == []
     assert state.writes("acct", since=state.clock() + timedelta(seconds=1)) == []
 
@@ -246,7 +250,7 @@ def test_a_bluesky_publisher_starts_with_the_day_s_writes_counted(tmp_path: Path
     add(state, article(1))
     item = state.pending("f", max_attempts=3, max_interrupted=3)[0]
     claim = claimed(state.claim(item, "me", norm_url=item.url))
-    state.save_plan(claim, plan_for(item.id))
+    state.save_plan(claim, plan_for(item.id, posts=3))
     state.mark_posted(claim, tuple(StrongRef(f"at://x/p/{n}", "c") for n in range(3)))
     account = {"type": "bluesky", "handle": "me.test", "app_password": "pw", "points_per_day": 12}
     config = Config.model_validate({"accounts": {"me": account}})

@@ -4,7 +4,8 @@ Publishing happens in three steps so the state file can hold the plan before any
 exists: ``prepare`` turns a ``Thread`` into a ``Plan`` (record keys, records, CIDs;
 uploading blobs is allowed because it is safe to repeat), the pipeline saves the plan,
 then ``write`` writes it. After a crash, ``find`` tells whether a saved plan was
-already written, so it is never written twice.
+already written, so it is never written twice. Deleting an item's threads goes the same
+way: the pipeline saves a ``Deletion`` first, then ``delete`` removes what is left of it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from bot.model import Plan, StrongRef, Target, Thread
+from bot.model import Deletion, Plan, StrongRef, Target, Thread
 
 
 class Publisher(Protocol):
@@ -31,4 +32,9 @@ class Publisher(Protocol):
     def prepare_boost(self, root: StrongRef, target: Target, *, now: datetime) -> Plan:
         """A plan for a native repost of an earlier root post: one record, written and
         recovered like a thread."""
+        ...
+
+    def delete(self, deletion: Deletion) -> int:
+        """Delete those of the records that still exist, all or nothing; return how many
+        were deleted. Looks first, so it may be called again for the same deletion."""
         ...

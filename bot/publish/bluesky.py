@@ -9,6 +9,10 @@ The only module that imports the ``atproto`` SDK. How it keeps "exactly once":
   and fails the whole commit, so a plan must never be written again blindly: after a crash
   or an unclear failure, call ``find`` first. ``write`` does so itself between retries.
 - ``find`` looks the planned rkeys up with ``getRecord``.
+- ``delete`` removes a planned ``Deletion`` in one ``applyWrites`` of deletes. Deleting a
+  record that is not there fails the whole commit with HTTP 500 too, so it looks first
+  (``getRecord``) and deletes only what is still there: the same call finishes a first
+  try, a retry and a recovery after a crash.
 
 Sessions: logs in with the app password once, keeps the SDK's session string in the
 ``SessionStore`` (the state file) and reuses it across runs; the SDK refreshes it before
@@ -70,9 +74,9 @@ from bot.lexicon import (
     repost_record,
     with_bot_label,
 )
-from bot.model import LinkCard, Plan, PlannedPost, StrongRef, Target, Thread
+from bot.model import Deletion, LinkCard, Plan, PlannedPost, RecordKey, StrongRef, Target, Thread
 from bot.observe import NO_OBSERVER, Observer
-from bot.publish.pacing import CREATE_POINTS, Backoff, WriteBudget
+from bot.publish.pacing import Backoff, WriteBudget, points
 from bot.publish.session import (
     LOGIN_BACKOFF_MAX,
     LoginGate,
@@ -255,13 +259,58 @@ class BlueskyPublisher:
         planned = PlannedPost(self._tids.next(), record_cid(record), record)
         return Plan(target.feed, target.item, target.url, self.name, did, (planned,))
 
+    def delete(self, deletion: Deletion) -> int:
+        """Delete what is left of ``deletion``'s records in one applyWrites; return how
+        many were deleted (0: all were gone already). Safe to call again after a crash or
+        an unclear failure: it looks before it deletes."""
+        self._connect()
+        left = self._present(deletion.repo, deletion.records)
+        if not left:
+            log.info("nothing left to delete account=%s item=%s", self.name, deletion.item)
+            return 0
+        self.budget.spend(points(0, len(left)))
+        count = len(left)
+        what = f"deleting the threads of {deletion.item}"
+
+        def attempt() -> int:
+            body = {
+                "repo": deletion.repo,
+                "writes": [
+                    {
+                        "$type": "com.atproto.repo.applyWrites#delete",
+                        "collection": r.collection,
+                        "rkey": r.rkey,
+                    }
+                    for r in left
+                ],
+            }
+            content = json.dumps(body, separators=(",", ":")).encode()
+            self._client.invoke_procedure(
+                "com.atproto.repo.applyWrites",
+                content=content,
+                headers={"Content-Type": "application/json"},
+            )
+            return count
+
+        def look_again() -> int | None:
+            # a retry must not name a record that is gone now (HTTP 500 again)
+            left[:] = self._present(deletion.repo, left)
+            return None if left else count
+
+        deleted = self._call(what, attempt, on_retry=look_again)
+        log.info("deleted account=%s item=%s records=%d", self.name, deletion.item, deleted)
+        return deleted
+
+    def _present(self, repo: str, records: Sequence[RecordKey]) -> list[RecordKey]:
+        return [r for r in records if self._get_record(repo, r.collection, r.rkey) is not None]
+
     # --- writes and lookups ------------------------------------------------------------
 
     def _apply(self, repo: str, creates: Sequence[_Create], *, what: str) -> tuple[StrongRef, ...]:
         if not creates:
             raise InvalidThread(f"{what}: nothing to write")
         self._connect()
-        self.budget.spend(CREATE_POINTS * len(creates))
+        self.budget.spend(points(len(creates)))
         body = {
             "repo": repo,
             "validate": True,
@@ -291,7 +340,7 @@ class BlueskyPublisher:
         return self._call(what, attempt, on_retry=lambda: self._find(repo, creates))
 
     def _find(self, repo: str, creates: Sequence[_Create]) -> tuple[StrongRef, ...] | None:
-        found = [self._get_record(repo, c) for c in creates]
+        found = [self._get_record(repo, c.collection, c.rkey) for c in creates]
         present = [ref for ref in found if ref is not None]
         if not present:
             return None
@@ -307,10 +356,8 @@ class BlueskyPublisher:
                 log.error("cid differs rkey=%s planned=%s pds=%s", create.rkey, create.cid, ref.cid)
         return tuple(ref for ref in found if ref is not None)
 
-    def _get_record(self, repo: str, create: _Create) -> StrongRef | None:
-        params = models.ComAtprotoRepoGetRecord.Params(
-            repo=repo, collection=create.collection, rkey=create.rkey
-        )
+    def _get_record(self, repo: str, collection: str, rkey: str) -> StrongRef | None:
+        params = models.ComAtprotoRepoGetRecord.Params(repo=repo, collection=collection, rkey=rkey)
 
         def attempt() -> StrongRef | None:
             try:
@@ -322,7 +369,7 @@ class BlueskyPublisher:
             data = _json(response)
             return StrongRef(str(data["uri"]), str(data["cid"]))
 
-        return self._call(f"getRecord {create.rkey}", attempt)
+        return self._call(f"getRecord {rkey}", attempt)
 
     # --- covers ------------------------------------------------------------------------
 

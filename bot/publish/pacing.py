@@ -1,8 +1,8 @@
 """Pacing writes below Bluesky's budget, and backing off between retries. Pure: time and
 sleep are injected, so tests run instantly and the daemon's behaviour is predictable.
 
-Bluesky counts writes in points (a create costs 3): 5000 an hour and 35000 a day per
-account. ``WriteBudget`` is a token bucket for the hourly pace (at most ``burst`` points
+Bluesky counts writes in points (a create costs 3, a delete 1): 5000 an hour and 35000 a
+day per account. ``WriteBudget`` is a token bucket for the hourly pace (at most ``burst`` points
 at once, refilling at ``per_hour``) plus an exact 24-hour sliding window for the daily
 cap. A restarted daemon ``replay``s the last day's writes from the state file, so a
 restart neither refills the bucket nor forgets the daily count; the bucket's worst hour
@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from bot.errors import TransientError
 
 CREATE_POINTS = 3
+DELETE_POINTS = 1
 DAY = 86_400.0
+
+
+def points(creates: int, deletes: int = 0) -> int:
+    """What records created and deleted cost on Bluesky's hosted PDS (its documented
+    rate limits: a create 3 points, a delete 1)."""
+    return CREATE_POINTS * creates + DELETE_POINTS * deletes
 
 
 class WriteBudget:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from bot.lexicon import REPLY_RULES, REPOST, THREADGATE, gate_records, post_record, repost_record
-from bot.model import Plan, PlannedPost, StrongRef, Target, Thread
+from bot.model import Deletion, Plan, PlannedPost, StrongRef, Target, Thread
 from bot.text import graphemes, utf8_len
 from bot.untrusted import log_safe
 
@@ -57,6 +57,22 @@ class PreviewPublisher:
         record = repost_record(root, created_at=now)
         planned = PlannedPost(f"preview-{now:%Y%m%d%H%M%S}-boost", "", record)
         return Plan(target.feed, target.item, target.url, "preview", "", (planned,))
+
+    def delete(self, deletion: Deletion) -> int:
+        """Show what would be deleted; nothing is."""
+        records = [{"collection": r.collection, "rkey": r.rkey} for r in deletion.records]
+        with self._lock:
+            if self.as_json:
+                line = {"feed": deletion.feed, "item": deletion.item, "delete": records}
+                self.out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            else:
+                head = f"── {deletion.feed} · {deletion.item}: would delete {len(records)} records"
+                repo = f"at://{deletion.repo}/" if deletion.repo else ""  # a preview's own
+                uris = [f"{repo}{r.collection}/{r.rkey}" for r in deletion.records]
+                lines = [head, *(f"   ✕ {uri}" for uri in uris)]
+                self.out.write("\n".join(map(log_safe, lines)) + "\n\n")
+            self.out.flush()
+        return 0
 
 
 def _json(plan: Plan) -> dict[str, Any]:
