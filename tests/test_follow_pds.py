@@ -323,3 +323,26 @@ def test_an_update_with_edits_repost_posts_the_document_again(
     assert daemon.stop() == 0
     assert posted(world) == {uri: 2}
     assert repo_posts(world) == thread_posts(world)
+
+
+def test_a_deleted_document_s_thread_is_deleted_when_the_feed_says_so(
+    world: dict[str, Any], mode: str, daemons: list[Daemon]
+) -> None:
+    write_config(world)
+    path = world["dir"] / "feeds.yaml"
+    path.write_text(
+        path.read_text().replace("    backfill: 0\n", "    backfill: 0\n    deletions: delete\n")
+    )
+    daemon = start(world, daemons)
+    pds: LocalPds = world["pds"]
+    uri, _ = pds.put_record(world["author"], DOC, document(1))
+    wait_posted(world, {uri}, POSTED_WITHIN)
+    assert repo_posts(world) > 0
+    pds.delete_record(world["author"], uri)
+    started = time.monotonic()
+    while repo_posts(world) and time.monotonic() - started < POSTED_WITHIN:
+        time.sleep(0.1)
+    assert repo_posts(world) == 0  # the whole thread is gone from the bot's repo
+    assert daemon.stop() == 0
+    with State.open(world["dir"] / "state" / "feedbot.db") as state:
+        assert state.known("author", [uri])[uri][1] == "deleted"
