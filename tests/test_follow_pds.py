@@ -73,7 +73,10 @@ def endpoint(world: dict[str, Any]) -> str:
     return f"firehose {world.get('service') or world['pds'].pds_url}"
 
 
-def write_config(world: dict[str, Any], *, service: str | None = None) -> None:
+def write_config(
+    world: dict[str, Any], *, service: str | None = None, feed: tuple[str, ...] = ()
+) -> None:
+    """The feed ``author`` following by ``world["mode"]``; ``feed`` adds feed keys."""
     pds: LocalPds = world["pds"]
     author: Account = world["author"]
     bot: Account = world["bot"]
@@ -90,6 +93,7 @@ def write_config(world: dict[str, Any], *, service: str | None = None) -> None:
         "    account: bot",
         "    interval: 1h",
         "    backfill: 0",
+        *(f"    {line}" for line in feed),
         "    source:",
         "      type: atproto",
         f"      repo: {author.did}",
@@ -272,12 +276,11 @@ def test_a_network_wide_feed_posts_only_matching_documents_within_its_cap(
 ) -> None:
     pds: LocalPds = world["pds"]
     # every repo: the firehose is read from a "relay" (the PDS itself, filtered here)
-    write_config(world, service=pds.pds_url)
+    write_config(world, service=pds.pds_url, feed=("max_per_hour: 2", "filter: {tags: [rust]}"))
     text = (world["dir"] / "feeds.yaml").read_text()
-    text = text.replace(f"      repo: {world['author'].did}", '      repo: "*"')
-    text = text.replace("    backfill: 0\n", "    backfill: 0\n    max_per_hour: 2\n")
-    text += "    filter: {tags: [rust]}\n"
-    (world["dir"] / "feeds.yaml").write_text(text)
+    (world["dir"] / "feeds.yaml").write_text(
+        text.replace(f"      repo: {world['author'].did}", '      repo: "*"')
+    )
     daemon = Daemon(world["dir"])
     daemons.append(daemon)
     daemon.wait_for(rf"stream started endpoint={re.escape(endpoint(world))} ", seconds=60)
@@ -308,11 +311,7 @@ def test_an_update_with_edits_repost_posts_the_document_again(
     world: dict[str, Any], daemons: list[Daemon]
 ) -> None:
     world["mode"] = "firehose"
-    write_config(world)
-    path = world["dir"] / "feeds.yaml"
-    path.write_text(
-        path.read_text().replace("    backfill: 0\n", "    backfill: 0\n    edits: repost\n")
-    )
+    write_config(world, feed=("edits: repost",))
     daemon = start(world, daemons)
     pds: LocalPds = world["pds"]
     uri, _ = pds.put_record(world["author"], DOC, document(1))
@@ -328,11 +327,7 @@ def test_an_update_with_edits_repost_posts_the_document_again(
 def test_a_deleted_document_s_thread_is_deleted_when_the_feed_says_so(
     world: dict[str, Any], mode: str, daemons: list[Daemon]
 ) -> None:
-    write_config(world)
-    path = world["dir"] / "feeds.yaml"
-    path.write_text(
-        path.read_text().replace("    backfill: 0\n", "    backfill: 0\n    deletions: delete\n")
-    )
+    write_config(world, feed=("deletions: delete",))
     daemon = start(world, daemons)
     pds: LocalPds = world["pds"]
     uri, _ = pds.put_record(world["author"], DOC, document(1))
