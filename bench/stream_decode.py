@@ -62,6 +62,7 @@ class _Connection:
 class _Client:
     connection = _Connection()
     compressed = False
+    frame_bytes = 0
 
     def update_params(self, params: dict[str, Any]) -> None:
         pass
@@ -71,7 +72,7 @@ class _Pump:
     def __init__(self) -> None:
         self.events = 0
 
-    def put(self, seq: int, events: Any) -> None:
+    def put(self, seq: int, events: Any, size: int = 0) -> None:
         self.events += len(tuple(events))
 
 

@@ -7,6 +7,7 @@ import base64
 import datetime
 import hashlib
 import socket
+import threading
 from typing import Any
 
 import cbor2
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from bot.atproto_ids import encode_record
 from bot.errors import RecordError
 from bot.nsids import STANDARD_DOCUMENT
-from bot.streams import Op, Subscription
+from bot.streams import Op, RecordEvent, Subscription
 from bot.streams.checks import checked_event, checked_seq, is_nsid, is_rkey, wanted
 from bot.streams.dagcbor import (
     DAG_CBOR_SHA256,
@@ -28,6 +29,7 @@ from bot.streams.dagcbor import (
     record_json,
 )
 from bot.streams.dial import PrivateAddressRefused, public_socket
+from bot.streams.reconnect import Pump, Tuning
 
 DID = "did:plc:abcdefghijklmnopqrstuvwx"
 CID = "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"
@@ -255,3 +257,47 @@ def test_unreachable_public_addresses_are_an_oserror_to_retry() -> None:
     with pytest.raises(ConnectionRefusedError):
         public_socket("pds.example.com", 443, lambda h, p: addresses, 1.0, connect)
     assert tried == addresses[1:]  # the private one never
+
+
+# --- the pump's bounds ------------------------------------------------------------------
+
+
+def _event(seq: int) -> RecordEvent:
+    return checked_event(seq, DID, STANDARD_DOCUMENT, f"3k{seq:03d}", "create", CID, {"n": seq})
+
+
+def test_the_reading_thread_waits_while_undelivered_frames_hold_too_many_bytes() -> None:
+    pump = Pump("firehose test", Tuning(max_queued_bytes=1000, batch_window=0.0))
+    pump.put(1, [_event(1)], 700)  # one frame always fits, however large
+    second_in = threading.Event()
+
+    def reader() -> None:
+        pump.put(2, [_event(2)], 700)  # 1400 > 1000: waits for the first to go
+        second_in.set()
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    assert not second_in.wait(0.5)
+    events, cursor, ended = pump.gather()
+    assert [e.seq for e in events] == [1] and cursor == 1 and ended is None
+    assert second_in.wait(5)
+    pump.put(3, [], 10**9)  # a frame without events costs nothing
+    events, cursor, _ = pump.gather()
+    assert [e.seq for e in events] == [2] and cursor == 3
+    thread.join(5)
+
+
+def test_a_waiting_reader_gives_up_when_the_stream_closes() -> None:
+    pump = Pump("firehose test", Tuning(max_queued_bytes=10))
+    pump.put(1, [_event(1)], 10)
+    done = threading.Event()
+
+    def reader() -> None:
+        pump.put(2, [_event(2)], 10)
+        done.set()
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    assert not done.wait(0.3)
+    pump.closing.set()
+    assert done.wait(2)

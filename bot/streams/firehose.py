@@ -54,9 +54,12 @@ _WRITES = (Op.CREATE.value, Op.UPDATE.value)
 class _Client(ManagedClient, FirehoseSubscribeReposClient):  # type: ignore[misc]
     """The SDK's firehose client, with our lifecycle and our frame decoding."""
 
+    frame_bytes = 0  # the size of the frame decoded last
+
     def _decode_frame(self, raw_frame: str | bytes) -> MessageFrame | None:
         if isinstance(raw_frame, str):
             raise Undecodable("a text frame")
+        self.frame_bytes = len(raw_frame)
         try:
             frame = Frame.from_bytes(raw_frame)
         except Exception as exc:  # the edge: whatever libipld makes of hostile bytes
@@ -120,7 +123,7 @@ class _Reader(FrameReader):
             return
         self.client.update_params({"cursor": seq})  # a reconnect resumes after it
         events = self._commit(seq, body) if frame.type == "#commit" else []
-        self.pump.put(seq, events)
+        self.pump.put(seq, events, self.client.frame_bytes)
 
     def _commit(self, seq: int, body: dict[str, Any]) -> list[RecordEvent]:
         repo, ops = body.get("repo"), body.get("ops")

@@ -69,11 +69,14 @@ _CONSUMER_TOO_SLOW = "ConsumerTooSlow"
 class _Client(ManagedClient, JetstreamClient):  # type: ignore[misc]
     """The SDK's Jetstream client, with our lifecycle, handing on raw payloads."""
 
+    frame_bytes = 0  # the size of the frame decoded last, decompressed
+
     def _decode_frame(self, raw_frame: str | bytes) -> MessageFrame | None:
         # the SDK's own decoding, less its models: they would reshape the record
         try:
             if self._compression is not None and isinstance(raw_frame, bytes | bytearray):
                 raw_frame = self._compression.decompress(bytes(raw_frame))
+            self.frame_bytes = len(raw_frame)
             frame = parse_frame(raw_frame)
         except Exception as exc:  # the edge: whatever the decoders make of hostile bytes
             raise Undecodable(f"undecodable frame ({describe(exc)})") from None
@@ -192,7 +195,7 @@ class _Reader(FrameReader):
             self.drop(f"seq={seq} repo={log_safe(did[:100])}: {exc}")
             self.pump.put(seq, ())
             return
-        self.pump.put(seq, (event,))
+        self.pump.put(seq, (event,), self.client.frame_bytes)
 
 
 def _translated(endpoint: str, exc: BaseException) -> FeedbotError:

@@ -84,6 +84,9 @@ class Tuning:
     batch_window: float = 0.005
     #: seconds between empty batches that only advance the cursor
     cursor_every: float = 10.0
+    #: bytes of frames with events waiting to be delivered (one frame always fits):
+    #: past this the reading thread waits, whatever a server sends
+    max_queued_bytes: int = 64 * 1024 * 1024
 
 
 class Stopped(Exception):
@@ -268,6 +271,7 @@ class FrameReader:
 class _Frame:
     seq: int
     events: tuple[RecordEvent, ...]
+    size: int  # the frame's bytes when it carries events, else 0
 
 
 @dataclass(frozen=True)
@@ -284,12 +288,25 @@ class Pump:
         #: set once ``run`` is ending: the reading thread and its waits give up
         self.closing = threading.Event()
         self._queue: queue.Queue[_Frame | _Ended] = queue.Queue(maxsize=QUEUE_FRAMES)
+        self._queued_bytes = 0
+        self._room = threading.Condition()
 
     # --- the reading thread ------------------------------------------------------------
 
-    def put(self, seq: int, events: Iterable[RecordEvent]) -> None:
-        """One frame read: its seq and the wanted events it carried (maybe none)."""
-        self._put(_Frame(seq, tuple(events)))
+    def put(self, seq: int, events: Iterable[RecordEvent], size: int = 0) -> None:
+        """One frame read: its seq, the wanted events it carried (maybe none) and its
+        size in bytes. Waits while the frames not yet delivered hold too many bytes."""
+        kept = tuple(events)
+        size = size if kept else 0
+        with self._room:
+            while (
+                self._queued_bytes
+                and self._queued_bytes + size > self.tuning.max_queued_bytes
+                and not self.closing.is_set()
+            ):
+                self._room.wait(POLL_SECONDS)
+            self._queued_bytes += size
+        self._put(_Frame(seq, kept, size))
 
     def fail(self, error: BaseException) -> None:
         """End the stream with ``error`` once the frames before it are delivered."""
@@ -342,7 +359,7 @@ class Pump:
         last_delivery = time.monotonic()
         unsaved: int | None = None  # a cursor past the last delivered batch
         while not stop.is_set():
-            events, cursor, ended = self._gather()
+            events, cursor, ended = self.gather()
             if cursor is not None:
                 unsaved = cursor
             now = time.monotonic()
@@ -358,8 +375,9 @@ class Pump:
                     raise error
                 raise error from ended.error
 
-    def _gather(self) -> tuple[list[RecordEvent], int | None, _Ended | None]:
-        """The frames of one batch: what arrives within ``batch_window`` of the first."""
+    def gather(self) -> tuple[list[RecordEvent], int | None, _Ended | None]:
+        """The frames of one batch: what arrives within ``batch_window`` of the first;
+        (events, the last frame's seq, the end of the stream if it came)."""
         events: list[RecordEvent] = []
         cursor: int | None = None
         try:
@@ -372,6 +390,10 @@ class Pump:
                 return events, cursor, item
             events.extend(item.events)
             cursor = item.seq
+            if item.size:
+                with self._room:
+                    self._queued_bytes -= item.size
+                    self._room.notify_all()
             remaining = deadline - time.monotonic()
             if len(events) >= self.tuning.max_batch:
                 return events, cursor, None
