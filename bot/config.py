@@ -98,6 +98,17 @@ Bool = Annotated[bool, BeforeValidator(_only_bool)]
 HttpUrl = Annotated[str, BeforeValidator(lambda v: http_url(v) if isinstance(v, str) else v)]
 
 
+def stream_url(value: str) -> str:
+    """An absolute ws(s):// or http(s):// URL with a host (an event stream's endpoint)."""
+    value = value.strip()
+    if not re.fullmatch(r"(?:wss?|https?)://[^\s/?#@]+(?:/\S*)?", value, re.IGNORECASE):
+        raise ValueError("expected a wss://, ws://, https:// or http:// URL")
+    return value.rstrip("/")
+
+
+StreamUrl = Annotated[str, BeforeValidator(lambda v: stream_url(v) if isinstance(v, str) else v)]
+
+
 def split_listen(listen: str) -> tuple[str, int]:
     """``"127.0.0.1:9464"`` or ``"[::1]:9464"`` → ``(host, port)``; port 0 takes any free one."""
     host, sep, port = listen.rpartition(":")
@@ -171,11 +182,31 @@ class RecordsSourceSettings(ContentUrls):
     path: Path
 
 
+#: the repo value that follows every repo on the network (a stream ``follow`` only)
+ANY_REPO = "*"
+#: Bluesky's public Jetstream instance (the SDK's default too)
+DEFAULT_JETSTREAM = "wss://jetstream.us-east.bsky.network/xrpc"
+
+
 class AtprotoSourceSettings(ContentUrls):
-    """Long-form records read from a repo on the network."""
+    """Long-form records read from a repo on the network, or from every repo.
+
+    ``follow`` says how new records are noticed: ``poll`` lists the repo every
+    ``interval``; ``jetstream`` and ``firehose`` follow an event stream (the daemon only;
+    ``run --once`` still polls), with the interval poll kept as a backstop for one repo.
+    ``repo: "*"`` follows the whole network and needs a stream (``firehose`` also needs
+    ``service``: a relay, since no single PDS holds every repo).
+    """
 
     type: Literal["atproto"]
-    repo: str  # a handle or a DID
+    follow: Literal["poll", "jetstream", "firehose"] = "poll"
+    #: the Jetstream instance for ``follow: jetstream``
+    jetstream: StreamUrl = DEFAULT_JETSTREAM
+    #: the relay or PDS for ``follow: firehose``; default: the repo's own PDS
+    service: StreamUrl | None = None
+    #: a handle, a DID, or "*" (every repo); after ``follow`` and ``service``, which its
+    #: check reads
+    repo: str
     collections: tuple[str, ...] = (STANDARD_DOCUMENT,)
     plc_url: HttpUrl = "https://plc.directory"
     #: used to resolve handles through com.atproto.identity.resolveHandle as a last resort
@@ -200,11 +231,22 @@ class AtprotoSourceSettings(ContentUrls):
 
     @field_validator("repo")
     @classmethod
-    def _handle_or_did(cls, value: str) -> str:
+    def _handle_or_did(cls, value: str, info: ValidationInfo) -> str:
         value = value.strip().removeprefix("@")
+        if value == ANY_REPO:
+            follow = info.data.get("follow")
+            if follow == "poll":
+                raise ValueError('"*" needs follow: jetstream or firehose (it can\'t be polled)')
+            if follow == "firehose" and info.data.get("service") is None:
+                raise ValueError('"*" with follow: firehose needs service: (a relay)')
+            return value
         if not re.fullmatch(r"did:[a-z]+:\S+|[A-Za-z0-9.-]+\.[A-Za-z][A-Za-z0-9-]*", value):
-            raise ValueError("expected a handle (alice.example.com) or a DID (did:plc:...)")
+            raise ValueError('expected a handle (alice.example.com), a DID (did:plc:...) or "*"')
         return value
+
+    @property
+    def network_wide(self) -> bool:
+        return self.repo == ANY_REPO
 
 
 class FeedSourceSettings(ContentUrls):
@@ -352,6 +394,8 @@ class FeedDefaults(Strict):
     backfill: Int = Field(3, ge=0)
     max_age: Duration | None = None
     edits: Literal["ignore", "repost"] = "ignore"
+    #: at most this many items a rolling hour are posted; the rest are skipped, not queued
+    max_per_hour: Int | None = Field(None, ge=1)
     #: when a followed document is deleted at the source: leave its thread, or delete it
     deletions: Literal["ignore", "delete"] = "ignore"
     hashtags: tuple[str, ...] = ()

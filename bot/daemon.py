@@ -6,6 +6,12 @@ SIGINT set the stop event: jobs finish the item in hand, then the process exits 
 SIGHUP re-reads the configuration: a valid one adds, removes and reschedules jobs and
 rebuilds the publishers of changed accounts; an invalid one is refused in one line and
 the old one keeps running. Only one daemon runs per state file (``bot.daemon_lock``).
+
+Feeds that ``follow`` an event stream also get one ``StreamRunner`` per endpoint
+(``bot.follow``), started before the first polls so that the catch-up listing and the
+live stream overlap instead of leaving a gap; their interval poll stays as a backstop.
+A reload, and a check every minute, restart the streams whose feeds or subscription
+changed.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, timedelta
 from pathlib import Path
 from types import FrameType
@@ -22,6 +28,7 @@ from types import FrameType
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING, STATE_STOPPED
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock, utcnow
@@ -29,6 +36,7 @@ from bot.config import Config, FeedSettings, load_config
 from bot.configfile import format_duration
 from bot.daemon_lock import DaemonLock
 from bot.errors import ConfigError
+from bot.follow import StreamFactory, StreamRunner, StreamStatus, plan_streams
 from bot.heartbeat import Phase, write_beat
 from bot.heartbeat import heartbeat_path as beside_state
 from bot.observe import NO_OBSERVER, Observer
@@ -36,11 +44,16 @@ from bot.pipeline import Pipeline
 from bot.publish import Publisher
 from bot.publish.pacing import WriteBudget
 from bot.state import State
-from bot.wiring import build_pipeline
+from bot.streams import Batch
+from bot.wiring import build_pipeline, make_stream
 
 log = logging.getLogger(__name__)
 
 MAX_WORKERS = 4
+#: how often the daemon checks that every stream it should follow is running
+STREAM_CHECK_SECONDS = 60
+#: a stream without a cursor is listed again this long after it started
+CATCH_UP_SETTLE = timedelta(seconds=10)
 
 
 def heartbeat_path(config: Config) -> Path:
@@ -74,8 +87,14 @@ class Daemon:
         load: Callable[[], Config],
         dry_run: bool = False,
         clock: Clock = utcnow,
+        streams: StreamFactory = make_stream,
     ) -> None:
         self.config = config
+        self.make_stream = streams
+        #: endpoint → its running stream
+        self.runners: dict[str, StreamRunner] = {}
+        self._stream_problems: set[str] = set()
+        self._streams_lock = threading.Lock()
         self.clock = clock
         self.load = load
         self.dry_run = dry_run
@@ -126,9 +145,21 @@ class Daemon:
         if not self.dry_run:
             self.pipeline.recover()
         feeds = self._enabled()
+        # streams connect before the first polls list the repos: no gap between the two
+        self.check_streams()
         for feed in feeds:
             self._add_job(feed)
-        log.info("daemon started feeds=%d pid=%d", len(feeds), os.getpid())
+        self.scheduler.add_job(
+            self.check_streams,
+            IntervalTrigger(seconds=STREAM_CHECK_SECONDS, timezone=UTC),
+            id="\x00streams",  # not a feed name (names can't hold control characters)
+            name="check streams",
+            max_instances=1,
+            coalesce=True,
+        )
+        log.info(
+            "daemon started feeds=%d streams=%d pid=%d", len(feeds), len(self.runners), os.getpid()
+        )
         write_beat(self.heartbeat, heartbeat_limit(feeds))
         self.scheduler.start()
         if self.listener is not None:
@@ -167,6 +198,90 @@ class Daemon:
         self.last_pass = self.clock()
         write_beat(self.heartbeat, heartbeat_limit(self._enabled()))
 
+    # --- streams -----------------------------------------------------------------------
+
+    def check_streams(self) -> None:
+        """Run exactly the streams the configuration asks for: start missing ones, and
+        restart those whose feeds or subscription changed (a reload, a repo resolved)."""
+        if self.stop.is_set():
+            return
+        with self._streams_lock:
+            try:
+                plan = plan_streams(self.config, self.pipeline.sources)
+            except Exception as exc:  # never the scheduler's problem
+                log.error("stream check failed error=%s: %s", type(exc).__name__, exc)
+                return
+            for problem in sorted(set(plan.problems) - self._stream_problems):
+                log.error("stream not started: %s", problem)
+            self._stream_problems = set(plan.problems)
+            for endpoint in sorted(self.runners):
+                runner = self.runners[endpoint]
+                spec = plan.specs.get(endpoint)
+                if spec == runner.spec and plan.feeds[endpoint] == runner.feeds:
+                    continue
+                if plan.unresolved & set(runner.feeds):
+                    continue  # a resolver hiccup is no reason to drop a running stream
+                log.info("stream stopping endpoint=%s (its feeds changed)", endpoint)
+                runner.close()
+                del self.runners[endpoint]
+            for endpoint, spec in plan.specs.items():
+                if endpoint in self.runners or self.stop.is_set():
+                    continue
+                try:
+                    stream = self.make_stream(spec)
+                except Exception as exc:  # a bad endpoint is one line, the feed is polled
+                    log.error("stream not started endpoint=%s error=%s", endpoint, exc)
+                    continue
+                runner = StreamRunner(
+                    spec,
+                    plan.feeds[endpoint],
+                    stream,
+                    self.state,
+                    apply=self._apply_batch,
+                    catch_up=self._catch_up,
+                    clock=self.clock,
+                )
+                self.runners[endpoint] = runner
+                fresh = self.state.stream_cursor(endpoint) is None
+                runner.start()
+                log.info("stream started endpoint=%s feeds=%s", endpoint, ",".join(runner.feeds))
+                if fresh:  # no cursor: the stream starts at the live tip, wherever that is
+                    self._list_again(runner.feeds)
+
+    def _apply_batch(self, endpoint: str, batch: Batch) -> None:
+        pipeline, config = self.pipeline, self.config  # one consistent pair
+        runner = self.runners.get(endpoint)
+        names = runner.feeds if runner is not None else ()
+        feeds = [f for f in config.feeds if f.name in names]
+        pipeline.apply_batch(endpoint, batch, feeds)
+
+    def _catch_up(self, names: Sequence[str]) -> None:
+        """List the feeds' repos now (their stream lost its place), and once more when
+        the stream has surely connected again."""
+        for name in names:
+            if self.scheduler.get_job(name) is not None:
+                self.scheduler.modify_job(name, next_run_time=self.clock())
+        self._list_again(names)
+
+    def _list_again(self, names: Sequence[str]) -> None:
+        """One more listing of each feed ``CATCH_UP_SETTLE`` from now. A stream without a
+        cursor starts at the live tip when it connects, which may be just after the first
+        listing; the second one closes that gap (what both see is deduplicated)."""
+        when = self.clock() + CATCH_UP_SETTLE
+        for name in names:
+            self.scheduler.add_job(
+                self._job,
+                DateTrigger(run_date=when, timezone=UTC),
+                args=(name,),
+                id=f"\x00catch-up {name}",
+                name=f"catch up {name}",
+                replace_existing=True,
+                misfire_grace_time=int(CATCH_UP_SETTLE.total_seconds()),
+            )
+
+    def stream_statuses(self) -> list[StreamStatus]:
+        return [r.status() for _, r in sorted(self.runners.items())]
+
     def _enabled(self) -> list[FeedSettings]:
         return [f for f in self.config.feeds if f.enabled]
 
@@ -189,6 +304,8 @@ class Daemon:
 
     def close(self) -> None:
         self.stop.set()
+        for runner in list(self.runners.values()):
+            runner.close()
         if self.scheduler.state != STATE_STOPPED:
             self.scheduler.shutdown(wait=True)
         if self.listener is not None:
@@ -207,9 +324,11 @@ class Daemon:
             return False, "the scheduler is stopped"
         age = self.clock() - max(self.last_pass, self.started)
         limit = heartbeat_limit(self._enabled())
+        streams = "".join(f"; stream {s.line(self.clock())}" for s in self.stream_statuses())
         if age > limit:
-            return False, f"last pass {format_duration(age)} ago (limit {format_duration(limit)})"
-        return True, f"last pass {format_duration(age)} ago"
+            limits = f"(limit {format_duration(limit)})"
+            return False, f"last pass {format_duration(age)} ago {limits}{streams}"
+        return True, f"last pass {format_duration(age)} ago{streams}"
 
     # --- reload ------------------------------------------------------------------------
 
@@ -241,12 +360,13 @@ class Daemon:
         pipeline.paused_until.update(
             {a: t for a, t in self.pipeline.paused_until.items() if a in keep}
         )
+        pipeline.feed_locks = self.pipeline.feed_locks  # a job of the old one may still run
         # the old pipeline also closes the kept publishers, so it is closed last, at exit
         self._retired.append(self.pipeline)
         self.pipeline, self.config = pipeline, new
 
         wanted = {f.name: f for f in new.feeds if f.enabled}
-        jobs = {job.id for job in self.scheduler.get_jobs()}
+        jobs = {job.id for job in self.scheduler.get_jobs() if job.id in old.feed_names()}
         removed = sorted(jobs - wanted.keys())
         for name in removed:
             self.scheduler.remove_job(name)
@@ -266,6 +386,7 @@ class Daemon:
             ",".join(rescheduled) or "-",
             ",".join(rebuilt) or "-",
         )
+        self.check_streams()
         return True
 
 

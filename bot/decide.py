@@ -16,7 +16,9 @@ from bot.filters import ItemFilter
 from bot.model import Article
 from bot.outcomes import ItemStatus
 
-Action = Literal["publish", "seen", "too-old", "no-link", "filtered", "edited", "unchanged"]
+Action = Literal[
+    "publish", "seen", "too-old", "no-link", "filtered", "capped", "edited", "unchanged"
+]
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class Policy:
     edits: Literal["ignore", "repost"]
     #: the owner's filters; a filtered item is skipped and uses no backfill
     filter: ItemFilter = field(default_factory=ItemFilter)
+    #: the feed's cap per rolling hour, and how many items it let through in the last hour
+    max_per_hour: int | None = None
+    admitted: int = 0
 
 
 @dataclass(frozen=True)
@@ -100,4 +105,21 @@ def decide(
             if budget is not None:
                 budget -= 1
             decisions.append(Decision(article, "publish"))
-    return decisions
+    return _capped(decisions, policy)
+
+
+def _capped(decisions: list[Decision], policy: Policy) -> list[Decision]:
+    """Items past the feed's ``max_per_hour`` are skipped for good, not queued: a burst
+    must never come out later as a flood."""
+    if policy.max_per_hour is None:
+        return decisions
+    room = policy.max_per_hour - policy.admitted
+    out = []
+    for decision in decisions:
+        if decision.action == "publish":
+            if room <= 0:
+                note = f"over max_per_hour ({policy.max_per_hour} in the last hour)"
+                decision = Decision(decision.article, "capped", note)
+            room -= 1
+        out.append(decision)
+    return out

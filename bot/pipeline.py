@@ -15,14 +15,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence, Set
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.clock import Clock, utcnow
 from bot.compose import ComposeOptions, compose, thread_budget
-from bot.config import Config, FeedSettings
+from bot.config import AtprotoSourceSettings, Config, FeedSettings
 from bot.decide import Policy, decide
 from bot.deletions import Written, plan_deletions
 from bot.errors import (
@@ -59,9 +59,10 @@ from bot.outcomes import (
 )
 from bot.progress import NO_PROGRESS, Progress, Task
 from bot.publish import Publisher
-from bot.sources import Source
+from bot.sources import Source, StreamedSource
 from bot.sources.concurrent import poll_each, poll_one
-from bot.state import Item, State, ThreadRow
+from bot.state import Edits, Item, ItemRows, State, ThreadRow
+from bot.streams import Batch
 from bot.summarize import Summarizer
 from bot.summarize.clean import clean_text
 from bot.summarize.extractive import keywords
@@ -74,6 +75,37 @@ MAX_ATTEMPTS = 8
 #: tries cut short by a crash (claimed, never planned): bounded apart, so crashes never
 #: use up an item's failures, yet an item that kills the process every time stops
 MAX_INTERRUPTED = 20
+#: the window ``max_per_hour`` counts over
+CAP_WINDOW = timedelta(hours=1)
+
+
+class FeedLocks:
+    """One lock per feed, so a poll job and a stream batch never handle the same feed
+    at once: deciding reads what is known, then writes; publishing recovers the feed's
+    in-flight threads, which would be the other's. Shared across reloads."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.RLock] = {}
+
+    @contextmanager
+    def hold(self, names: Iterable[str]) -> Iterator[None]:
+        """Hold the feeds' locks, taken in name order (two holders never deadlock)."""
+        with self._guard:
+            locks = [self._locks.setdefault(n, threading.RLock()) for n in sorted(set(names))]
+        with ExitStack() as stack:
+            for lock in locks:
+                stack.enter_context(lock)
+            yield
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What deciding a feed's articles produced, for the state to store."""
+
+    rows: ItemRows
+    edits: Edits
+    capped: frozenset[tuple[str, str]]  # (feed, id) of rows skipped for max_per_hour
 
 
 @dataclass
@@ -143,6 +175,7 @@ class Pipeline:
         self.paused_until: dict[str, float] = {}  # account → epoch seconds (HTTP 429)
         #: dry run: (feed, item) already previewed by this process, so a daemon shows each once
         self.shown: set[tuple[str, str]] = set()
+        self.feed_locks = FeedLocks()
         self._closing = closing or ExitStack()
 
     def close(self) -> None:
@@ -204,7 +237,8 @@ class Pipeline:
         self, feed: FeedSettings, poll: Poll | SourceError, *, seconds: float | None = None
     ) -> FeedReport:
         """The state half of a poll: record the outcome and the items it brought."""
-        report = self._record(feed, poll)
+        with self.feed_locks.hold([feed.name]):
+            report = self._record(feed, poll)
         self.observer.polled(feed.name, _poll_result(poll), seconds)
         if isinstance(poll, Poll) and not poll.not_modified:
             self.observer.items(
@@ -253,41 +287,141 @@ class Pipeline:
         self, feed: FeedSettings, articles: Sequence[Article], report: FeedReport
     ) -> None:
         """Decide what the articles mean and store them: new, skipped, or edited."""
+        got = self._decide(feed, articles, report, first=not self.state.has_history(feed.name))
+        self.state.store(got.rows, got.edits, norm=normalize_url, capped=got.capped)
+
+    def _decide(
+        self,
+        feed: FeedSettings,
+        articles: Sequence[Article],
+        report: FeedReport,
+        *,
+        first: bool,
+        updated: Set[str] = frozenset(),
+    ) -> Decided:
+        """What the articles mean, as rows to store: new, skipped (with the reason) or
+        edited. ``updated`` are ids that came from a stream's update events: an update of
+        a document never seen created is not news, and is skipped."""
         known = self.state.known(feed.name, [a.id for a in articles])
-        decisions = decide(
-            articles,
-            known,
-            first_poll=not self.state.has_history(feed.name),
-            policy=Policy(feed.backfill, feed.max_age, feed.edits, feed.filter.build()),
-            now=self.clock(),
+        admitted = 0
+        if feed.max_per_hour is not None:
+            admitted = self.state.admitted_since(feed.name, self.clock() - CAP_WINDOW)
+        policy = Policy(
+            feed.backfill,
+            feed.max_age,
+            feed.edits,
+            feed.filter.build(),
+            max_per_hour=feed.max_per_hour,
+            admitted=admitted,
         )
-        rows: list[tuple[Article, ItemStatus, str | None]] = []
+        unseen_updates = [a for a in articles if a.id in updated and a.id not in known]
+        fresh = [a for a in articles if not (a.id in updated and a.id not in known)]
+        decisions = decide(fresh, known, first_poll=first, policy=policy, now=self.clock())
+        # network-wide feeds see every document on the network: only what concerns the
+        # owner (posted, capped) is kept, not every filtered stranger's document
+        wide = _network_wide(feed)
+        rows: ItemRows = []
+        if not wide:
+            note = "updated, but never seen created (published before it was followed)"
+            rows += [(a, ItemStatus.SKIPPED, note) for a in unseen_updates]
+            report.skipped += len(unseen_updates)
+        edits: Edits = []
+        capped: set[tuple[str, str]] = set()
         for decision in decisions:
             if decision.action == "publish":
                 rows.append((decision.article, ItemStatus.NEW, decision.note))
                 report.new += 1
-            elif decision.action in ("seen", "too-old", "no-link", "filtered"):
-                rows.append((decision.article, ItemStatus.SKIPPED, decision.note))
+            elif decision.action in ("seen", "too-old", "no-link", "filtered", "capped"):
                 report.skipped += 1
+                if not (wide and decision.action != "capped"):
+                    rows.append((decision.article, ItemStatus.SKIPPED, decision.note))
+                if decision.action == "capped":
+                    capped.add((feed.name, decision.article.id))
+                    log.warning(
+                        "skipped feed=%s item=%s reason=%s",
+                        feed.name,
+                        decision.article.id,
+                        decision.note,
+                    )
             elif decision.action == "edited":
-                self.state.update_article(decision.article, norm=normalize_url, note="edited")
-        self.state.add_items(rows, norm=normalize_url)
+                edits.append((decision.article, decision.note or "edited"))
+        return Decided(rows, edits, frozenset(capped))
+
+    # --- following a stream ----------------------------------------------------------
+
+    def apply_batch(
+        self, endpoint: str, batch: Batch, feeds: Sequence[FeedSettings]
+    ) -> list[FeedReport]:
+        """Apply one stream batch to the feeds that follow ``endpoint``: decide, then
+        store every feed's items and the stream's cursor in one transaction; then
+        publish at once what became pending (a stream is for speed).
+
+        A repo feed's events wait for its first listing (the daemon's catch-up): until
+        then the listing, not the stream, decides what the back catalogue is. Deletions
+        go to ``delete_item`` before the cursor moves (at least once; it is idempotent).
+        """
+        reports: list[FeedReport] = []
+        rows: ItemRows = []
+        edits: Edits = []
+        capped: set[tuple[str, str]] = set()
+        with self.feed_locks.hold(f.name for f in feeds):
+            for feed in feeds:
+                source = self.sources.get(feed.name)
+                if not isinstance(source, StreamedSource) or not feed.enabled:
+                    continue
+                if not _network_wide(feed) and not self.state.has_history(feed.name):
+                    log.info("stream waits for the first listing feed=%s", feed.name)
+                    continue
+                report = FeedReport(feed.name)
+                reports.append(report)
+                try:
+                    read = source.read_events(batch.events)
+                except SourceError as exc:  # its repo can't be resolved now: the poll
+                    # backstop finds its records later; the other feeds carry on
+                    log.error("stream batch failed feed=%s error=%s", feed.name, exc)
+                    report.error = str(exc)
+                    continue
+                report.problems = list(read.problems)
+                if read.articles:
+                    got = self._decide(
+                        feed, read.articles, report, first=False, updated=read.updated
+                    )
+                    rows += got.rows
+                    edits += got.edits
+                    capped |= got.capped
+                for item_id in read.deleted:  # never posted again; threads per deletions:
+                    self.delete_item(feed, item_id)
+            self.state.store(
+                rows,
+                edits,
+                norm=normalize_url,
+                stream=(endpoint, batch.cursor),
+                capped=capped,
+            )
+        by_name = {f.name: f for f in feeds}
+        for report in reports:
+            if report.new:
+                self.publish_pending(by_name[report.feed], report)
+            if report.new or report.problems or report.skipped:
+                log.info("stream %s", report.line())
+        return reports
 
     # --- publishing ------------------------------------------------------------------
 
     def publish_pending(self, feed: FeedSettings, report: FeedReport) -> None:
-        if not self.dry_run:
-            report.posted += self.recover(feed.name, report=report)
-        pending = self.state.pending(
-            feed.name, max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED
-        )
-        task = self.progress.task(f"posting {feed.name}", total=len(pending))
-        try:
-            self._publish_each(feed, report, pending, task)
-        finally:
-            task.done()
-        if not self.dry_run and feed.deletions == "delete":
-            report.deleted += self.delete_pending(feed)
+        with self.feed_locks.hold([feed.name]):
+            if not self.dry_run:
+                report.posted += self.recover(feed.name, report=report)
+            pending = self.state.pending(
+                feed.name, max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED
+            )
+            task = self.progress.task(f"posting {feed.name}", total=len(pending))
+            try:
+                self._publish_each(feed, report, pending, task)
+            finally:
+                task.done()
+            if not self.dry_run and feed.deletions == "delete":
+                report.deleted += self.delete_pending(feed)
 
     def _publish_each(
         self, feed: FeedSettings, report: FeedReport, pending: list[Item], task: Task
@@ -640,6 +774,10 @@ class Pipeline:
         root = posted[-1].posts[0]
         outcome = self.publish(item, feed, kind=ThreadKind.BOOST, root=root)
         return _done(outcome, item, "boosted", "can't be boosted now", "boost")
+
+
+def _network_wide(feed: FeedSettings) -> bool:
+    return isinstance(feed.source, AtprotoSourceSettings) and feed.source.network_wide
 
 
 def _error_kind(exc: FeedbotError) -> ErrorKind:

@@ -8,6 +8,8 @@ What it keeps:
 - ``threads``: every attempt to put an item on an account: the plan (record keys,
   CIDs, records) saved *before* anything is written, then the posts once written.
 - ``sessions``: each account's exported login session, so it logs in once.
+- ``streams``: per event-stream endpoint, the cursor of the last batch applied, saved
+  in the same transaction as the items that batch produced.
 
 Claiming an item is one ``INSERT`` guarded by a unique index over in-flight threads,
 so the daemon and a manual ``repost`` can never both post the same item.
@@ -21,7 +23,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Set
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -172,7 +174,30 @@ def _v5(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE items ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0")
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4, _v5)
+def _v6(db: sqlite_utils.Database) -> None:
+    """Event-stream cursors per endpoint; when each item was last let through to be
+    posted (``admitted_at``) or held back by the cap (``capped_at``), for a feed's
+    ``max_per_hour``."""
+    db.execute(
+        """CREATE TABLE streams (
+            endpoint TEXT PRIMARY KEY,
+            cursor INTEGER NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("ALTER TABLE items ADD COLUMN admitted_at TEXT")
+    db.execute("ALTER TABLE items ADD COLUMN capped_at TEXT")
+    db.execute("CREATE INDEX items_admitted ON items (feed, admitted_at)")
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+    _v1,
+    _v2,
+    _v3,
+    _v4,
+    _v5,
+    _v6,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -263,6 +288,21 @@ class ThreadRow:
     posts: tuple[StrongRef, ...]
     error: str | None
     deletion: Deletion | None = None  # a deletion's plan
+
+
+@dataclass(frozen=True)
+class StreamRow:
+    """An event stream's saved position: the cursor of the last batch applied."""
+
+    endpoint: str
+    cursor: int
+    updated_at: datetime
+
+
+#: what one decision step stores: new rows ``(article, status, note)`` and edits that
+#: are not posted again ``(article, note)``
+ItemRows = list[tuple[Article, ItemStatus, str | None]]
+Edits = list[tuple[Article, str]]
 
 
 @dataclass(frozen=True)
@@ -460,58 +500,134 @@ class State:
             out.update({r[0]: (r[1], ItemStatus(r[2])) for r in rows})
         return out
 
-    def add_items(
-        self, rows: list[tuple[Article, ItemStatus, str | None]], *, norm: Callable[[str], str]
-    ) -> None:
+    def add_items(self, rows: ItemRows, *, norm: Callable[[str], str]) -> None:
         """Insert or update items as ``(article, status, note)``; one transaction."""
-        now = _iso(self.clock())
-        with self._write() as conn:
-            for article, status, note in rows:
-                conn.execute(
-                    f"""INSERT INTO items (feed, id, url, norm_url, content_hash, first_seen,
-                           status, article, published, updated_at, note)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                       ON CONFLICT (feed, id) DO UPDATE SET
-                           url = excluded.url, norm_url = excluded.norm_url,
-                           content_hash = excluded.content_hash, article = excluded.article,
-                           published = excluded.published, updated_at = excluded.updated_at,
-                           note = excluded.note,
-                           status = CASE WHEN items.status IN ('{ItemStatus.PLANNED}', {_GONE})
-                                         THEN items.status ELSE excluded.status END,
-                           attempts = CASE WHEN excluded.status = '{ItemStatus.NEW}' THEN 0
-                                           ELSE items.attempts END""",
-                    (
-                        article.feed,
-                        article.id,
-                        article.url,
-                        norm(article.url),
-                        article.content_hash(),
-                        now,
-                        status,
-                        json.dumps(article.to_json(), ensure_ascii=False),
-                        _iso(article.published or article.updated),
-                        now,
-                        note,
-                    ),
-                )
+        self.store(rows, [], norm=norm)
 
     def update_article(self, article: Article, *, norm: Callable[[str], str], note: str) -> None:
         """An edit that is not reposted: keep the new content, leave the status alone."""
+        self.store([], [(article, note)], norm=norm)
+
+    def store(
+        self,
+        rows: ItemRows,
+        edits: Edits,
+        *,
+        norm: Callable[[str], str],
+        stream: tuple[str, int] | None = None,
+        capped: Set[tuple[str, str]] = frozenset(),
+    ) -> None:
+        """Store what a poll or a stream batch decided, in one transaction; with
+        ``stream`` (endpoint, cursor) the stream's cursor moves in that same
+        transaction, so a crash never loses a batch's items nor replays past them.
+        ``capped`` are the (feed, id) of rows skipped for the feed's ``max_per_hour``."""
         with self._write() as conn:
+            self._upsert_items(conn, rows, norm, capped)
+            for article, note in edits:
+                self._edit(conn, article, norm, note)
+            if stream is not None:
+                conn.execute(
+                    "INSERT INTO streams (endpoint, cursor, updated_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (endpoint) DO UPDATE SET cursor = excluded.cursor,"
+                    " updated_at = excluded.updated_at",
+                    (stream[0], stream[1], _iso(self.clock())),
+                )
+
+    def _upsert_items(
+        self,
+        conn: sqlite3.Connection,
+        rows: ItemRows,
+        norm: Callable[[str], str],
+        capped: Set[tuple[str, str]],
+    ) -> None:
+        now = _iso(self.clock())
+        for article, status, note in rows:
             conn.execute(
-                "UPDATE items SET article = ?, content_hash = ?, url = ?, norm_url = ?,"
-                " updated_at = ?, note = ? WHERE feed = ? AND id = ?",
+                f"""INSERT INTO items (feed, id, url, norm_url, content_hash, first_seen,
+                       status, article, published, updated_at, note, admitted_at, capped_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (feed, id) DO UPDATE SET
+                       url = excluded.url, norm_url = excluded.norm_url,
+                       content_hash = excluded.content_hash, article = excluded.article,
+                       published = excluded.published, updated_at = excluded.updated_at,
+                       note = excluded.note,
+                       admitted_at = coalesce(excluded.admitted_at, items.admitted_at),
+                       capped_at = coalesce(excluded.capped_at, items.capped_at),
+                       status = CASE WHEN items.status IN ('{ItemStatus.PLANNED}', {_GONE})
+                                     THEN items.status ELSE excluded.status END,
+                       attempts = CASE WHEN excluded.status = '{ItemStatus.NEW}' THEN 0
+                                       ELSE items.attempts END""",
                 (
-                    json.dumps(article.to_json(), ensure_ascii=False),
-                    article.content_hash(),
-                    article.url,
-                    norm(article.url),
-                    _iso(self.clock()),
-                    note,
                     article.feed,
                     article.id,
+                    article.url,
+                    norm(article.url),
+                    article.content_hash(),
+                    now,
+                    status,
+                    json.dumps(article.to_json(), ensure_ascii=False),
+                    _iso(article.published or article.updated),
+                    now,
+                    note,
+                    now if status == ItemStatus.NEW else None,
+                    now if (article.feed, article.id) in capped else None,
                 ),
             )
+
+    def _edit(
+        self, conn: sqlite3.Connection, article: Article, norm: Callable[[str], str], note: str
+    ) -> None:
+        conn.execute(
+            "UPDATE items SET article = ?, content_hash = ?, url = ?, norm_url = ?,"
+            " updated_at = ?, note = ? WHERE feed = ? AND id = ?",
+            (
+                json.dumps(article.to_json(), ensure_ascii=False),
+                article.content_hash(),
+                article.url,
+                norm(article.url),
+                _iso(self.clock()),
+                note,
+                article.feed,
+                article.id,
+            ),
+        )
+
+    def admitted_since(self, feed: str, since: datetime) -> int:
+        """How many of the feed's items were let through to be posted since ``since``
+        (``max_per_hour`` counts these, whatever became of them later)."""
+        row = self.conn.execute(
+            "SELECT count(*) FROM items WHERE feed = ? AND admitted_at >= ?",
+            (feed, _iso(since)),
+        ).fetchone()
+        return int(row[0])
+
+    def capped_since(self, feed: str, since: datetime) -> int:
+        """How many of the feed's items ``max_per_hour`` held back since ``since``."""
+        row = self.conn.execute(
+            "SELECT count(*) FROM items WHERE feed = ? AND capped_at >= ?",
+            (feed, _iso(since)),
+        ).fetchone()
+        return int(row[0])
+
+    # --- streams -----------------------------------------------------------------------
+
+    def stream_cursor(self, endpoint: str) -> int | None:
+        """The cursor of the last batch applied from ``endpoint``, None before the first."""
+        row = self.conn.execute(
+            "SELECT cursor FROM streams WHERE endpoint = ?", (endpoint,)
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def forget_stream(self, endpoint: str) -> None:
+        """Drop a cursor the stream no longer honours (the next start is at the live tip)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM streams WHERE endpoint = ?", (endpoint,))
+
+    def streams(self) -> list[StreamRow]:
+        rows = self.conn.execute(
+            "SELECT endpoint, cursor, updated_at FROM streams ORDER BY endpoint"
+        )
+        return [StreamRow(r[0], int(r[1]), datetime.fromisoformat(r[2])) for r in rows]
 
     def pending(self, feed: str, *, max_attempts: int, max_interrupted: int) -> list[Item]:
         """Items waiting to be posted, oldest first: new ones and transient failures
@@ -618,7 +734,8 @@ class State:
         """Take an item for posting: ``Claimed`` with the new thread's id, or ``Refused``.
 
         A ``post`` is refused when the item is not pending any more or when this account
-        already has the same URL (from any feed); any kind is refused while another
+        already has the same URL from another item (of any feed: an edit the feed posts
+        again, ``edits: repost``, is the same item); any kind is refused while another
         thread of the item is in flight.
         """
         with self._write() as conn:
@@ -670,8 +787,16 @@ class State:
             return Refused(f"item is {status[0] if status else 'gone'}")
         dup = conn.execute(
             "SELECT feed, item FROM threads WHERE account = ? AND norm_url = ?"
-            " AND kind = ? AND status IN (?, ?, ?)",
-            (account, norm_url, ThreadKind.POST, *ThreadStatus.in_flight(), ThreadStatus.POSTED),
+            " AND kind = ? AND status IN (?, ?, ?) AND NOT (feed = ? AND item = ?)",
+            (
+                account,
+                norm_url,
+                ThreadKind.POST,
+                *ThreadStatus.in_flight(),
+                ThreadStatus.POSTED,
+                item.feed,
+                item.id,
+            ),
         ).fetchone()
         if dup is None:
             return None

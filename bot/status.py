@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import BlueskyAccount, Config
-from bot.pipeline import MAX_ATTEMPTS, MAX_INTERRUPTED
+from bot.configfile import format_duration
+from bot.pipeline import CAP_WINDOW, MAX_ATTEMPTS, MAX_INTERRUPTED
 from bot.publish.pacing import points
 from bot.publish.session import login_key
 from bot.state import State
@@ -48,6 +49,18 @@ class FeedStatus:
     disabled: str | None
     item_errors: list[ItemError] = field(default_factory=list)
     given_up: list[GivenUp] = field(default_factory=list)
+    #: ``max_per_hour`` and how many items it held back (skipped) in the last hour
+    max_per_hour: int | None = None
+    capped_last_hour: int = 0
+
+
+@dataclass(frozen=True)
+class StreamState:
+    """An event stream's saved position (the daemon's live view is ``/healthz``)."""
+
+    endpoint: str
+    cursor: int
+    last_batch: datetime
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,7 @@ class AccountStatus:
 class Status:
     feeds: list[FeedStatus]
     accounts: list[AccountStatus]
+    streams: list[StreamState] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         def plain(value: Any) -> Any:
@@ -84,6 +98,7 @@ class Status:
         return {
             "feeds": [plain(asdict(f)) for f in self.feeds],
             "accounts": [plain(asdict(a)) for a in self.accounts],
+            "streams": [plain(asdict(s)) for s in self.streams],
         }
 
 
@@ -113,6 +128,8 @@ def gather(config: Config, state: State) -> Status:
                         feed.name, max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED
                     )
                 ],
+                max_per_hour=feed.max_per_hour,
+                capped_last_hour=state.capped_since(feed.name, now - CAP_WINDOW),
             )
         )
     accounts = []
@@ -139,7 +156,8 @@ def gather(config: Config, state: State) -> Status:
             accounts.append(
                 AccountStatus(name, account.type, None, None, None, None, None, None, None)
             )
-    return Status(feeds, accounts)
+    streams = [StreamState(r.endpoint, r.cursor, r.updated_at) for r in state.streams()]
+    return Status(feeds, accounts, streams)
 
 
 def _login_held(name: str, account: BlueskyAccount, state: State) -> str | None:
@@ -208,6 +226,16 @@ def render(status: Status, *, terminal: bool, now: datetime) -> str:
                 f"automatically; 'feedbot repost {gave.item}' tries again",
                 markup=False,
             )
+    for f in status.feeds:
+        if f.capped_last_hour:
+            console.print(
+                f"{f.feed}: {f.capped_last_hour} items skipped in the last hour, over"
+                f" max_per_hour {f.max_per_hour}",
+                markup=False,
+            )
+    for s in status.streams:
+        age = format_duration(max(now - s.last_batch, timedelta(0)))
+        console.print(f"stream {s.endpoint}: cursor {s.cursor}, last batch {age} ago", markup=False)
     for a in status.accounts:
         if a.login is not None:  # long: a line of its own, not a cell
             console.print(f"account {a.account}: {a.login}", markup=False)

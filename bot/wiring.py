@@ -20,6 +20,7 @@ from bot.config import (
     FeedSourceSettings,
     RecordsSourceSettings,
 )
+from bot.follow import StreamKind, StreamSpec
 from bot.http import make_client
 from bot.observe import NO_OBSERVER, Observer
 from bot.pipeline import Pipeline
@@ -29,6 +30,7 @@ from bot.publish.preview import PreviewPublisher
 from bot.sources import Source
 from bot.sources.records import RecordsSource
 from bot.state import State
+from bot.streams import Stream
 from bot.summarize import Summarizer, make_summarizer
 
 
@@ -164,3 +166,15 @@ def secrets_of(config: Config, env: Mapping[str, str]) -> list[str]:
         if llm is not None and llm.api_key_env and env.get(llm.api_key_env):
             out.append(env[llm.api_key_env])
     return out
+
+
+def make_stream(spec: StreamSpec) -> Stream:
+    """The transport for ``spec``: Jetstream (an endpoint the config names) or the
+    firehose (whose endpoint may come from a DID document: guarded unless allowed)."""
+    if spec.kind == StreamKind.JETSTREAM:
+        from bot.streams.jetstream import JetstreamStream
+
+        return JetstreamStream(spec.url, spec.subscription)
+    from bot.streams.firehose import FirehoseStream
+
+    return FirehoseStream(spec.url, spec.subscription, public_only=not spec.allow_private)

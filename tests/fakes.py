@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from threading import Event
 from typing import Any
 
 from bot.deletions import records_of
@@ -19,6 +21,8 @@ from bot.model import (
     Target,
     Thread,
 )
+from bot.sources import EventRead
+from bot.streams import Batch, Op, RecordEvent, Subscription
 from bot.summarize import Budget
 
 
@@ -118,3 +122,91 @@ class FakePublisher:
         if self.crash_after_delete:
             raise Crash
         return len(left)
+
+
+class FakeStreamedSource(FakeSource):
+    """A source that also reads stream events: a create or update event's record is
+    ``{"title", "url", "tags"?}``; only ``did`` (None: every repo) and ``collection``
+    are followed."""
+
+    def __init__(
+        self, *articles: Article, did: str | None = "did:plc:one", feed: str = "f"
+    ) -> None:
+        super().__init__(*articles)
+        self.did = did
+        self.feed = feed
+        self.home_error: SourceError | None = None
+
+    def subscription(self) -> Subscription:
+        dids = frozenset({self.did}) if self.did is not None else None
+        return Subscription(frozenset({COLLECTION}), dids)
+
+    def home_pds(self) -> str:
+        if self.home_error is not None:
+            raise self.home_error
+        return "http://127.0.0.1:1/pds"
+
+    def read_events(self, events: Sequence[RecordEvent]) -> EventRead:
+        articles, updated, deleted = [], set(), []
+        for event in events:
+            if event.collection != COLLECTION or self.did not in (None, event.did):
+                continue
+            if event.op == Op.DELETE:
+                deleted.append(event.uri)
+                continue
+            assert event.record is not None
+            record = event.record
+            articles.append(
+                Article(
+                    self.feed,
+                    event.uri,
+                    record["url"],
+                    record["title"],
+                    text=f"{record['title']} is a sentence. Another one follows.",
+                    tags=tuple(record.get("tags", ())),
+                )
+            )
+            if event.op == Op.UPDATE:
+                updated.add(event.uri)
+        return EventRead(tuple(articles), frozenset(updated), tuple(deleted))
+
+
+COLLECTION = "site.standard.document"
+
+
+def event(
+    seq: int,
+    rkey: str,
+    *,
+    did: str = "did:plc:one",
+    op: Op = Op.CREATE,
+    title: str | None = None,
+    tags: tuple[str, ...] = (),
+) -> RecordEvent:
+    """One record event for ``FakeStreamedSource``."""
+    record = None
+    if op != Op.DELETE:
+        record = {
+            "title": title or f"Document {rkey}",
+            "url": f"https://example.com/{did[-3:]}/{rkey}",
+            "tags": list(tags),
+        }
+    return RecordEvent(seq, did, COLLECTION, rkey, op, None if record is None else "cid", record)
+
+
+class FakeStream:
+    """Delivers the batches it is given, then waits for stop; can raise on demand."""
+
+    def __init__(self, endpoint: str, batches: Sequence[Batch] = ()) -> None:
+        self.endpoint = endpoint
+        self.batches = list(batches)
+        self.raise_first: list[BaseException] = []
+        self.started: list[int | None] = []
+
+    def run(self, cursor: int | None, deliver: Callable[[Batch], None], stop: Event) -> None:
+        self.started.append(cursor)
+        if self.raise_first:
+            raise self.raise_first.pop(0)
+        while self.batches and not stop.is_set():
+            deliver(self.batches.pop(0))
+        stop.wait()

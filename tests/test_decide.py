@@ -103,3 +103,26 @@ def test_an_item_with_only_an_updated_date_is_dated_by_it() -> None:
 def test_an_item_without_a_link_cannot_be_posted() -> None:
     got = actions(decide([article(1, url="")], {}, first_poll=False, policy=POLICY, now=T0))
     assert got == {"item-1": "no-link"}
+
+
+def test_max_per_hour_skips_what_is_over_the_cap_counting_the_last_hours_items() -> None:
+    items = [article(n) for n in range(1, 6)]
+    policy = Policy(backfill=2, max_age=None, edits="ignore", max_per_hour=3, admitted=1)
+    decisions = decide(items, {}, first_poll=False, policy=policy, now=T0)
+    got = actions(decisions)
+    # the newest two fill the hour's room; the other three are skipped with the reason
+    assert got == {
+        "item-1": "publish",
+        "item-2": "publish",
+        "item-3": "capped",
+        "item-4": "capped",
+        "item-5": "capped",
+    }
+    notes = {d.note for d in decisions if d.action == "capped"}
+    assert notes == {"over max_per_hour (3 in the last hour)"}
+
+
+def test_max_per_hour_already_used_up_lets_nothing_through() -> None:
+    policy = Policy(backfill=2, max_age=None, edits="ignore", max_per_hour=2, admitted=2)
+    got = actions(decide([article(1)], {}, first_poll=False, policy=policy, now=T0))
+    assert got == {"item-1": "capped"}

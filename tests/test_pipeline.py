@@ -397,3 +397,14 @@ def test_an_item_that_kills_every_try_stops_after_its_own_bound(state: State) ->
     assert state.pending("f", max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED) == []
     given_up = state.given_up("f", max_attempts=MAX_ATTEMPTS, max_interrupted=MAX_INTERRUPTED)
     assert given_up == [("item-1", 0, MAX_INTERRUPTED)]
+
+
+def test_an_edit_is_posted_again_when_the_feed_says_edits_repost(state: State) -> None:
+    source = FakeSource(article(1))
+    publisher = FakePublisher()
+    cfg = config(edits="repost")
+    pipeline(state, source, publisher, cfg=cfg).run_once()
+    source.articles = [article(1, text="Article 1 was corrected. It says more now.")]
+    [report] = pipeline(state, source, publisher, cfg=cfg).run_once()
+    # the account's earlier thread of the same URL is this item's own: not a duplicate
+    assert (report.new, report.posted, publisher.writes) == (1, 1, 2)

@@ -104,7 +104,10 @@ def test_status_json_keeps_every_field(project: Path, capsys: pytest.CaptureFixt
         "disabled",
         "item_errors",
         "given_up",
+        "max_per_hour",
+        "capped_last_hour",
     }
+    assert data["streams"] == []
     me = data["accounts"][0]
     assert me["account"] == "me" and me["points_last_hour"] == 9
     assert datetime.fromisoformat(me["paused_until"]) > datetime.now(UTC)

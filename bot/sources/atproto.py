@@ -9,6 +9,10 @@ source, decides how much of the back catalogue to post.
 The cursor is ``{"did": ..., "newest": {collection: rkey}}``. If the name now points at
 another DID, the old keys mean nothing and the poll starts over.
 
+Followed by an event stream (``follow: jetstream | firehose``), ``read_events`` turns a
+batch's events into articles through the same path: the repo of each event (any repo
+for ``repo: "*"``) and each document's publication are resolved and cached.
+
 Each record becomes an ``Article`` (``atproto_records``); a malformed one is skipped with
 a reason naming its at-uri, logged and returned in ``Poll.problems``. Network failures
 raise ``SourceError`` naming the repo. The ``atproto`` SDK is deliberately not used: its
@@ -18,20 +22,23 @@ typed helpers fail a whole page on one bad record and drop CIDs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import httpx
 
 from bot.clock import Clock, utcnow
-from bot.config import AtprotoSourceSettings
+from bot.config import ANY_REPO, AtprotoSourceSettings
 from bot.errors import IdentityNotFound, NotPublic, RecordError, SourceError
 from bot.http import request_bounded
 from bot.identity import Identity, IdentityResolver, TxtLookup, dns_txt_lookup
 from bot.model import Article, Poll
 from bot.nsids import PUBLICATION_COLLECTIONS
 from bot.progress import NO_PROGRESS, Progress, Task
+from bot.sources import EventRead
 from bot.sources import atproto_records as records
+from bot.streams import Op, RecordEvent, Subscription
 from bot.untrusted import parse_json
 
 log = logging.getLogger("bot.sources.atproto")
@@ -76,10 +83,11 @@ class AtprotoSource:
 
     def poll(self, cursor: dict[str, Any]) -> Poll:
         repo_name = self.settings.repo
-        try:
-            identity = self.identity.resolve(repo_name)
-        except SourceError as exc:  # same kind, the feed's name first, the root cause kept
-            raise type(exc)(f"atproto repo {repo_name}: {exc}") from (exc.__cause__ or exc)
+        if repo_name == ANY_REPO:
+            # the whole network can't be listed: only the daemon's stream follows it
+            log.info("nothing to poll feed=%s repo=* (followed by stream only)", self.feed)
+            return Poll(cursor=cursor)
+        identity = self._identity()
         repo = records.Repo(did=identity.did, pds=identity.pds, handle=identity.handle)
         known: dict[str, str] = {}
         if cursor.get("did") == identity.did and isinstance(cursor.get("newest"), dict):
@@ -98,26 +106,9 @@ class AtprotoSource:
             if page:
                 newest[collection] = _rkey(page[0])
             for item in page:
-                try:
-                    articles.append(
-                        records.article(
-                            self.feed,
-                            repo,
-                            item["uri"],
-                            item["cid"],
-                            item["value"],
-                            self._publication,
-                        )
-                    )
-                except NotPublic as exc:
-                    log.debug(
-                        "skipped record feed=%s uri=%s reason=%s", self.feed, item["uri"], exc
-                    )
-                except RecordError as exc:
-                    problems.append(f"{item['uri']}: {exc}")
-                    log.warning(
-                        "skipped record feed=%s uri=%s reason=%s", self.feed, item["uri"], exc
-                    )
+                made = self._article(repo, item["uri"], item["cid"], item["value"], problems)
+                if made is not None:
+                    articles.append(made)
         log.info(
             "polled feed=%s repo=%s did=%s articles=%d skipped=%d",
             self.feed,
@@ -131,6 +122,84 @@ class AtprotoSource:
             cursor={"did": identity.did, "newest": newest},
             problems=tuple(problems),
         )
+
+    def _identity(self) -> Identity:
+        """The configured repo's identity (cached by the resolver)."""
+        try:
+            return self.identity.resolve(self.settings.repo)
+        except SourceError as exc:  # same kind, the feed's name first, the root cause kept
+            raise type(exc)(f"atproto repo {self.settings.repo}: {exc}") from (exc.__cause__ or exc)
+
+    def _article(
+        self, repo: records.Repo, uri: str, cid: Any, value: Any, problems: list[str]
+    ) -> Article | None:
+        """One record as an article, or None: a draft quietly, a bad record with its
+        reason added to ``problems``."""
+        try:
+            return records.article(self.feed, repo, uri, cid, value, self._publication)
+        except NotPublic as exc:
+            log.debug("skipped record feed=%s uri=%s reason=%s", self.feed, uri, exc)
+        except RecordError as exc:
+            problems.append(f"{uri}: {exc}")
+            log.warning("skipped record feed=%s uri=%s reason=%s", self.feed, uri, exc)
+        return None
+
+    # --- following a stream ------------------------------------------------------------
+
+    def subscription(self) -> Subscription:
+        """The collections followed, and the repo's DID (every repo for ``"*"``)."""
+        collections = frozenset(self.settings.collections)
+        if self.settings.network_wide:
+            return Subscription(collections, None)
+        return Subscription(collections, frozenset({self._identity().did}))
+
+    def home_pds(self) -> str:
+        """The repo's PDS from its DID document (the firehose to follow by default)."""
+        return self._identity().pds
+
+    def read_events(self, events: Sequence[RecordEvent]) -> EventRead:
+        """This feed's events of a batch → articles (creates and updates) and deleted
+        item ids; other repos' and collections' events are ignored."""
+        wanted = self.subscription()
+        articles: list[Article] = []
+        updated: set[str] = set()
+        deleted: list[str] = []
+        problems: list[str] = []
+        for event in events:
+            if event.collection not in wanted.collections:
+                continue
+            if wanted.dids is not None and event.did not in wanted.dids:
+                continue
+            if event.op == Op.DELETE:
+                deleted.append(event.uri)
+                continue
+            repo = self._event_repo(event, problems)
+            if repo is None:
+                continue
+            try:
+                made = self._article(repo, event.uri, event.cid, event.record, problems)
+            except SourceError as exc:  # its publication's PDS is down: this record only
+                # (a repo feed's interval poll finds it again later)
+                problems.append(f"{event.uri}: {exc}")
+                log.warning("skipped record feed=%s uri=%s reason=%s", self.feed, event.uri, exc)
+                continue
+            if made is not None:
+                articles.append(made)
+                if event.op == Op.UPDATE:
+                    updated.add(made.id)
+        return EventRead(tuple(articles), frozenset(updated), tuple(deleted), tuple(problems))
+
+    def _event_repo(self, event: RecordEvent, problems: list[str]) -> records.Repo | None:
+        """The repo an event's record lives in (its PDS serves the cover image)."""
+        if not self.settings.network_wide:
+            identity = self._identity()
+            return records.Repo(did=identity.did, pds=identity.pds, handle=identity.handle)
+        try:
+            return records.Repo(did=event.did, pds=self.identity.pds_for(event.did))
+        except SourceError as exc:  # one unknown author never stops the others
+            problems.append(f"{event.uri}: {exc}")
+            log.warning("skipped record feed=%s uri=%s reason=%s", self.feed, event.uri, exc)
+            return None
 
     # --- listing ---------------------------------------------------------------------
 

@@ -471,7 +471,7 @@ def _raw_entry(index: int, e: Any, feed_lang: str, base: str, key: str = "") -> 
         published=published or updated,
         updated=updated if published and updated != published else None,
         # only an entry with neither id nor link needs it (see entry_identity)
-        date_raw="" if ident or link else str(e.get("published") or e.get("updated") or ""),
+        date_raw="" if ident or link else str(e.get("published") or _raw_updated(e) or ""),
         tags=tuple(dict.fromkeys(t for t in tags if t)),
         lang=lang,
         image=_absolute(base, _entry_image(e)),
@@ -484,6 +484,12 @@ def _updated(e: Any) -> Any:
     """feedparser's entries fall back to ``published`` when asked for ``updated``; a
     date the entry does not state is not an update."""
     return dict.get(e, "updated_parsed") if isinstance(e, dict) else e.get("updated_parsed")
+
+
+def _raw_updated(e: Any) -> Any:
+    """The entry's own ``updated`` text, without feedparser's (deprecated, warning)
+    fallback to ``published``."""
+    return dict.get(e, "updated") if isinstance(e, dict) else e.get("updated")
 
 
 def _entry_image(e: Any) -> str:
