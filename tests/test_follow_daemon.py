@@ -203,6 +203,15 @@ def test_events_become_articles_through_the_polling_path(http_server: LocalServe
     assert problem.startswith(f"at://{did}/{DOC}/3mnwide00003: publication ")
     assert "not found" in problem
 
+    # created and deleted within one batch: only the deletion is left, nothing to post
+    gone = (
+        create(1, did, 1, ["rust"]),
+        RecordEvent(2, did, DOC, "3mnwide00001", Op.DELETE, None, None),
+    )
+    with httpx.Client() as client:
+        read = AtprotoSource("f", settings, client).read_events(gone)
+    assert (read.articles, read.updated, read.deleted) == ((), frozenset(), (uri,))
+
 
 def test_a_stream_without_a_cursor_or_past_it_has_its_feeds_listed_again(start: Start) -> None:
     from bot.daemon import CATCH_UP_SETTLE

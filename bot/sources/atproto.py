@@ -172,6 +172,9 @@ class AtprotoSource:
                 continue
             if event.op == Op.DELETE:
                 deleted.append(event.uri)
+                # created (or edited) and deleted within one batch: gone, not to be posted
+                articles = [a for a in articles if a.id != event.uri]
+                updated.discard(event.uri)
                 continue
             repo = self._event_repo(event, problems)
             if repo is None:
