@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.model import Article
+from bot.streams.reconnect import Backoff, Tuning
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -45,3 +46,17 @@ def until(check: Callable[[], bool], seconds: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("not reached in time")
         time.sleep(0.01)
+
+
+#: stream tuning for tests: quick backoff, stall and cursor checks, bounded in time
+FAST_STREAM = Tuning(stall_after=2.0, backoff=Backoff(base=0.05, cap=0.5), cursor_every=0.2)
+
+
+def stream_doc(title: str, **extra: object) -> dict[str, object]:
+    """A valid ``site.standard.document`` record for the stream tests."""
+    return {
+        "title": title,
+        "site": "https://example.com",
+        "publishedAt": "2026-11-30T12:00:00Z",
+        **extra,
+    }

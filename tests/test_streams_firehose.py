@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import threading
 
+from builders import FAST_STREAM as FAST
+from builders import stream_doc as _doc
 from pds import Account, LocalPds
 from stream_harness import Running
 
 from bot.nsids import STANDARD_DOCUMENT, STANDARD_PUBLICATION
 from bot.streams import Op, Subscription
 from bot.streams.firehose import FirehoseStream
-from bot.streams.reconnect import Backoff, Tuning
-
-FAST = Tuning(stall_after=2.0, backoff=Backoff(base=0.05, cap=0.5), cursor_every=0.2)
-
-
-def _doc(title: str, **extra: object) -> dict[str, object]:
-    return {
-        "title": title,
-        "site": "https://example.com",
-        "publishedAt": "2026-11-30T12:00:00Z",
-        **extra,
-    }
+from bot.streams.reconnect import Tuning
 
 
 def _stream(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from builders import FAST_STREAM as FAST
+from builders import stream_doc as _doc
 from jetstream import JetstreamProcess, firehose_url
 from pds import Account, LocalPds
 from stream_harness import Running
@@ -14,18 +16,6 @@ from bot.errors import CursorTooOld
 from bot.nsids import STANDARD_DOCUMENT, STANDARD_PUBLICATION
 from bot.streams import Op, Subscription
 from bot.streams.jetstream import JetstreamStream
-from bot.streams.reconnect import Backoff, Tuning
-
-FAST = Tuning(stall_after=2.0, backoff=Backoff(base=0.05, cap=0.5), cursor_every=0.2)
-
-
-def _doc(title: str, **extra: object) -> dict[str, object]:
-    return {
-        "title": title,
-        "site": "https://example.com",
-        "publishedAt": "2026-11-30T12:00:00Z",
-        **extra,
-    }
 
 
 def _stream(
