@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import logging
 import threading
+import time
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -14,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fakes import Crash
 from httpserver import LocalServer, Request, Response
 
 from bot import config
@@ -587,6 +591,38 @@ def test_a_cookie_one_feed_sets_is_never_sent_to_another_feed_or_back(
     assert all(r.headers["accept"].startswith("application/rss+xml") for r in asked)
 
 
+@pytest.mark.parametrize("direct", [True, False], ids=["straight-to-transport", "client-send"])
+def test_no_client_keeps_a_cookie_on_either_path(
+    http_server: LocalServer, direct: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server setting cookie after cookie must not grow a jar the bot keeps for
+    months; ``client.send`` (taken with a proxy configured) would fill it."""
+    cookies = {"Set-Cookie": "s=1; Path=/", "Set-Cookie2": "t=2"}
+    http_server.routes["/c.xml"] = Response(200, rss(item(1)), {**XML, **cookies})
+    with make_client() as client:
+        if not direct:
+            monkeypatch.setattr(client, "direct", None)
+        assert feed_source(http_server, client, "/c.xml").poll({}).articles
+        assert list(client.cookies.jar) == []
+
+
+def test_a_proxy_in_the_environment_is_used_for_feeds(
+    http_server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Going straight to the transport must not drop httpx's proxy support: with
+    ``HTTP_PROXY`` set, a feed is asked for through the proxy (here the test server,
+    which sees the absolute URL), not resolved and dialled by the bot."""
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", http_server.url)
+    http_server.routes["http://feed.invalid/p.xml"] = Response(200, rss(item(1)), XML)
+    with make_client() as client:
+        cfg = config.FeedSourceSettings(type="feed", url="http://feed.invalid/p.xml")
+        result = FeedSource("proxied", cfg, client, clock=lambda: NOW).poll({})
+    assert [a.id for a in result.articles] == ["gen-1"]
+    assert http_server.hits("http://feed.invalid/p.xml")
+
+
 def test_retry_after_seconds_on_503_raises_throttled_with_next_poll(
     http_server: LocalServer, client: httpx.Client
 ) -> None:
@@ -730,6 +766,58 @@ def test_poll_each_keeps_one_bad_feed_from_hurting_the_good_ones(
     assert isinstance(results["gone"], FeedGone)
     assert "got an HTML page" in str(results["html"])
     assert "HTTP 404" in str(results["missing"])
+
+
+class _Slow:
+    """A source whose poll takes a while and whose result can be watched being freed."""
+
+    def __init__(self, started: list[str], name: str, crash: bool = False) -> None:
+        self.started, self.name, self.crash = started, name, crash
+        self.results: list[weakref.ref[Poll]] = []
+
+    def poll(self, cursor: dict[str, Any]) -> Poll:
+        self.started.append(self.name)
+        time.sleep(0.02)
+        if self.crash:
+            raise Crash
+        result = Poll(cursor={"n": 1})
+        self.results.append(weakref.ref(result))
+        return result
+
+
+def test_poll_each_keeps_no_result_the_caller_is_done_with() -> None:
+    """A thousand feeds' first polls are a thousand feeds' articles: only the one being
+    handed over may be alive (a list of futures kept them all to the end of the pass)."""
+    started: list[str] = []
+    sources = {f"f{i}": _Slow(started, f"f{i}") for i in range(12)}
+    handed: list[str] = []
+    for name, result in poll_each(sources, {}, workers=3):
+        assert isinstance(result, Poll) and result.cursor == {"n": 1}
+        del result
+        gc.collect()
+        alive = [n for n in handed if sources[n].results[0]() is not None]
+        assert alive == [], f"results of {alive} are still held"
+        handed.append(name)
+    assert sorted(handed) == sorted(sources)
+
+
+def test_poll_each_stops_starting_polls_when_the_caller_stops() -> None:
+    started: list[str] = []
+    sources = {f"f{i}": _Slow(started, f"f{i}") for i in range(40)}
+    polls = poll_each(sources, {}, workers=2)
+    next(polls)
+    polls.close()  # as a caller leaving its loop early does
+    count = len(started)
+    time.sleep(0.1)
+    assert len(started) == count, "polls went on after the caller stopped"
+    assert count <= 6, f"{count} of 40 polls ran for a caller that took one"
+
+
+def test_poll_each_hands_a_workers_base_exception_to_the_caller() -> None:
+    started: list[str] = []
+    sources = {"ok": _Slow(started, "ok"), "dies": _Slow(started, "dies", crash=True)}
+    with pytest.raises(Crash):
+        dict(poll_each(sources, {}, workers=2))
 
 
 def test_a_feed_in_a_legacy_encoding_still_reports_only_changed_entries(
