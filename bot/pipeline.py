@@ -190,18 +190,25 @@ class Pipeline:
     # --- a whole pass ----------------------------------------------------------------
 
     def run_once(self) -> list[FeedReport]:
-        """Fetch every enabled feed concurrently, then apply and publish feed by feed;
-        afterwards finish leftovers of feeds no longer configured."""
+        """Fetch every enabled feed concurrently, recording each poll as it comes in (so
+        a thousand feeds' articles are never all held at once), then publish feed by
+        feed in the config's order; afterwards finish leftovers of feeds no longer
+        configured. A stop ends fetching too: polls under way finish, no new one starts."""
         feeds = [f for f in self.config.feeds if f.enabled]
         rows = {f.name: self.state.feed(f.name) for f in feeds}
-        live = {f.name: self.sources[f.name] for f in feeds if not rows[f.name].disabled}
-        fetched = dict(poll_each(live, {n: rows[n].cursor for n in live}, self.workers))
+        by_name = {f.name: f for f in feeds if not rows[f.name].disabled}
+        live = {name: self.sources[name] for name in by_name}
+        applied: dict[str, FeedReport] = {}
+        for name, fetched in poll_each(live, {n: rows[n].cursor for n in live}, self.workers):
+            if self.stop.is_set():
+                break
+            applied[name] = self._apply(by_name[name], fetched)
         reports = []
         for feed in feeds:
             if self.stop.is_set():
                 break
-            if feed.name in fetched:
-                report = self._apply(feed, fetched[feed.name])
+            if feed.name in applied:
+                report = applied[feed.name]
             else:
                 report = FeedReport(feed.name, error=f"disabled: {rows[feed.name].disabled}")
             if report.error is None or not self.dry_run:

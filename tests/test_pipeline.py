@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from bot.errors import (
     TransientError,
     UnknownItem,
 )
+from bot.model import Poll
 from bot.outcomes import Claimed, ErrorKind, Failed, Posted, Skipped
 from bot.pipeline import MAX_ATTEMPTS, MAX_INTERRUPTED, Pipeline
 from bot.state import State
@@ -119,6 +122,43 @@ def test_a_failing_feed_does_not_stop_the_others(state: State) -> None:
     assert reports[0].error == "feed bad: HTTP 404 from https://example.com/feed"
     assert reports[1].posted == 1
     assert state.feed("bad").last_error == "feed bad: HTTP 404 from https://example.com/feed"
+
+
+def test_a_stop_during_a_pass_stops_fetching_and_posts_nothing(state: State) -> None:
+    """SIGTERM in a long first pass: the polls under way finish, no new feed is asked."""
+    names = [f"f{i}" for i in range(30)]
+    cfg = Config.model_validate(
+        {
+            "accounts": {"acct": {"type": "preview"}},
+            "feeds": [
+                {"name": n, "source": {"type": "records", "path": "x"}, "account": "acct"}
+                for n in names
+            ],
+        }
+    )
+    stop = threading.Event()
+
+    class Slow(FakeSource):
+        def poll(self, cursor: dict[str, object]) -> Poll:
+            if self is sources["f0"]:
+                stop.set()  # the signal arrives while the first feed is fetched
+            time.sleep(0.01)  # a fetch takes a while
+            return super().poll(cursor)
+
+    sources = {n: Slow(article(1, feed=n)) for n in names}
+    publisher = FakePublisher()
+    reports = Pipeline(
+        cfg,
+        state,
+        sources=sources,
+        publishers={"acct": publisher},
+        summarizers={n: FirstSentences() for n in names},
+        stop=stop,
+        workers=1,
+    ).run_once()
+    asked = [n for n, source in sources.items() if source.cursors]
+    assert len(asked) <= 3, f"{len(asked)} of 30 feeds were fetched after the stop"
+    assert reports == [] and publisher.writes == 0
 
 
 def test_a_transient_failure_is_retried_on_the_next_pass(state: State) -> None:
