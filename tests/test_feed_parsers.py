@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import hashlib
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from bot.model import Article
 from bot.sources.feed_parse import (
     ParsedFeed,
     _as_utf8,
+    _item_spans,
     _parse_fast,
     _parse_xml_feed,
     entry_identity,
@@ -163,6 +165,30 @@ def item(n: int, extra: str = "", date: str = "Mon, 02 Mar 2026 10:00:00 GMT") -
         f"<guid>n{n}</guid><pubDate>{date}</pubDate><description>Text {n}.</description>"
         f"{extra}</item>"
     )
+
+
+def test_xml_lang_sends_rss_to_feedparser_only_where_the_fast_path_would_read_it() -> None:
+    """feedparser-rs ignores xml:lang in RSS; feedparser applies it to the element's
+    content. In a known item (cut out of the document) it changes nothing read."""
+    tagged = item(2, '<content:encoded xml:lang="fr"><![CDATA[<p>Bonjour.</p>]]></content:encoded>')
+    head = b' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+    body = rss(item(1), tagged).replace(b'version="2.0"', b'version="2.0"' + head)
+    assert fast_path(body, "application/xml", URL, known=frozenset()) is None
+    full = _parse_xml_feed("t", body, "application/xml", URL, known=frozenset())
+    assert [e.lang for e in full.entries] == ["", "fr"]
+    two = rss(item(1), item(2))
+    plain = fast_path(two, "application/xml", URL, known=frozenset())
+    assert plain is not None and plain.keys == (_key_of(two, 0), _key_of(two, 1))
+    partial = fast_path(body, "application/xml", URL, known=frozenset({_key_of(body, 1)}))
+    assert partial is not None, "a known item's xml:lang sent the document to feedparser"
+    assert articles_of(partial) == articles_of(replace(full, entries=full.entries[:1]))
+    new_tagged = fast_path(body, "application/xml", URL, known=frozenset({_key_of(body, 0)}))
+    assert new_tagged is None, "a new item's xml:lang was read by the fast path"
+
+
+def _key_of(body: bytes, index: int) -> str:
+    """The fast path's key of item ``index``: its bytes, hashed (checked above)."""
+    return hashlib.sha1(body[slice(*_item_spans(body)[index])]).hexdigest()
 
 
 def test_links_to_private_addresses_survive() -> None:

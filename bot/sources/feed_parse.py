@@ -220,8 +220,9 @@ _ITEM_TAGS = tuple(
 
 #: what feedparser-rs does not read in an item or entry, but feedparser does: RSS's
 #: <xhtml:body>, <body>, <fullitem>, bare <content> and <summary> (and xml:lang, looked
-#: for in the whole document); in RSS 1.0 also RSS 2.0's <guid> and <enclosure>; Atom
-#: 0.3's base64 and other non-text types. Each starts with "<", which regex scans fast.
+#: for in what it is given, the known items cut out); in RSS 1.0 also RSS 2.0's <guid>
+#: and <enclosure>; Atom 0.3's base64 and other non-text types. Each starts with "<",
+#: which regex scans fast.
 _UNREAD_RSS = re.compile(rb"<(?:xhtml:body|body|fullitem|content|summary)[\s/>]")
 _UNREAD_RDF = re.compile(rb"<(?:xhtml:body|body|fullitem|content|summary|guid|enclosure)[\s/>]")
 _UNREAD_ATOM = re.compile(
@@ -252,14 +253,14 @@ def _parse_fast(body: bytes, url: str, known: AbstractSet[str]) -> ParsedFeed | 
     if rss:
         rdf = body.find(b"rdf:RDF", 0, spans[0][0]) >= 0
         unread = _UNREAD_RDF if rdf else _UNREAD_RSS
-    if (rss and body.find(b"xml:lang") >= 0) or any(unread.search(body, *spans[i]) for i in new):
+    if any(unread.search(body, *spans[i]) for i in new):
         return None
     document = body
     if len(new) < len(spans):  # the document as if it had only the new items
         document = b"".join(
             [view[: spans[0][0]], *(view[slice(*spans[i])] for i in new), view[spans[-1][1] :]]
         )
-    if not _well_formed(document):
+    if (rss and document.find(b"xml:lang") >= 0) or not _well_formed(document):
         return None
     # its default limits (100 MB, 10,000 entries) suffice: past them entries go missing,
     # and a count that does not match sends the document to feedparser
