@@ -167,6 +167,10 @@ def start(world: dict[str, Any], daemons: list[Daemon]) -> Daemon:
     daemon = Daemon(world["dir"])
     daemons.append(daemon)
     daemon.wait_for(rf"stream started endpoint={re.escape(endpoint(world))} ", seconds=60)
+    # a stream without a cursor starts at the live tip once connected: a record written
+    # before that is the second listing's to find, not the stream's (on a loaded
+    # machine the connection can take longer than the listing)
+    daemon.wait_for(rf"stream connected endpoint={world['mode']} ", seconds=60)
     daemon.wait_for(r"polled feed=author new=", seconds=60)  # the catch-up listing
     return daemon
 
