@@ -196,7 +196,10 @@ class Daemon:
             log.error("job crashed feed=%s error=%s: %s", name, type(exc).__name__, exc)
             log.debug("job crashed feed=%s", name, exc_info=True)
         self.last_pass = self.clock()
-        write_beat(self.heartbeat, heartbeat_limit(self._enabled()))
+        try:
+            write_beat(self.heartbeat, heartbeat_limit(self._enabled()))
+        except OSError as exc:  # a full disk: health will say the beat is late
+            log.error("heartbeat not written path=%s error=%s", self.heartbeat, exc)
 
     # --- streams -----------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -60,10 +61,14 @@ def owner_alive(owner: str | None) -> bool:
     return True
 
 
+#: the daemon's jobs finish on several threads at once, and all write one temporary file
+_WRITING = threading.Lock()
+
+
 def write_beat(
     path: Path, limit: timedelta, phase: Phase = Phase.RUNNING, *, now: datetime | None = None
 ) -> None:
-    """Record that this process is alive (or has stopped) now."""
+    """Record that this process is alive (or has stopped) now; ``OSError`` if it can't."""
     beat = {
         "at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
         "limit": int(limit.total_seconds()),
@@ -72,8 +77,9 @@ def write_beat(
         "phase": str(phase),
     }
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(beat) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    with _WRITING:
+        tmp.write_text(json.dumps(beat) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
 
 
 def read_beat(path: Path) -> Beat | None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -141,3 +143,28 @@ def test_health_with_a_bad_max_age_is_one_line_and_exit_2(tmp_path: Path) -> Non
         'feedbot health: error: argument --max-age: expected a duration like "15m"'
         " (see 'feedbot health --help')\n"
     )
+
+
+def test_jobs_finishing_at_once_all_write_the_heartbeat(tmp_path: Path) -> None:
+    """The scheduler's threads finish feeds' jobs at the same moment; each writes the
+    beat through one temporary file, and one's rename must not find it gone."""
+    beat = tmp_path / "feedbot.heartbeat"
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def job() -> None:
+        start.wait()
+        for _ in range(200):
+            try:
+                write_beat(beat, timedelta(minutes=31))
+            except OSError as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=job) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert json.loads(beat.read_text())["pid"] == os.getpid()
+    assert list(tmp_path.iterdir()) == [beat]
