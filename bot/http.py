@@ -21,7 +21,7 @@ USER_AGENT = f"feedbot/{__version__} (+https://github.com/feedbot/feedbot)"
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
 
 
-#: httpx's own default pool size, for the transport ``make_client`` builds itself
+#: httpx's own default pool size, for the transports ``make_client`` builds itself
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 #: ``make_client`` arguments after which the client still sends every request through
 #: the one transport it holds, untouched (auth, hooks, mounts or proxies would not)
@@ -57,7 +57,7 @@ def make_client(
     kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
     kwargs.setdefault("follow_redirects", False)
     if not allow_private and kwargs.get("transport") is None:
-        kwargs["transport"] = GuardedTransport(resolve)
+        kwargs["transport"] = GuardedTransport(resolve, kwargs.get("limits", DEFAULT_LIMITS))
     direct: httpx.BaseTransport | None = None
     if kwargs.keys() <= _DIRECT_SAFE:
         if kwargs.get("transport") is None and not urllib.request.getproxies():

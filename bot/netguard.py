@@ -131,9 +131,8 @@ class GuardedBackend(httpcore.NetworkBackend):
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's transport over a connection pool whose sockets the guard opens."""
 
-    def __init__(self, resolve: Resolver = system_resolve) -> None:
+    def __init__(self, resolve: Resolver, limits: httpx.Limits) -> None:
         super().__init__()
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         # httpx has no public hook for the network backend; the pool is its only seam
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(),
